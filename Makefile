@@ -1,0 +1,83 @@
+# Compte Ressources — every command a developer or CI needs.
+# `make run` and `make test` work on a fresh clone: they install what is missing first.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DSFR := node_modules/@gouvfr/dsfr/dist
+STATIC_DSFR := app/static/dsfr
+export FLASK_APP := app
+
+.PHONY: help install run test lint format system-packages migrate seed translations \
+        translations-update clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+install: $(BIN)/.installed $(STATIC_DSFR)/.installed translations ## Install Python and front-end dependencies
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The State design system, served from our own static files (never from a CDN).
+$(STATIC_DSFR)/.installed: node_modules/.installed
+	rm -rf $(STATIC_DSFR) && mkdir -p $(STATIC_DSFR)/utility
+	cp -r $(DSFR)/dsfr.min.css $(DSFR)/dsfr.module.min.js $(DSFR)/dsfr.nomodule.min.js \
+	      $(DSFR)/fonts $(DSFR)/icons $(DSFR)/favicon $(STATIC_DSFR)/
+	cp -r $(DSFR)/utility/icons $(STATIC_DSFR)/utility/
+	touch $@
+
+translations: $(BIN)/.installed ## Compile the translation catalogues
+	$(BIN)/pybabel -q compile -d app/translations
+
+translations-update: $(BIN)/.installed ## Extract new strings into app/translations/*/messages.po
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o instance/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i instance/messages.pot -d app/translations --no-location --omit-header
+
+# Debian packages the tests and PDF rendering need: Chromium for the browser tests,
+# Pango for WeasyPrint, fonts for both. Installed only when missing.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ldconfig -p | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  echo "Installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+migrate: install ## Apply the database migrations
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+
+seed: migrate ## Fill the database with the demo (safe to run again)
+	$(BIN)/flask seed-demo
+
+run: seed ## Install, migrate, seed the demo and serve on http://127.0.0.1:5000
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: install ## ruff, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install system-packages lint ## Lint, type-check and run every test (PostgreSQL when it answers)
+	$(BIN)/python -m pytest
+
+format: install ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, node_modules and generated files
+	rm -rf $(VENV) node_modules $(STATIC_DSFR) instance/*.sqlite .pytest_cache .mypy_cache .ruff_cache

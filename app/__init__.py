@@ -1,0 +1,73 @@
+"""The Flask application factory. Nothing runs at import."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, session
+
+from config import BASE_DIR, Config, config_for
+
+
+def create_app(config: type[Config] | str | None = None, **overrides: object) -> Flask:
+    """Build the application for `config` (a class, a name, or `APP_ENV`)."""
+    config_class = config if isinstance(config, type) else config_for(config)
+    config_class.check()
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class)
+    app.config.update(config_class.from_environment())
+    app.config.update(overrides)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from app.core.errors import register_error_handlers
+    from app.core.templating import register_template_helpers
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def select_locale() -> str:
+    """French unless the person chose English with the language switch."""
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return str(chosen)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from app import models  # noqa: F401 - every model registered before the mappers configure
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import blueprint as accounts
+    from app.budgets.routes import blueprint as budgets
+    from app.core.health import blueprint as health
+    from app.vendors.routes import blueprint as vendors
+    from app.vetting.routes import blueprint as vetting
+
+    for blueprint in (health, accounts, budgets, vendors, vetting):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.budgets.cli import budgets_cli
+    from app.demo import seed_demo_command
+
+    app.cli.add_command(budgets_cli)
+    app.cli.add_command(seed_demo_command)

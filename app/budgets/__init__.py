@@ -1,0 +1,1 @@
+"""Academies, schools, school years and the credit allocated to teachers."""

@@ -1,0 +1,1 @@
+"""Shared mechanisms: database base, errors, audit log, access control."""

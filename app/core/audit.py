@@ -1,0 +1,59 @@
+"""Append-only record of who did what, on which object, when.
+
+`record()` adds an event in the caller's transaction, so the event exists if and
+only if the change it describes was committed. Events are never updated or
+deleted: there is no code path for it, and on PostgreSQL a trigger refuses it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import utcnow
+from app.extensions import Model, db
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+
+class AuditEvent(Model):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+
+def record(
+    actor: User | None, action: str, object_type: str, object_id: object, **details: Any
+) -> AuditEvent:
+    """Add an audit event to the current transaction. `actor` None means the system."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        details=details,
+    )
+    db.session.add(event)
+    return event
+
+
+def history(object_type: str, object_id: object) -> list[AuditEvent]:
+    """The events of one object, oldest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
+        .order_by(AuditEvent.id)
+    )
+    return list(db.session.scalars(query))

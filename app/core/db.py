@@ -1,0 +1,59 @@
+"""Declarative base, constraint naming convention and column conventions.
+
+- Constraint names are stable (the naming convention), so migrations can name
+  what they alter or drop.
+- Timestamps are timezone-aware and in UTC (`utcnow`, `Timestamped`).
+- Money is an integer number of euro cents: columns are named `*_cents` and
+  typed `Mapped[int]` (`Cents`); never a float.
+- Enums are stored by their value (`enum_column`), not by their Python name.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from sqlalchemy import BigInteger, DateTime, Enum, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An amount of money in euro cents. BIGINT: national totals exceed 2^31 cents.
+Cents = Annotated[int, mapped_column(BigInteger)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timestamped:
+    """Adds `created_at`, set by the database in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+def enum_column(enum_class: type[enum.Enum], **kwargs: Any) -> Enum:
+    """An Enum column type that stores each member's value (`"teacher"`, not `"TEACHER"`)."""
+    return Enum(
+        enum_class,
+        values_callable=lambda members: [member.value for member in members],
+        native_enum=False,
+        validate_strings=True,
+        create_constraint=True,
+        name=kwargs.pop("name", enum_class.__name__.lower()),
+        length=kwargs.pop("length", 32),
+        **kwargs,
+    )

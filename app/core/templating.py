@@ -1,0 +1,42 @@
+"""What every template can use: navigation, locale, money and date formatting."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from app.accounts.navigation import role_links
+
+
+def format_cents(cents: int | None) -> str:
+    """12,50 € in French, €12.50 in English; integer cents in, text out."""
+    if cents is None:
+        return ""
+    locale = str(get_locale() or "fr")
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    if locale.startswith("fr"):
+        grouped = f"{euros:,}".replace(",", "\u202f")
+        return f"{sign}{grouped},{rest:02d}\u00a0€"
+    return f"{sign}€{euros:,}.{rest:02d}"
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        links = role_links(current_user) if current_user.is_authenticated else []
+        return {"navigation": links, "current_locale": lambda: str(get_locale() or "fr")}
+
+    app.add_template_filter(format_cents, "cents")
+
+    @app.template_filter("day")
+    def format_day(value: date | None) -> str:
+        return format_date(value, "long") if value else ""
+
+    @app.template_filter("moment")
+    def format_moment(value: datetime | None) -> str:
+        return format_datetime(value, "short") if value else ""

@@ -1,0 +1,297 @@
+"""`flask seed-demo`: a believable demo in an empty database, and again changes nothing.
+
+Everything is generated from a fixed random seed and inserted only when missing
+(academies by code, schools by UAI, people by email), so a second run finds all
+of it already there. Refused under the production configuration.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from app.accounts import services as accounts
+from app.accounts.models import Role, User
+from app.budgets import services as budgets
+from app.budgets.models import Academy, School
+from app.extensions import db
+from app.vendors.models import Vendor
+from catalog import vocabularies
+from catalog.identifiers import make_uai
+
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - published in README.md, demo only
+
+# (academy code, cities) of the academies that get demo schools.
+DEMO_ACADEMIES = (
+    ("01", ("Paris",)),
+    ("25", ("Versailles", "Nanterre", "Argenteuil", "Évry-Courcouronnes")),
+    ("10", ("Lyon", "Villeurbanne", "Saint-Étienne", "Bourg-en-Bresse")),
+    ("02", ("Marseille", "Aix-en-Provence", "Avignon", "Gap")),
+    ("14", ("Rennes", "Brest", "Vannes", "Saint-Brieuc")),
+    ("70", ("Rouen", "Caen", "Le Havre", "Cherbourg-en-Cotentin")),
+)
+SCHOOLS_PER_ACADEMY = 10
+TEACHERS = 300
+
+SCHOOL_NAMES = {
+    "ecole_maternelle": "École maternelle",
+    "ecole_elementaire": "École élémentaire",
+    "ecole_primaire": "École primaire",
+    "college": "Collège",
+    "lycee_general_technologique": "Lycée",
+    "lycee_professionnel": "Lycée professionnel",
+}
+NAMESAKES = (
+    "Jules-Ferry",
+    "Victor-Hugo",
+    "Marie-Curie",
+    "Jean-Jaurès",
+    "Louise-Michel",
+    "Simone-Veil",
+    "Jean-Moulin",
+    "Pierre-et-Marie-Curie",
+    "Condorcet",
+    "George-Sand",
+    "Jacques-Prévert",
+    "Paul-Éluard",
+    "Albert-Camus",
+    "Émile-Zola",
+    "Olympe-de-Gouges",
+    "Germaine-Tillion",
+    "Lucie-Aubrac",
+    "Aimé-Césaire",
+    "Jean-de-La-Fontaine",
+    "Voltaire",
+    "Molière",
+    "Joséphine-Baker",
+    "Gisèle-Halimi",
+    "Antoine-de-Saint-Exupéry",
+    "Colette",
+)
+FIRST_NAMES = (
+    "Camille",
+    "Nathalie",
+    "Isabelle",
+    "Sylvie",
+    "Céline",
+    "Julie",
+    "Sophie",
+    "Aurélie",
+    "Émilie",
+    "Claire",
+    "Anne",
+    "Marie",
+    "Laure",
+    "Hélène",
+    "Sandrine",
+    "Thomas",
+    "Nicolas",
+    "Julien",
+    "Sébastien",
+    "Christophe",
+    "Olivier",
+    "Mathieu",
+    "Frédéric",
+    "Stéphane",
+    "Laurent",
+    "Pierre",
+    "Antoine",
+    "Karim",
+    "Yasmina",
+    "Mamadou",
+    "Léa",
+    "Inès",
+)
+LAST_NAMES = (
+    "Martin",
+    "Bernard",
+    "Thomas",
+    "Petit",
+    "Robert",
+    "Richard",
+    "Durand",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefebvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "Lefèvre",
+    "Faure",
+    "André",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Garnier",
+    "Chevalier",
+    "François",
+    "Legrand",
+    "Gauthier",
+    "Garcia",
+    "Perrin",
+    "Robin",
+    "Clément",
+    "Benali",
+    "Nguyen",
+    "Diallo",
+    "Hoarau",
+    "Payet",
+    "Le Gall",
+    "Le Goff",
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: Role
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("teacher@demo.test", "Camille Enseignante", Role.TEACHER),
+    DemoAccount("vendor@demo.test", "Marc Éditeur", Role.VENDOR),
+    DemoAccount("reviewer@demo.test", "Rachida Commission", Role.REVIEWER),
+    DemoAccount("academy@demo.test", "Alain Rectorat", Role.ACADEMY_MANAGER),
+    DemoAccount("admin@demo.test", "Nadia Opératrice", Role.ADMIN),
+)
+
+DEMO_VENDOR = {
+    "legal_name": "Éditions Lumière SAS",
+    "siret": "90412345200016",
+    "vat_number": "FR" + f"{(12 + 3 * (904123452 % 97)) % 97:02d}" + "904123452",
+    "country": "FR",
+    "parent_company": "Éditions Lumière SAS",
+}
+
+
+def _ascii(text: str) -> str:
+    """ "Lefèvre" → "lefevre", "Le Gall" → "le-gall": the local part of an academic email."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return plain.lower().replace(" ", "-").replace("'", "")
+
+
+def seed_schools(rng: random.Random) -> list[School]:
+    existing = {school.uai: school for school in db.session.scalars(select(School))}
+    kinds = list(SCHOOL_NAMES)
+    schools: list[School] = []
+    for academy_code, cities in DEMO_ACADEMIES:
+        academy = budgets.get_academy(academy_code)
+        reference = vocabularies.academy(academy_code)
+        assert reference is not None
+        for index in range(SCHOOLS_PER_ACADEMY):
+            department = rng.choice(reference.departments)
+            uai = make_uai(f"{department}{rng.randrange(10_000):04d}")
+            kind = kinds[index % len(kinds)]
+            name = f"{SCHOOL_NAMES[kind]} {rng.choice(NAMESAKES)}"
+            city = rng.choice(cities)
+            school = existing.get(uai)
+            if school is None:
+                school = budgets.create_school(uai, name, kind, city, academy)
+                existing[uai] = school
+            schools.append(school)
+    return schools
+
+
+def seed_teachers(rng: random.Random, schools: list[School], password_hash: str) -> int:
+    emails = set(db.session.scalars(select(User.email)))
+    created = 0
+    for number in range(1, TEACHERS + 1):
+        first, last, school = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(schools)
+        email = f"{_ascii(first)}.{_ascii(last)}{number}@{school.academy.email_domain}"
+        if email in emails:
+            continue
+        user = accounts.create_user(email, f"{first} {last}", password_hash=password_hash)
+        accounts.grant_role(None, user, Role.TEACHER, school=school)
+        created += 1
+    return created
+
+
+def seed_vendor() -> Vendor:
+    vendor = db.session.scalar(select(Vendor).where(Vendor.siret == DEMO_VENDOR["siret"]))
+    if vendor is None:
+        vendor = Vendor(**DEMO_VENDOR)
+        db.session.add(vendor)
+        db.session.flush()
+    return vendor
+
+
+def seed_demo_accounts(schools: list[School], vendor: Vendor, password_hash: str) -> None:
+    paris = budgets.get_academy("01")
+    paris_school = next(school for school in schools if school.academy_code == "01")
+    scope: dict[Role, dict[str, School | Academy | Vendor]] = {
+        Role.TEACHER: {"school": paris_school},
+        Role.VENDOR: {"vendor": vendor},
+        Role.ACADEMY_MANAGER: {"academy": paris},
+    }
+    for account in DEMO_ACCOUNTS:
+        user = accounts.find_user(account.email)
+        if user is None:
+            user = accounts.create_user(account.email, account.name, password_hash=password_hash)
+        accounts.grant_role(None, user, account.role, **scope.get(account.role, {}))  # type: ignore[arg-type]
+
+
+def seed_demo() -> dict[str, int]:
+    """Fill the database with the demo; returns the counts of what now exists."""
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    password_hash = generate_password_hash(DEMO_PASSWORD)
+    budgets.sync_academies()
+    budgets.ensure_school_year(budgets.school_year_code(date.today()))  # noqa: DTZ011
+    schools = seed_schools(rng)
+    seed_teachers(rng, schools, password_hash)
+    seed_demo_accounts(schools, seed_vendor(), password_hash)
+    return demo_counts()
+
+
+def demo_counts() -> dict[str, int]:
+    def count(model: type[object]) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return {
+        "academies": count(Academy),
+        "schools": count(School),
+        "users": count(User),
+        "vendors": count(Vendor),
+    }
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Fill the database with the demonstration data (safe to run again)."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.UsageError(
+            "seed-demo refuse de s'exécuter avec la configuration de production."
+        )
+    click.echo("Données de démonstration…")
+    counts = seed_demo()
+    db.session.commit()
+    for name, value in counts.items():
+        click.echo(f"  {name:<10} {value}")
+    click.echo(
+        "Comptes de démonstration (mot de passe demo1234) : "
+        + ", ".join(account.email for account in DEMO_ACCOUNTS)
+    )

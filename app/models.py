@@ -1,0 +1,17 @@
+"""Imports every feature's models, so the metadata and the mappers are complete."""
+
+from app.accounts.models import RoleGrant, User
+from app.budgets.models import Academy, School, SchoolYear
+from app.core.audit import AuditEvent
+from app.vendors.models import Vendor, VendorStatus
+
+__all__ = [
+    "Academy",
+    "AuditEvent",
+    "RoleGrant",
+    "School",
+    "SchoolYear",
+    "User",
+    "Vendor",
+    "VendorStatus",
+]

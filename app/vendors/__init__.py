@@ -1,0 +1,1 @@
+"""EdTech companies selling on the marketplace, and their staff."""

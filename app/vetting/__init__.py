@@ -1,0 +1,1 @@
+"""The commission's vetting of products: submissions, reviews, labels."""

@@ -1,0 +1,1 @@
+"""The catalogue's rulebook: vocabularies and identifier checks, with no Flask import."""

@@ -1,0 +1,270 @@
+"""Controlled vocabularies of the catalogue, loaded from the JSON files of ``catalog/data``.
+
+Each loader is cached and returns an immutable tuple in file order. The data is checked when
+it is loaded (required fields, unique codes); a broken file raises :class:`VocabularyError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal, TypeVar
+
+from catalog.identifiers import normalize_uai
+
+__all__ = [
+    "Academy",
+    "Discipline",
+    "Level",
+    "ResourceType",
+    "SchoolClass",
+    "SchoolKind",
+    "VocabularyError",
+    "VocabularyName",
+    "academies",
+    "academy",
+    "academy_for_uai",
+    "disciplines",
+    "label_of",
+    "levels",
+    "resource_types",
+    "school_kinds",
+]
+
+
+class VocabularyError(ValueError):
+    """A data file of ``catalog/data`` is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Academy:
+    """An academy (rectorat), with the ministry's code, e.g. ``"01"`` Paris."""
+
+    code: str
+    name: str
+    email_domain: str
+    departments: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolKind:
+    """A kind of school: école maternelle, collège, lycée professionnel…"""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolClass:
+    """A class (year group) within a level, e.g. ``"CE1"`` or ``"6e"``."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A cycle (cycles 1 to 4) or the lycée, with its classes in order."""
+
+    code: str
+    label: str
+    classes: tuple[SchoolClass, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Discipline:
+    """A school subject."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    """A type of digital resource (manuel numérique, jeu sérieux…)."""
+
+    code: str
+    label: str
+
+
+VocabularyName = Literal[
+    "academies", "school_kinds", "levels", "classes", "disciplines", "resource_types"
+]
+
+_T = TypeVar("_T")
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _load_json(filename: str) -> list[Mapping[str, object]]:
+    path = resources.files("catalog") / "data" / filename
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise VocabularyError(f"{filename}: cannot be read ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VocabularyError(f"{filename}: invalid JSON ({exc})") from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise VocabularyError(f"{filename}: expected a JSON list of objects")
+    if not data:
+        raise VocabularyError(f"{filename}: the list is empty")
+    return data
+
+
+def _str_field(filename: str, index: int, item: Mapping[str, object], key: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise VocabularyError(f"{filename}: item {index}: {key!r} must be a non-empty string")
+    return value
+
+
+def _list_field(filename: str, index: int, item: Mapping[str, object], key: str) -> list[object]:
+    value = item.get(key)
+    if not isinstance(value, list) or not value:
+        raise VocabularyError(f"{filename}: item {index}: {key!r} must be a non-empty list")
+    return value
+
+
+def _check_unique(filename: str, what: str, values: Sequence[str]) -> None:
+    duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
+    if duplicates:
+        raise VocabularyError(f"{filename}: duplicate {what}: {', '.join(duplicates)}")
+
+
+def _load_coded(filename: str, factory: Callable[[str, str], _T]) -> tuple[_T, ...]:
+    items = _load_json(filename)
+    codes = [_str_field(filename, i, item, "code") for i, item in enumerate(items)]
+    labels = [_str_field(filename, i, item, "label") for i, item in enumerate(items)]
+    _check_unique(filename, "codes", codes)
+    return tuple(factory(code, label) for code, label in zip(codes, labels, strict=True))
+
+
+@cache
+def academies() -> tuple[Academy, ...]:
+    """The 30 academies, in file order."""
+    filename = "academies.json"
+    result: list[Academy] = []
+    for i, item in enumerate(_load_json(filename)):
+        code = _str_field(filename, i, item, "code")
+        if len(code) != 2 or not code.isdigit():
+            raise VocabularyError(f"{filename}: item {i}: code {code!r} must be 2 digits")
+        departments: list[str] = []
+        for department in _list_field(filename, i, item, "departments"):
+            if not (isinstance(department, str) and len(department) == 3 and department.isdigit()):
+                raise VocabularyError(
+                    f"{filename}: academy {code}: department {department!r} must be 3 digits"
+                )
+            departments.append(department)
+        result.append(
+            Academy(
+                code=code,
+                name=_str_field(filename, i, item, "name"),
+                email_domain=_str_field(filename, i, item, "email_domain").lower(),
+                departments=tuple(departments),
+            )
+        )
+    _check_unique(filename, "codes", [a.code for a in result])
+    _check_unique(filename, "email domains", [a.email_domain for a in result])
+    _check_unique(filename, "departments", [d for a in result for d in a.departments])
+    return tuple(result)
+
+
+@cache
+def _academies_by_code() -> dict[str, Academy]:
+    return {a.code: a for a in academies()}
+
+
+@cache
+def _academies_by_department() -> dict[str, Academy]:
+    return {d: a for a in academies() for d in a.departments}
+
+
+def academy(code: str) -> Academy | None:
+    """The academy with this ministry code (``"01"``…), or ``None`` when unknown."""
+    return _academies_by_code().get(code.strip())
+
+
+def academy_for_uai(uai: str) -> Academy | None:
+    """The academy of a school, from the department prefix (3 first characters) of its UAI.
+
+    Returns ``None`` when no academy holds that department. The UAI's check letter is not
+    verified here: use :func:`catalog.identifiers.is_valid_uai` for that.
+    """
+    return _academies_by_department().get(normalize_uai(uai)[:3])
+
+
+@cache
+def school_kinds() -> tuple[SchoolKind, ...]:
+    """The kinds of school, in file order."""
+    return _load_coded("school_kinds.json", SchoolKind)
+
+
+@cache
+def levels() -> tuple[Level, ...]:
+    """Cycles 1 to 4 and the lycée, each with its classes, in file order."""
+    filename = "levels.json"
+    result: list[Level] = []
+    for i, item in enumerate(_load_json(filename)):
+        code = _str_field(filename, i, item, "code")
+        classes: list[SchoolClass] = []
+        for j, raw in enumerate(_list_field(filename, i, item, "classes")):
+            if not isinstance(raw, dict):
+                raise VocabularyError(f"{filename}: level {code}: class {j} must be an object")
+            where = f"{filename} (level {code})"
+            classes.append(
+                SchoolClass(_str_field(where, j, raw, "code"), _str_field(where, j, raw, "label"))
+            )
+        result.append(Level(code, _str_field(filename, i, item, "label"), tuple(classes)))
+    _check_unique(filename, "level codes", [level.code for level in result])
+    _check_unique(filename, "class codes", [c.code for level in result for c in level.classes])
+    return tuple(result)
+
+
+@cache
+def disciplines() -> tuple[Discipline, ...]:
+    """The disciplines (school subjects), in file order."""
+    return _load_coded("disciplines.json", Discipline)
+
+
+@cache
+def resource_types() -> tuple[ResourceType, ...]:
+    """The types of resource, in file order."""
+    return _load_coded("resource_types.json", ResourceType)
+
+
+@cache
+def _labels(vocabulary: VocabularyName) -> dict[str, str]:
+    if vocabulary == "academies":
+        return {a.code: a.name for a in academies()}
+    if vocabulary == "school_kinds":
+        return {k.code: k.label for k in school_kinds()}
+    if vocabulary == "levels":
+        return {level.code: level.label for level in levels()}
+    if vocabulary == "classes":
+        return {c.code: c.label for level in levels() for c in level.classes}
+    if vocabulary == "disciplines":
+        return {d.code: d.label for d in disciplines()}
+    if vocabulary == "resource_types":
+        return {t.code: t.label for t in resource_types()}
+    raise ValueError(f"unknown vocabulary: {vocabulary!r}")
+
+
+def label_of(vocabulary: VocabularyName, code: str) -> str | None:
+    """The French label of ``code`` in ``vocabulary`` (an academy's name for academies),
+    or ``None`` when the code is unknown.
+
+    >>> label_of("disciplines", "mathematiques")
+    'Mathématiques'
+    """
+    return _labels(vocabulary).get(code)

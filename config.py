@@ -1,0 +1,118 @@
+"""Configuration classes; every deployment setting comes from the environment.
+
+`create_app()` picks a class by `APP_ENV` (development, test, production), then
+overlays the environment variables named in `ENVIRONMENT` (read when the app is
+created, not at import). Production refuses to start without its secrets: nothing
+there has a usable default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    # environment variable → configuration key
+    ENVIRONMENT: Mapping[str, str] = {
+        "SECRET_KEY": "SECRET_KEY",
+        "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+        "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    }
+    REQUIRED: tuple[str, ...] = ()
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    # Sessions: the cookie is never readable from JavaScript, never sent cross-site
+    # on a POST, and (outside development and tests) only over HTTPS.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+
+    # Rate limits (Flask-Limiter): memory for one web process, Redis for several.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_FAILURES_PER_EMAIL = "5 per 15 minutes"
+    LOGIN_ATTEMPTS_PER_ADDRESS = "30 per 15 minutes"
+
+    API_TITLE = "Compte Ressources"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """The settings this environment overrides, read now."""
+        return {key: environ[var] for var, key in cls.ENVIRONMENT.items() if environ.get(var)}
+
+    @classmethod
+    def check(cls, environ: Mapping[str, str] = os.environ) -> None:
+        """Refuse to start when a variable the environment must provide is missing."""
+        missing = [var for var in cls.REQUIRED if not environ.get(var)]
+        if missing:
+            raise RuntimeError(
+                f"Configuration {cls.ENV_NAME} incomplète : définissez " + ", ".join(missing)
+            )
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - development only
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'compte-ressources.sqlite'}"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    ENVIRONMENT: Mapping[str, str] = {"TEST_DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    # Most tests post forms without a token; the CSRF tests switch it back on.
+    WTF_CSRF_ENABLED = False
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The configuration class named by `name`, else by `APP_ENV` (development)."""
+    name = name or os.environ.get("APP_ENV") or "development"
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"APP_ENV inconnu : {name!r} (attendu : {', '.join(CONFIGS)})") from None

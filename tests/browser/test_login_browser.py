@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.demo import DEMO_PASSWORD
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_teacher_logs_in_and_sees_the_french_home(live_server: str, page: Page) -> None:
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Se connecter").first.click()
+    page.get_by_label("Adresse électronique").fill("teacher@demo.test")
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+    expect(page).to_have_url(live_server + "/mon-compte")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon compte ressources")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("navigation", name="Menu principal")).to_contain_text(
+        "Mon compte ressources"
+    )
+    assert screenshot(page, "teacher-home").stat().st_size > 0

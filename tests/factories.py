@@ -1,0 +1,79 @@
+"""factory_boy factories. Every user's password is `password123`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from werkzeug.security import generate_password_hash
+
+from app.accounts.models import Role, RoleGrant, User
+from app.budgets.models import School
+from app.extensions import db
+from app.vendors.models import Vendor
+from catalog.identifiers import make_uai
+
+PASSWORD = "password123"
+PASSWORD_HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow on purpose
+
+
+class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class SchoolFactory(BaseFactory):
+    class Meta:
+        model = School
+
+    uai = factory.Sequence(lambda n: make_uai(f"075{n:04d}"))
+    name = factory.Sequence(lambda n: f"Collège Test {n}")
+    kind = "college"
+    city = "Paris"
+    academy_code = "01"
+
+
+class VendorFactory(BaseFactory):
+    class Meta:
+        model = Vendor
+
+    legal_name = factory.Sequence(lambda n: f"Éditeur Test {n} SAS")
+    siret = factory.Sequence(lambda n: f"{n:014d}")
+    vat_number = "FR00000000000"
+    country = "FR"
+    parent_company = factory.SelfAttribute("legal_name")
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"personne{n}@ac-paris.fr")
+    name = factory.Faker("name", locale="fr_FR")
+    password_hash = PASSWORD_HASH
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """`UserFactory(roles=[(Role.TEACHER, {"school": school})])`."""
+        for role, scope in extracted or []:
+            self.grants.append(RoleGrant(role=role, **scope))
+        if create:
+            db.session.flush()
+
+
+def teacher(school: School | None = None, **kwargs: Any) -> User:
+    return UserFactory(roles=[(Role.TEACHER, {"school": school or SchoolFactory()})], **kwargs)
+
+
+def academy_manager(academy_code: str = "01", **kwargs: Any) -> User:
+    return UserFactory(roles=[(Role.ACADEMY_MANAGER, {"academy_code": academy_code})], **kwargs)
+
+
+def vendor_member(vendor: Vendor | None = None, **kwargs: Any) -> User:
+    return UserFactory(roles=[(Role.VENDOR, {"vendor": vendor or VendorFactory()})], **kwargs)
+
+
+def with_role(role: Role, **kwargs: Any) -> User:
+    return UserFactory(roles=[(role, {})], **kwargs)
