@@ -42,7 +42,7 @@ def browser() -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("Chromium est introuvable : `make test` l'installe (paquet Debian chromium).")
+            pytest.fail("Chromium introuvable : `make test` installe le paquet Debian chromium.")
         pytest.skip("Chromium is not installed (make test installs it)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
