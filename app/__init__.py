@@ -68,6 +68,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.budgets.cli import budgets_cli
     from app.demo import seed_demo_command
+    from app.ledger.cli import ledger_cli
 
     app.cli.add_command(budgets_cli)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(seed_demo_command)

@@ -3,11 +3,15 @@
 from app.accounts.models import RoleGrant, User
 from app.budgets.models import Academy, School, SchoolYear
 from app.core.audit import AuditEvent
+from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.vendors.models import Vendor, VendorStatus
 
 __all__ = [
     "Academy",
     "AuditEvent",
+    "JournalEntry",
+    "LedgerAccount",
+    "Posting",
     "RoleGrant",
     "School",
     "SchoolYear",

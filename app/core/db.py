@@ -14,7 +14,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -27,6 +27,8 @@ NAMING_CONVENTION = {
 
 # An amount of money in euro cents. BIGINT: national totals exceed 2^31 cents.
 Cents = Annotated[int, mapped_column(BigInteger)]
+# Primary key of the tables that grow by millions of rows (BIGINT; SQLite's rowid).
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -57,3 +59,16 @@ def enum_column(enum_class: type[enum.Enum], **kwargs: Any) -> Enum:
         length=kwargs.pop("length", 32),
         **kwargs,
     )
+
+
+def insert_or_ignore(session: Any, entity: Any) -> Any:
+    """An `INSERT … ON CONFLICT DO NOTHING` for the session's database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if is_postgres(session):
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
+def is_postgres(session: Any) -> bool:
+    return bool(session.get_bind().dialect.name == "postgresql")

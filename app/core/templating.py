@@ -10,18 +10,17 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from app.accounts.navigation import role_links
+from app.core.money import format_euros
 
 
 def format_cents(cents: int | None) -> str:
     """12,50 € in French, €12.50 in English; integer cents in, text out."""
     if cents is None:
         return ""
-    locale = str(get_locale() or "fr")
+    if str(get_locale() or "fr").startswith("fr"):
+        return format_euros(cents)
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
-    if locale.startswith("fr"):
-        grouped = f"{euros:,}".replace(",", "\u202f")
-        return f"{sign}{grouped},{rest:02d}\u00a0€"
     return f"{sign}€{euros:,}.{rest:02d}"
 
 

@@ -1,0 +1,160 @@
+"""Ledger accounts, journal entries and their postings.
+
+- A posting's amount is signed: positive credits the account (its balance grows),
+  negative debits it. The postings of an entry sum to zero.
+- Entries and postings are append-only: no code updates or deletes them, and the
+  database refuses it (triggers, see migration 0002). A correction is a new entry.
+- Accounts that must never go negative (academy pools, teacher credits) carry a
+  materialised `balance_cents` with `CHECK (balance_cents >= 0)`; the others
+  (national funding, vendor payables…) have none, so no purchase ever waits on a
+  vendor's hot row: their balance is the sum of their postings.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import BigId, Cents, enum_column, utcnow
+from app.extensions import Model
+
+
+class AccountKind(enum.StrEnum):
+    NATIONAL_FUNDING = "national_funding"  # the State's side, per school year
+    ACADEMY_POOL = "academy_pool"  # an academy's budget for a school year (guarded)
+    TEACHER_CREDIT = "teacher_credit"  # a teacher's credit from one academy, one year (guarded)
+    VENDOR_PAYABLE = "vendor_payable"  # what the marketplace owes a vendor
+    VENDOR_PAID = "vendor_paid"  # what was transferred to a vendor
+    EXPIRED = "expired"  # credit that lapsed and was not returned to a pool
+
+
+GUARDED_KINDS = (AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT)
+
+
+class EntryKind(enum.StrEnum):
+    FUND = "fund"
+    ALLOCATE = "allocate"
+    PURCHASE = "purchase"
+    REFUND = "refund"
+    PAYOUT = "payout"
+    EXPIRE = "expire"
+    REVERSAL = "reversal"
+
+
+class LedgerAccount(Model):
+    __tablename__ = "ledger_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AccountKind] = mapped_column(enum_column(AccountKind))
+    school_year_code: Mapped[str | None] = mapped_column(ForeignKey("school_year.code"))
+    academy_code: Mapped[str | None] = mapped_column(ForeignKey("academy.code"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"))
+    # Materialised for guarded kinds only; NULL (no balance kept) for the others.
+    balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
+        CheckConstraint(
+            "(kind IN ('academy_pool', 'teacher_credit')) = (balance_cents IS NOT NULL)",
+            name="guarded_kinds_keep_a_balance",
+        ),
+        CheckConstraint(
+            "(kind = 'teacher_credit') = (user_id IS NOT NULL)", name="teacher_credit_has_teacher"
+        ),
+        CheckConstraint(
+            "(kind IN ('academy_pool', 'teacher_credit')) = (academy_code IS NOT NULL)",
+            name="academy_accounts_have_academy",
+        ),
+        CheckConstraint(
+            "(kind IN ('vendor_payable', 'vendor_paid')) = (vendor_id IS NOT NULL)",
+            name="vendor_accounts_have_vendor",
+        ),
+        CheckConstraint(
+            "(kind IN ('vendor_payable', 'vendor_paid')) = (school_year_code IS NULL)",
+            name="only_vendor_accounts_span_years",
+        ),
+        # One account per owner: these partial unique indexes are also the targets of
+        # the set-based "create when missing" inserts (ON CONFLICT DO NOTHING).
+        Index(
+            "uq_ledger_account_teacher_credit",
+            "user_id",
+            "school_year_code",
+            "academy_code",
+            unique=True,
+            postgresql_where=text("kind = 'teacher_credit'"),
+            sqlite_where=text("kind = 'teacher_credit'"),
+        ),
+        Index(
+            "uq_ledger_account_academy_pool",
+            "academy_code",
+            "school_year_code",
+            unique=True,
+            postgresql_where=text("kind = 'academy_pool'"),
+            sqlite_where=text("kind = 'academy_pool'"),
+        ),
+        Index(
+            "uq_ledger_account_vendor",
+            "kind",
+            "vendor_id",
+            unique=True,
+            postgresql_where=text("vendor_id IS NOT NULL"),
+            sqlite_where=text("vendor_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_account_per_year",
+            "kind",
+            "school_year_code",
+            unique=True,
+            postgresql_where=text("kind IN ('national_funding', 'expired')"),
+            sqlite_where=text("kind IN ('national_funding', 'expired')"),
+        ),
+        Index("ix_ledger_account_academy_year", "academy_code", "school_year_code", "kind"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<LedgerAccount {self.id} {self.kind.value}>"
+
+
+class JournalEntry(Model):
+    """One balanced movement of money."""
+
+    __tablename__ = "journal_entry"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind))
+    # The same key never moves money twice: a replay returns the first entry.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # What the entry is about: "allocation:12", "order:345", "payout:6", "school_year:2026-2027"…
+    reference: Mapped[str] = mapped_column(String(100), index=True)
+    memo: Mapped[str] = mapped_column(String(300), default="")
+    reverses_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("journal_entry.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
+
+    def __repr__(self) -> str:
+        return f"<JournalEntry {self.id} {self.kind.value} {self.idempotency_key}>"
+
+
+class Posting(Model):
+    """One line of an entry: a signed amount on one account."""
+
+    __tablename__ = "posting"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("journal_entry.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    amount_cents: Mapped[Cents]
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[LedgerAccount] = relationship()
+
+    __table_args__ = (CheckConstraint("amount_cents <> 0", name="amount_not_zero"),)

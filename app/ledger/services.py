@@ -1,0 +1,505 @@
+"""The only way money moves. Functions flush, never commit.
+
+Every movement is one journal entry whose postings sum to zero, written with:
+- a unique idempotency key: a replay returns the first entry and moves nothing,
+  even when both arrive at once (the unique index makes the second wait, then see
+  the first);
+- a guarded debit on accounts that keep a balance: one conditional
+  `UPDATE … SET balance_cents = balance_cents - :x WHERE id = :id AND balance_cents >= :x`;
+  no row updated means not enough money, and the whole entry is undone (savepoint).
+  `CHECK (balance_cents >= 0)` is the backstop;
+- postings inserted in one statement, so the database checks the entry balances
+  (statement trigger on PostgreSQL, migration 0002).
+
+`post()` writes an entry of a few lines (a purchase, a refund, a funding);
+`post_batch()` writes one entry of any number of lines in set-based SQL (allocating
+to every teacher of an academy, closing a year).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Select,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+
+from app.budgets.models import SchoolYear
+from app.core.db import insert_or_ignore
+from app.core.errors import Conflict, DomainError
+from app.core.money import format_euros
+from app.extensions import db
+from app.ledger.models import (
+    GUARDED_KINDS,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+)
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+
+# The lines of a batch entry while it is written (a temporary table, outside the models).
+LEDGER_BATCH = Table(
+    "ledger_batch",
+    MetaData(),
+    Column("account_id", BigInteger, primary_key=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+
+
+class YearClosed(DomainError):
+    code = "school_year_closed"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+def _account(kind: AccountKind, **owner: Any) -> LedgerAccount:
+    """The account of `kind` for `owner`, created on first use (safe under concurrency)."""
+    query = select(LedgerAccount).where(LedgerAccount.kind == kind)
+    for column in ("school_year_code", "academy_code", "user_id", "vendor_id"):
+        query = query.where(
+            getattr(LedgerAccount, column).is_(None)
+            if owner.get(column) is None
+            else getattr(LedgerAccount, column) == owner[column]
+        )
+    account = db.session.scalar(query)
+    if account is not None:
+        return account
+    values = dict(owner, kind=kind.value, balance_cents=0 if kind in GUARDED_KINDS else None)
+    db.session.execute(
+        insert_or_ignore(db.session, LedgerAccount).values(values).on_conflict_do_nothing()
+    )
+    return db.session.scalars(query).one()
+
+
+def national_funding(school_year: str) -> LedgerAccount:
+    return _account(AccountKind.NATIONAL_FUNDING, school_year_code=school_year)
+
+
+def academy_pool(academy_code: str, school_year: str) -> LedgerAccount:
+    return _account(
+        AccountKind.ACADEMY_POOL, academy_code=academy_code, school_year_code=school_year
+    )
+
+
+def teacher_credit(user_id: int, academy_code: str, school_year: str) -> LedgerAccount:
+    return _account(
+        AccountKind.TEACHER_CREDIT,
+        user_id=user_id,
+        academy_code=academy_code,
+        school_year_code=school_year,
+    )
+
+
+def vendor_payable(vendor_id: int) -> LedgerAccount:
+    return _account(AccountKind.VENDOR_PAYABLE, vendor_id=vendor_id)
+
+
+def vendor_paid(vendor_id: int) -> LedgerAccount:
+    return _account(AccountKind.VENDOR_PAID, vendor_id=vendor_id)
+
+
+def ensure_teacher_credits(user_ids: Select[Any], academy_code: str, school_year: str) -> None:
+    """Create, in one statement, the missing teacher credit accounts of these users."""
+    rows = select(
+        literal(AccountKind.TEACHER_CREDIT.value),
+        user_ids.subquery().c[0],
+        literal(academy_code),
+        literal(school_year),
+        literal(0),
+    )
+    statement = insert_or_ignore(db.session, LedgerAccount).from_select(
+        ["kind", "user_id", "academy_code", "school_year_code", "balance_cents"], rows
+    )
+    db.session.execute(statement.on_conflict_do_nothing())
+
+
+def balance(account: LedgerAccount) -> int:
+    """The account's balance: its materialised balance, or the sum of its postings."""
+    if account.kind in GUARDED_KINDS:
+        return int(
+            db.session.scalar(
+                select(LedgerAccount.balance_cents).where(LedgerAccount.id == account.id)
+            )
+            or 0
+        )
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
+            Posting.account_id == account.id
+        )
+    )
+    return int(total or 0)
+
+
+# --- entries --------------------------------------------------------------------------
+
+
+def find_entry(idempotency_key: str) -> JournalEntry | None:
+    return db.session.scalar(
+        select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key)
+    )
+
+
+def _replay(idempotency_key: str, kind: EntryKind, reference: str) -> JournalEntry | None:
+    """The entry already written under this key, if any; refused if it was another movement."""
+    entry = find_entry(idempotency_key)
+    if entry is not None and (entry.kind, entry.reference) != (kind, reference):
+        raise IdempotencyConflict(
+            "Cette clé d'idempotence a déjà servi pour un autre mouvement.",
+            details={"idempotency_key": [idempotency_key]},
+        )
+    return entry
+
+
+def _insert_entry(
+    kind: EntryKind,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str,
+    reverses_id: int | None = None,
+) -> int | None:
+    """Insert the entry; None when another transaction wrote the same key first."""
+    statement = (
+        insert_or_ignore(db.session, JournalEntry)
+        .values(
+            kind=kind.value,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            memo=memo,
+            created_by=actor.id if actor else None,
+            reverses_id=reverses_id,
+            created_at=func.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(JournalEntry.id)
+    )
+    return db.session.execute(statement).scalar_one_or_none()
+
+
+def _refuse_closed_years(year_codes: set[str], kind: EntryKind) -> None:
+    if kind in (EntryKind.EXPIRE, EntryKind.REVERSAL) or not year_codes:
+        return
+    closed = db.session.scalars(
+        select(SchoolYear.code).where(
+            SchoolYear.code.in_(year_codes), SchoolYear.closed_at.is_not(None)
+        )
+    ).all()
+    if closed:
+        raise YearClosed(
+            f"L'année scolaire {', '.join(sorted(closed))} est clôturée : "
+            "plus aucun mouvement n'est possible sur ses comptes.",
+            details={"school_year": list(closed)},
+        )
+
+
+def _debit_guarded(account: LedgerAccount, cents: int) -> None:
+    """Take `cents` from a guarded account, or refuse: never below zero, under any concurrency."""
+    result = db.session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account.id, LedgerAccount.balance_cents >= cents)
+        .values(balance_cents=LedgerAccount.balance_cents - cents)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise InsufficientFunds(
+            f"Solde insuffisant : il manque {format_euros(cents - balance(account))}.",
+            details={"account": [str(account.id)], "missing_cents": [cents - balance(account)]},
+        )
+
+
+def _credit_guarded(account: LedgerAccount, cents: int) -> None:
+    db.session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account.id)
+        .values(balance_cents=LedgerAccount.balance_cents + cents)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def post(
+    kind: EntryKind,
+    lines: Sequence[tuple[LedgerAccount, int]],
+    *,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str = "",
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Write one entry of a few lines `(account, signed cents)`, or return its replay."""
+    if sum(cents for _, cents in lines) != 0 or any(cents == 0 for _, cents in lines):
+        raise ValueError(f"unbalanced or empty lines: {lines!r}")
+    replay = _replay(idempotency_key, kind, reference)
+    if replay is not None:
+        return replay
+    _refuse_closed_years({a.school_year_code for a, _ in lines if a.school_year_code}, kind)
+    with db.session.begin_nested():
+        entry_id = _insert_entry(
+            kind, idempotency_key, reference, actor, memo, reverses.id if reverses else None
+        )
+        if entry_id is None:  # a concurrent twin won the key
+            replay = _replay(idempotency_key, kind, reference)
+            assert replay is not None
+            return replay
+        # Lock guarded rows in one order (by id), so two entries never deadlock.
+        for account, cents in sorted(lines, key=lambda line: line[0].id):
+            if account.kind in GUARDED_KINDS:
+                if cents < 0:
+                    _debit_guarded(account, -cents)
+                else:
+                    _credit_guarded(account, cents)
+        db.session.execute(
+            insert(Posting).values(
+                [{"entry_id": entry_id, "account_id": a.id, "amount_cents": c} for a, c in lines]
+            )
+        )
+    for account, _ in lines:
+        db.session.expire(account, ["balance_cents"])
+    entry = db.session.get(JournalEntry, entry_id)
+    assert entry is not None
+    return entry
+
+
+def transfer(
+    source: LedgerAccount,
+    destination: LedgerAccount,
+    cents: int,
+    *,
+    kind: EntryKind,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str = "",
+) -> JournalEntry:
+    """Move `cents` from `source` to `destination` as one entry."""
+    if cents <= 0:
+        raise DomainError(
+            "Le montant doit être strictement positif.", details={"amount": ["doit être > 0"]}
+        )
+    return post(
+        kind,
+        [(source, -cents), (destination, cents)],
+        idempotency_key=idempotency_key,
+        reference=reference,
+        actor=actor,
+        memo=memo,
+    )
+
+
+def post_batch(
+    kind: EntryKind,
+    lines: Select[Any],
+    counterpart: LedgerAccount,
+    *,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str = "",
+) -> JournalEntry | None:
+    """One entry of many lines, in set-based SQL.
+
+    `lines` selects `(account_id, signed cents)` rows on distinct accounts; the
+    counterpart account takes the opposite of their sum. Guarded accounts debited by
+    a line are debited conditionally, all at once: if any lacks the money, nothing
+    is written. Returns None when `lines` is empty, the replay when the key was used.
+    """
+    replay = _replay(idempotency_key, kind, reference)
+    if replay is not None:
+        return replay
+    with db.session.begin_nested():
+        connection = db.session.connection()
+        LEDGER_BATCH.create(connection)
+        try:
+            return _post_batch(
+                kind,
+                lines,
+                counterpart,
+                idempotency_key=idempotency_key,
+                reference=reference,
+                actor=actor,
+                memo=memo,
+            )
+        finally:
+            LEDGER_BATCH.drop(connection)
+
+
+def _post_batch(
+    kind: EntryKind,
+    lines: Select[Any],
+    counterpart: LedgerAccount,
+    *,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str,
+) -> JournalEntry | None:
+    db.session.execute(insert(LEDGER_BATCH).from_select(["account_id", "amount_cents"], lines))
+    count, total = db.session.execute(
+        text("SELECT count(*), coalesce(sum(amount_cents), 0) FROM ledger_batch")
+    ).one()
+    if count == 0:
+        return None
+    year_codes = set(
+        db.session.scalars(
+            text(
+                "SELECT DISTINCT a.school_year_code FROM ledger_batch b "
+                "JOIN ledger_account a ON a.id = b.account_id "
+                "WHERE a.school_year_code IS NOT NULL"
+            )
+        )
+    )
+    if counterpart.school_year_code:
+        year_codes.add(counterpart.school_year_code)
+    _refuse_closed_years(year_codes, kind)
+
+    entry_id = _insert_entry(kind, idempotency_key, reference, actor, memo)
+    if entry_id is None:  # a concurrent twin won the key
+        return _replay(idempotency_key, kind, reference)
+    # The counterpart takes the opposite of the lines: a pool debited for the whole
+    # batch (allocation) or credited by it (year closing).
+    if counterpart.kind in GUARDED_KINDS:
+        if total > 0:
+            _debit_guarded(counterpart, total)
+        elif total < 0:
+            _credit_guarded(counterpart, -total)
+    # Every guarded line at once; a debit that would go below zero matches no row.
+    guarded = db.session.scalar(
+        text(
+            "SELECT count(*) FROM ledger_batch b JOIN ledger_account a ON a.id = b.account_id "
+            "WHERE a.balance_cents IS NOT NULL"
+        )
+    )
+    updated = db.session.execute(
+        text(
+            "UPDATE ledger_account SET balance_cents = balance_cents + b.amount_cents "
+            "FROM ledger_batch b WHERE ledger_account.id = b.account_id "
+            "AND ledger_account.balance_cents IS NOT NULL "
+            "AND ledger_account.balance_cents + b.amount_cents >= 0"
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if updated != guarded:
+        raise InsufficientFunds(
+            f"Solde insuffisant sur {guarded - updated} compte(s) : rien n'a été écrit.",
+            details={"accounts": [f"{guarded - updated} compte(s) à découvert"]},
+        )
+    db.session.execute(
+        text(
+            "INSERT INTO posting (entry_id, account_id, amount_cents) "
+            "SELECT :entry, :counterpart, :total "
+            "UNION ALL SELECT :entry, account_id, amount_cents FROM ledger_batch"
+        ),
+        {"entry": entry_id, "counterpart": counterpart.id, "total": -total},
+    )
+    db.session.expire_all()
+    return db.session.get(JournalEntry, entry_id)
+
+
+def reverse(entry: JournalEntry, *, actor: User | None, memo: str = "") -> JournalEntry:
+    """Undo `entry` with a new `reversal` entry of opposite postings (entries never change).
+
+    Reversing twice returns the first reversal. Guarded accounts are debited with the
+    same guard: a reversal that would overdraw an account is refused.
+    """
+    lines = [(posting.account, -posting.amount_cents) for posting in entry.postings]
+    return post(
+        EntryKind.REVERSAL,
+        lines,
+        idempotency_key=f"reversal:{entry.id}",
+        reference=f"entry:{entry.id}",
+        actor=actor,
+        memo=memo or f"Annulation de l'écriture n°{entry.id}",
+        reverses=entry,
+    )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `flask ledger verify` found."""
+
+    entries: int
+    postings: int
+    accounts: int
+    seconds: float
+    unbalanced_entries: list[int] = field(default_factory=list)
+    wrong_balances: list[int] = field(default_factory=list)
+    negative_balances: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unbalanced_entries or self.wrong_balances or self.negative_balances)
+
+
+VERIFY_LIMIT = 1000  # offending ids listed at most, per kind of fault
+
+
+def verify() -> VerifyReport:
+    """Check the whole ledger in SQL: every entry sums to zero (and has postings), every
+    materialised balance equals the sum of its account's postings, none is negative."""
+    started = time.perf_counter()
+    unbalanced = db.session.scalars(
+        text(
+            "SELECT e.id FROM journal_entry e LEFT JOIN ("
+            "  SELECT entry_id, sum(amount_cents) AS total, count(*) AS n"
+            "  FROM posting GROUP BY entry_id) p ON p.entry_id = e.id "
+            "WHERE p.entry_id IS NULL OR p.total <> 0 OR p.n < 2 "
+            "ORDER BY e.id LIMIT :limit"
+        ),
+        {"limit": VERIFY_LIMIT},
+    ).all()
+    wrong = db.session.scalars(
+        text(
+            "SELECT a.id FROM ledger_account a LEFT JOIN ("
+            "  SELECT account_id, sum(amount_cents) AS total FROM posting GROUP BY account_id"
+            ") p ON p.account_id = a.id "
+            "WHERE a.balance_cents IS NOT NULL AND a.balance_cents <> coalesce(p.total, 0) "
+            "ORDER BY a.id LIMIT :limit"
+        ),
+        {"limit": VERIFY_LIMIT},
+    ).all()
+    negative = db.session.scalars(
+        text("SELECT id FROM ledger_account WHERE balance_cents < 0 ORDER BY id LIMIT :limit"),
+        {"limit": VERIFY_LIMIT},
+    ).all()
+    entries, postings, accounts = db.session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM journal_entry), (SELECT count(*) FROM posting), "
+            "(SELECT count(*) FROM ledger_account)"
+        )
+    ).one()
+    return VerifyReport(
+        entries=entries,
+        postings=postings,
+        accounts=accounts,
+        seconds=time.perf_counter() - started,
+        unbalanced_entries=list(unbalanced),
+        wrong_balances=list(wrong),
+        negative_balances=list(negative),
+    )
