@@ -1,14 +1,29 @@
-"""`flask budgets …`: reference data and budget operations at national scale."""
+"""`flask budgets …`: reference data and budget operations at national scale.
+
+Each command commits at its own boundary (after each chunk for the long ones), shows
+its progress, and can be run again safely: nothing is ever moved twice.
+"""
 
 from __future__ import annotations
+
+import uuid
 
 import click
 from flask.cli import AppGroup
 
 from app.budgets import services
+from app.core.errors import DomainError
+from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
 
 budgets_cli = AppGroup("budgets", help="Académies, établissements et budgets.")
+
+
+def _cents(value: str) -> int:
+    try:
+        return parse_euros(value)
+    except InvalidAmount as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @budgets_cli.command("sync-academies")
@@ -17,3 +32,80 @@ def sync_academies() -> None:
     changes = services.sync_academies()
     db.session.commit()
     click.echo(f"{changes} académie(s) créée(s) ou mise(s) à jour.")
+
+
+@budgets_cli.command("fund")
+@click.option("--academy", "academy_code", required=True, help="Code de l'académie (01…70).")
+@click.option("--year", "school_year", required=True, help="Année scolaire, ex. 2026-2027.")
+@click.option("--amount", required=True, help="Montant en euros, ex. 1000000.00.")
+@click.option("--key", default=None, help="Clé d'idempotence (par défaut : une par commande).")
+def fund(academy_code: str, school_year: str, amount: str, key: str | None) -> None:
+    """Fund an academy's pool for a school year (national funding → academy pool)."""
+    cents = _cents(amount)
+    key = key or f"fund:{academy_code}:{school_year}:{cents}:{uuid.uuid4()}"
+    try:
+        entry = services.fund_academy(None, academy_code, school_year, cents, key)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    state = "déjà enregistrée" if entry.replayed else "enregistrée"
+    click.echo(
+        f"Dotation {state} (écriture n°{entry.id}) : {format_euros(cents)} pour l'académie "
+        f"{academy_code}, {school_year}. Enveloppe : "
+        f"{format_euros(services.pool_balance(academy_code, school_year))}."
+    )
+
+
+@budgets_cli.command("allocate")
+@click.option("--academy", "academy_code", required=True, help="Code de l'académie (01…70).")
+@click.option("--year", "school_year", required=True, help="Année scolaire, ex. 2026-2027.")
+@click.option("--amount", required=True, help="Montant par enseignant en euros, ex. 300.00.")
+@click.option("--all-teachers", is_flag=True, required=True, help="Tous les enseignants.")
+def allocate(academy_code: str, school_year: str, amount: str, all_teachers: bool) -> None:
+    """Give every teacher of the academy the same amount (again: only those who lack it)."""
+    rule = services.Rule(_cents(amount))
+    try:
+        preview = services.preview_rule(
+            None, academy_code, school_year, rule, f"cli:{uuid.uuid4()}"
+        )
+        click.echo(
+            f"{preview.teacher_count} enseignant(s) à créditer de {format_euros(rule.cents)} "
+            f"({format_euros(preview.total_cents)}) ; {preview.already_served} déjà servi(s)."
+        )
+        if preview.teacher_count == 0:
+            db.session.rollback()
+            click.echo("Rien à faire : chaque enseignant a déjà reçu cette répartition.")
+            return
+        steps = services.apply_allocation(None, preview.allocation)
+        done, todo = next(steps)
+        with click.progressbar(length=todo, label="Répartition") as bar:
+            for done_now, _ in steps:
+                db.session.commit()
+                bar.update(done_now - done)
+                done = done_now
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"{done} enseignant(s) crédité(s). Enveloppe restante : "
+        f"{format_euros(services.pool_balance(academy_code, school_year))}."
+    )
+
+
+@budgets_cli.command("close-year")
+@click.argument("school_year")
+def close_year(school_year: str) -> None:
+    """Close a school year: unspent teacher credit goes back to each academy's pool."""
+    try:
+        for academy, teachers, cents in services.close_year(None, school_year):
+            db.session.commit()
+            click.echo(
+                f"  {academy.code} {academy.name} : {teachers} compte(s), "
+                f"{format_euros(cents)} rendus à l'académie"
+            )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(f"Année scolaire {school_year} clôturée.")

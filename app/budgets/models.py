@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.db import Cents, enum_column, utcnow
 from app.extensions import Model
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
 
 
 class Academy(Model):
@@ -60,3 +76,55 @@ class SchoolYear(Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class AllocationMethod(enum.StrEnum):
+    ONE = "one"  # one teacher, from a form
+    FILE = "file"  # an uploaded CSV file, one amount per line
+    RULE = "rule"  # the same amount to every teacher of the academy (or of chosen schools)
+
+
+class Allocation(Model):
+    """An academy manager's decision to give credit to teachers, and what it moved.
+
+    Previewed first (file and rule), then applied once: its journal entries carry the
+    reference `allocation:<id>`. The unique idempotency key makes a re-submitted form
+    a replay; a file's hash makes the same file impossible to apply twice.
+    """
+
+    __tablename__ = "allocation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    academy_code: Mapped[str] = mapped_column(ForeignKey("academy.code"))
+    school_year_code: Mapped[str] = mapped_column(ForeignKey("school_year.code"))
+    method: Mapped[AllocationMethod] = mapped_column(enum_column(AllocationMethod))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(String(300))
+    # The uploaded file (text) or the rule (JSON), and its SHA-256.
+    source: Mapped[str] = mapped_column(Text, default="")
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    teacher_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[Cents] = mapped_column(default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    academy: Mapped[Academy] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_allocation_file_applied_once",
+            "academy_code",
+            "school_year_code",
+            "source_sha256",
+            unique=True,
+            postgresql_where=text("method = 'file' AND applied_at IS NOT NULL"),
+            sqlite_where=text("method = 'file' AND applied_at IS NOT NULL"),
+        ),
+        Index("ix_allocation_academy_year", "academy_code", "school_year_code", "created_at"),
+    )
+
+    @property
+    def reference(self) -> str:
+        return f"allocation:{self.id}"

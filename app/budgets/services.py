@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, column, func, literal, select, values
 
-from app.accounts.models import Role, RoleGrant
-from app.budgets.models import Academy, School, SchoolYear
+from app.accounts import services as accounts
+from app.accounts.models import Role, RoleGrant, User
+from app.budgets.allocation_file import ParsedFile
+from app.budgets.allocation_file import parse as parse_allocation_file
+from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
+from app.core import audit
+from app.core.db import AnySelect, utcnow
 from app.core.errors import NotFound, ValidationFailed
+from app.core.money import format_euros
 from app.extensions import db
+from app.ledger import services as ledger
+from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
+from app.ledger.services import InsufficientFunds, YearClosed
 from catalog import vocabularies
 from catalog.identifiers import is_valid_uai, normalize_uai
 
@@ -108,3 +121,648 @@ def academy_summaries() -> list[tuple[Academy, int, int]]:
         (academy, n_schools, n_teachers)
         for academy, n_schools, n_teachers in db.session.execute(query)
     ]
+
+
+# --- funding -----------------------------------------------------------------------------
+
+
+def fund_academy(
+    actor: User | None, academy_code: str, school_year: str, cents: int, idempotency_key: str
+) -> JournalEntry:
+    """The national operator gives an academy its budget for a school year."""
+    academy = get_academy(academy_code)
+    year = ensure_school_year(school_year)
+    entry = ledger.transfer(
+        ledger.national_funding(year.code),
+        ledger.academy_pool(academy.code, year.code),
+        cents,
+        kind=EntryKind.FUND,
+        idempotency_key=idempotency_key,
+        reference=f"academy:{academy.code}:{year.code}",
+        actor=actor,
+        memo=f"Dotation {year.code} de l'académie de {academy.name}",
+    )
+    if not entry.replayed:
+        audit.record(
+            actor,
+            "academy.funded",
+            "academy",
+            academy.code,
+            school_year=year.code,
+            amount_cents=cents,
+            entry_id=entry.id,
+        )
+    return entry
+
+
+def pool_balance(academy_code: str, school_year: str) -> int:
+    return ledger.balance(ledger.academy_pool(academy_code, school_year))
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    """An academy's money for one school year, from the ledger's postings."""
+
+    received_cents: int  # funded by the State
+    allocated_cents: int  # given to teachers
+    spent_cents: int  # spent by teachers (purchases)
+    refunded_cents: int  # given back to teachers (cancellations)
+    expired_cents: int  # unspent credit returned to the pool at year closing
+    pool_cents: int  # left in the academy's pool
+    teachers_cents: int  # left on teachers' accounts
+
+
+def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
+    rows = db.session.execute(
+        select(LedgerAccount.kind, JournalEntry.kind, func.sum(Posting.amount_cents))
+        .join(Posting, Posting.account_id == LedgerAccount.id)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            LedgerAccount.academy_code == academy_code,
+            LedgerAccount.school_year_code == school_year,
+        )
+        .group_by(LedgerAccount.kind, JournalEntry.kind)
+    ).all()
+    sums = {(account_kind, entry_kind): int(total) for account_kind, entry_kind, total in rows}
+
+    def pool(kind: EntryKind) -> int:
+        return sums.get((AccountKind.ACADEMY_POOL, kind), 0)
+
+    def teachers(kind: EntryKind) -> int:
+        return sums.get((AccountKind.TEACHER_CREDIT, kind), 0)
+
+    pool_total = sum(v for (a, _), v in sums.items() if a == AccountKind.ACADEMY_POOL)
+    teacher_total = sum(v for (a, _), v in sums.items() if a == AccountKind.TEACHER_CREDIT)
+    return BudgetSummary(
+        received_cents=pool(EntryKind.FUND),
+        allocated_cents=-pool(EntryKind.ALLOCATE),
+        spent_cents=-teachers(EntryKind.PURCHASE),
+        refunded_cents=teachers(EntryKind.REFUND),
+        expired_cents=pool(EntryKind.EXPIRE),
+        pool_cents=pool_total,
+        teachers_cents=teacher_total,
+    )
+
+
+def funding_overview(school_year: str) -> list[tuple[Academy, int, int]]:
+    """Every academy with what it received for the year and what is left in its pool."""
+    received = (
+        select(LedgerAccount.academy_code, func.sum(Posting.amount_cents).label("received"))
+        .join(Posting, Posting.account_id == LedgerAccount.id)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
+            LedgerAccount.school_year_code == school_year,
+            JournalEntry.kind == EntryKind.FUND,
+        )
+        .group_by(LedgerAccount.academy_code)
+        .subquery()
+    )
+    pools = (
+        select(LedgerAccount.academy_code, LedgerAccount.balance_cents)
+        .where(
+            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
+            LedgerAccount.school_year_code == school_year,
+        )
+        .subquery()
+    )
+    query = (
+        select(
+            Academy, func.coalesce(received.c.received, 0), func.coalesce(pools.c.balance_cents, 0)
+        )
+        .outerjoin(received, received.c.academy_code == Academy.code)
+        .outerjoin(pools, pools.c.academy_code == Academy.code)
+        .order_by(Academy.code)
+    )
+    return [(academy, int(r), int(p)) for academy, r, p in db.session.execute(query)]
+
+
+# --- allocation to teachers -------------------------------------------------------------
+
+ALLOCATION_CHUNK = 100_000  # teachers per journal entry when allocating by rule
+
+
+@dataclass
+class FilePreview:
+    """What a file would allocate, with every problem found, line by line."""
+
+    parsed: ParsedFile
+    pool_cents: int
+    allocation: Allocation | None = None  # saved, ready to confirm, when the file is valid
+
+    @property
+    def valid(self) -> bool:
+        return self.parsed.valid
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The same amount to every teacher of the academy, or of some schools / school kinds."""
+
+    cents: int
+    school_ids: tuple[int, ...] = ()
+    school_kinds: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "cents": self.cents,
+                "school_ids": sorted(self.school_ids),
+                "school_kinds": sorted(self.school_kinds),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text_: str) -> Rule:
+        data = json.loads(text_)
+        return cls(data["cents"], tuple(data["school_ids"]), tuple(data["school_kinds"]))
+
+
+@dataclass(frozen=True)
+class RulePreview:
+    allocation: Allocation
+    teacher_count: int  # who would receive it now
+    already_served: int  # who already received it from an identical rule
+    total_cents: int
+    pool_cents: int
+
+
+def _sha256(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _open_year(school_year: str) -> SchoolYear:
+    year = ensure_school_year(school_year)
+    if year.closed_at is not None:
+        raise YearClosed(
+            f"L'année scolaire {year.code} est clôturée.", details={"school_year": [year.code]}
+        )
+    return year
+
+
+def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) -> FilePreview:
+    """Check an uploaded file as a whole; when it is valid, save it as an allocation to confirm."""
+    academy = get_academy(academy_code)
+    year = _open_year(school_year)
+    parsed = parse_allocation_file(data)
+    pool = pool_balance(academy.code, year.code)
+    _check_schools(parsed, academy)
+    if parsed.valid and parsed.total_cents > pool:
+        parsed.errors.append(
+            f"Le total du fichier ({format_euros(parsed.total_cents)}) dépasse ce qui reste "
+            f"dans l'enveloppe de l'académie ({format_euros(pool)})."
+        )
+    preview = FilePreview(parsed, pool)
+    if not parsed.valid:
+        return preview
+    digest = _sha256(academy.code, year.code, data.decode("utf-8-sig"))
+    applied = db.session.scalar(
+        select(Allocation).where(
+            Allocation.academy_code == academy.code,
+            Allocation.school_year_code == year.code,
+            Allocation.method == AllocationMethod.FILE,
+            Allocation.source_sha256 == digest,
+            Allocation.applied_at.is_not(None),
+        )
+    )
+    if applied is not None:
+        parsed.errors.append(
+            f"Ce fichier a déjà été réparti le {applied.applied_at:%d/%m/%Y à %H:%M} "
+            f"(répartition n°{applied.id}) : il ne sera pas appliqué une seconde fois."
+        )
+        return preview
+    key = f"file:{digest}"
+    allocation = db.session.scalar(select(Allocation).where(Allocation.idempotency_key == key))
+    if allocation is None:
+        allocation = Allocation(
+            academy_code=academy.code,
+            school_year_code=year.code,
+            method=AllocationMethod.FILE,
+            idempotency_key=key,
+            source=data.decode("utf-8-sig"),
+            source_sha256=digest,
+            description=f"Fichier de {len(parsed.lines)} ligne(s)",
+            teacher_count=len(parsed.lines),
+            total_cents=parsed.total_cents,
+            created_by=actor.id,
+        )
+        db.session.add(allocation)
+        db.session.flush()
+    preview.allocation = allocation
+    return preview
+
+
+def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
+    uais = {line.uai for line in parsed.lines if not line.errors}
+    schools = {
+        school.uai: school
+        for school in db.session.scalars(select(School).where(School.uai.in_(uais)))
+    }
+    for line in parsed.lines:
+        if line.errors:
+            continue
+        school = schools.get(line.uai)
+        if school is None:
+            line.errors.append(f"établissement inconnu : UAI {line.uai}")
+        elif school.academy_code != academy.code:
+            line.errors.append(
+                f"l'établissement {school.name} ({line.uai}) relève de l'académie "
+                f"de {school.academy.name}, pas de celle de {academy.name}"
+            )
+    return schools
+
+
+def preview_rule(
+    actor: User | None, academy_code: str, school_year: str, rule: Rule, idempotency_key: str
+) -> RulePreview:
+    """How many teachers a rule reaches and what it costs; saved as an allocation to confirm."""
+    academy = get_academy(academy_code)
+    year = _open_year(school_year)
+    if rule.cents <= 0:
+        raise ValidationFailed(
+            "Le montant doit être strictement positif.", details={"amount": ["doit être > 0"]}
+        )
+    digest = _sha256(academy.code, year.code, rule.to_json())
+    allocation = db.session.scalar(
+        select(Allocation).where(Allocation.idempotency_key == idempotency_key)
+    )
+    if allocation is None:
+        allocation = Allocation(
+            academy_code=academy.code,
+            school_year_code=year.code,
+            method=AllocationMethod.RULE,
+            idempotency_key=idempotency_key,
+            source=rule.to_json(),
+            source_sha256=digest,
+            description=_describe_rule(rule),
+            created_by=actor.id if actor else None,
+        )
+        db.session.add(allocation)
+        db.session.flush()
+    teachers = _rule_teachers(academy.code, rule)
+    reached = _count(teachers)
+    count = _count(_unserved(allocation, teachers))
+    allocation.teacher_count, allocation.total_cents = count, count * rule.cents
+    served = reached - count
+    return RulePreview(
+        allocation, count, served, count * rule.cents, pool_balance(academy.code, year.code)
+    )
+
+
+def _describe_rule(rule: Rule) -> str:
+    scope = "tous les enseignants de l'académie"
+    if rule.school_ids:
+        scope = f"les enseignants de {len(rule.school_ids)} établissement(s)"
+    if rule.school_kinds:
+        labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
+        scope += " (" + ", ".join(labels) + ")"
+    return f"{format_euros(rule.cents)} à {scope}"
+
+
+def _rule_teachers(academy_code: str, rule: Rule) -> AnySelect:
+    """The user ids of the active teachers a rule reaches, each once."""
+    query = (
+        select(RoleGrant.user_id)
+        .join(School, School.id == RoleGrant.school_id)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.role == Role.TEACHER, School.academy_code == academy_code, User.active)
+        .distinct()
+    )
+    if rule.school_ids:
+        query = query.where(School.id.in_(rule.school_ids))
+    if rule.school_kinds:
+        query = query.where(School.kind.in_(rule.school_kinds))
+    return query
+
+
+def _same_rule_references(allocation: Allocation) -> list[str]:
+    """The entry references of every allocation of the same rule (same academy, year, rule)."""
+    ids = db.session.scalars(
+        select(Allocation.id).where(
+            Allocation.academy_code == allocation.academy_code,
+            Allocation.school_year_code == allocation.school_year_code,
+            Allocation.method == AllocationMethod.RULE,
+            Allocation.source_sha256 == allocation.source_sha256,
+        )
+    ).all()
+    return [f"allocation:{id_}" for id_ in ids]
+
+
+def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
+    """Those of `teachers` (user ids) not yet credited by an allocation of the same rule."""
+    served = (
+        select(LedgerAccount.user_id)
+        .join(Posting, Posting.account_id == LedgerAccount.id)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.academy_code == allocation.academy_code,
+            LedgerAccount.school_year_code == allocation.school_year_code,
+            JournalEntry.kind == EntryKind.ALLOCATE,
+            JournalEntry.reference.in_(_same_rule_references(allocation)),
+        )
+    )
+    inner = teachers.subquery()
+    return select(inner.c.user_id).where(inner.c.user_id.not_in(served))
+
+
+def _count(query: AnySelect) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tuple[int, int]]:
+    """Move the money of a previewed allocation; yields (teachers done, teachers in all).
+
+    Applying twice moves nothing the second time. A rule is applied in chunks of
+    ALLOCATION_CHUNK teachers, one journal entry each: the caller may commit after each
+    chunk, and a re-run after a crash continues where it stopped, because a rule never
+    credits a teacher already served by the same rule.
+    """
+    locked = db.session.scalar(
+        select(Allocation).where(Allocation.id == allocation.id).with_for_update()
+    )
+    assert locked is not None
+    if locked.applied_at is not None and locked.method != AllocationMethod.RULE:
+        yield locked.teacher_count, locked.teacher_count
+        return
+    _open_year(locked.school_year_code)
+    pool = ledger.academy_pool(locked.academy_code, locked.school_year_code)
+    # One allocation at a time per pool: who is already served is read under this lock.
+    db.session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
+    )
+    if locked.method == AllocationMethod.RULE:
+        yield from _apply_rule(actor, locked, pool)
+    else:
+        yield from _apply_lines(actor, locked, pool)
+    locked.applied_at = locked.applied_at or utcnow()
+    audit.record(
+        actor,
+        "allocation.applied",
+        "allocation",
+        locked.id,
+        academy=locked.academy_code,
+        school_year=locked.school_year_code,
+        method=locked.method.value,
+        teachers=locked.teacher_count,
+        total_cents=locked.total_cents,
+    )
+
+
+def _apply_rule(
+    actor: User | None, allocation: Allocation, pool: LedgerAccount
+) -> Iterator[tuple[int, int]]:
+    rule = Rule.from_json(allocation.source)
+    unserved = _unserved(allocation, _rule_teachers(allocation.academy_code, rule))
+    ledger.ensure_teacher_credits(unserved, allocation.academy_code, allocation.school_year_code)
+    remaining = (
+        select(LedgerAccount.id)
+        .where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.academy_code == allocation.academy_code,
+            LedgerAccount.school_year_code == allocation.school_year_code,
+            LedgerAccount.user_id.in_(unserved),
+        )
+        .order_by(LedgerAccount.id)
+    )
+    todo = _count(remaining)
+    available = ledger.balance(pool)
+    if todo * rule.cents > available:
+        raise InsufficientFunds(
+            f"L'enveloppe de l'académie ({format_euros(available)}) ne suffit pas pour "
+            f"{todo} enseignant(s) à {format_euros(rule.cents)} "
+            f"({format_euros(todo * rule.cents)}).",
+            details={"amount": ["enveloppe insuffisante"]},
+        )
+    allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
+    done = 0
+    yield done, todo
+    while done < todo:
+        chunk = remaining.limit(ALLOCATION_CHUNK).subquery()
+        part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
+        entry = ledger.post_batch(
+            EntryKind.ALLOCATE,
+            select(chunk.c.id, literal(rule.cents)),
+            pool,
+            idempotency_key=f"{allocation.reference}:{part + 1}",
+            reference=allocation.reference,
+            actor=actor,
+            memo=f"Répartition n°{allocation.id} : {allocation.description}",
+        )
+        if entry is None:
+            break
+        count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
+        done += count
+        allocation.teacher_count += count
+        allocation.total_cents += count * rule.cents
+        yield done, todo
+
+
+def _allocated_so_far(allocation: Allocation, pool: LedgerAccount) -> tuple[int, int]:
+    """Teachers credited and cents moved by the entries of this allocation until now."""
+    count, total = db.session.execute(
+        select(func.count(Posting.id), func.coalesce(func.sum(Posting.amount_cents), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.reference == allocation.reference, Posting.account_id != pool.id)
+    ).one()
+    return int(count), int(total)
+
+
+def _apply_lines(
+    actor: User | None, allocation: Allocation, pool: LedgerAccount
+) -> Iterator[tuple[int, int]]:
+    """A file (or a single teacher): each line is a teacher, a school and an amount."""
+    academy = get_academy(allocation.academy_code)
+    parsed = parse_allocation_file(allocation.source.encode())
+    schools = _check_schools(parsed, academy)
+    if not parsed.valid:
+        problems = {f"ligne {line.number}": line.errors for line in parsed.lines if line.errors}
+        raise ValidationFailed(
+            "La répartition n'est plus valide : rien n'a été écrit.", details=problems
+        )
+    yield 0, len(parsed.lines)
+    users = _teachers_for_lines(actor, parsed, schools)
+    user_ids = [users[line.email].id for line in parsed.lines]
+    ledger.ensure_teacher_credits(
+        select(User.id).where(User.id.in_(user_ids)), academy.code, allocation.school_year_code
+    )
+    account_ids = dict(
+        db.session.execute(
+            select(LedgerAccount.user_id, LedgerAccount.id).where(
+                LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+                LedgerAccount.academy_code == academy.code,
+                LedgerAccount.school_year_code == allocation.school_year_code,
+                LedgerAccount.user_id.in_(user_ids),
+            )
+        ).tuples()
+    )
+    amounts = values(
+        column("account_id", BigInteger), column("amount_cents", BigInteger), name="lines"
+    ).data([(account_ids[users[line.email].id], line.cents) for line in parsed.lines])
+    ledger.post_batch(
+        EntryKind.ALLOCATE,
+        select(amounts.c.account_id, amounts.c.amount_cents),
+        pool,
+        idempotency_key=allocation.reference,
+        reference=allocation.reference,
+        actor=actor,
+        memo=f"Répartition n°{allocation.id} : {allocation.description}",
+    )
+    yield len(parsed.lines), len(parsed.lines)
+
+
+def _teachers_for_lines(
+    actor: User | None, parsed: ParsedFile, schools: dict[str, School]
+) -> dict[str, User]:
+    """The user of each line's email, created (no password yet) when they are not registered,
+    and a teacher of the line's school: the credit waits for them."""
+    emails = [line.email for line in parsed.lines]
+    users = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
+    for line in parsed.lines:
+        user = users.get(line.email)
+        if user is None:
+            user = accounts.create_user(line.email, name_from_email(line.email))
+            users[line.email] = user
+        school = schools[line.uai]
+        if not user.has_role(Role.TEACHER, school.id):
+            accounts.grant_role(actor, user, Role.TEACHER, school=school)
+    return users
+
+
+def name_from_email(email: str) -> str:
+    """ "anne-marie.dupont@ac-lyon.fr" → "Anne-Marie Dupont" (until the person says otherwise)."""
+    local = email.split("@", 1)[0]
+    words = [word for word in local.replace("_", ".").split(".") if word]
+    return " ".join("-".join(part.capitalize() for part in w.split("-")) for w in words) or email
+
+
+def allocate_one(
+    actor: User,
+    academy_code: str,
+    school_year: str,
+    email: str,
+    uai: str,
+    amount: str,
+    idempotency_key: str,
+) -> Allocation:
+    """Credit one teacher (registered or not yet) of a school of the academy."""
+    academy = get_academy(academy_code)
+    year = _open_year(school_year)
+    key = f"one:{idempotency_key}"
+    existing = db.session.scalar(select(Allocation).where(Allocation.idempotency_key == key))
+    if existing is not None:
+        return existing
+    source = f"{email.strip()};{amount.strip()};{uai.strip()}\n"
+    parsed = parse_allocation_file(source.encode())
+    _check_schools(parsed, academy)
+    if not parsed.valid:
+        (line,) = parsed.lines
+        raise ValidationFailed(
+            "La répartition n'a pas été faite.", details={"allocation": line.errors}
+        )
+    (line,) = parsed.lines
+    allocation = Allocation(
+        academy_code=academy.code,
+        school_year_code=year.code,
+        method=AllocationMethod.ONE,
+        idempotency_key=key,
+        source=source,
+        source_sha256=_sha256(source),
+        description=f"{format_euros(line.cents)} à {line.email}",
+        teacher_count=1,
+        total_cents=line.cents,
+        created_by=actor.id,
+    )
+    db.session.add(allocation)
+    db.session.flush()
+    for _ in apply_allocation(actor, allocation):
+        pass
+    return allocation
+
+
+def get_allocation(academy_code: str, allocation_id: int) -> Allocation:
+    allocation = db.session.get(Allocation, allocation_id)
+    if allocation is None or allocation.academy_code != academy_code:
+        raise NotFound("Répartition introuvable.")
+    return allocation
+
+
+def allocation_history(academy_code: str, school_year: str) -> list[Allocation]:
+    return list(
+        db.session.scalars(
+            select(Allocation)
+            .where(
+                Allocation.academy_code == academy_code,
+                Allocation.school_year_code == school_year,
+                Allocation.applied_at.is_not(None),
+            )
+            .order_by(Allocation.applied_at.desc())
+        )
+    )
+
+
+# --- year closing ------------------------------------------------------------------------
+
+
+def close_year(actor: User | None, school_year: str) -> Iterator[tuple[Academy, int, int]]:
+    """Close a school year: no more spending on it, unspent teacher credit back to each
+    academy's pool. Yields (academy, teachers, cents returned) per academy; the caller may
+    commit after each. Re-running it returns nothing more."""
+    year = db.session.get(SchoolYear, school_year)
+    if year is None:
+        raise NotFound(f"Année scolaire inconnue : {school_year}.")
+    if year.closed_at is None:
+        year.closed_at = utcnow()
+        audit.record(actor, "school_year.closed", "school_year", year.code)
+        db.session.flush()
+    academies = db.session.scalars(
+        select(Academy)
+        .where(
+            select(LedgerAccount.id)
+            .where(
+                LedgerAccount.academy_code == Academy.code,
+                LedgerAccount.school_year_code == year.code,
+                LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+                LedgerAccount.balance_cents > 0,
+            )
+            .exists()
+        )
+        .order_by(Academy.code)
+    ).all()
+    for academy in academies:
+        leftovers = select(LedgerAccount.id, -LedgerAccount.balance_cents).where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.academy_code == academy.code,
+            LedgerAccount.school_year_code == year.code,
+            LedgerAccount.balance_cents > 0,
+        )
+        reference = f"closing:{year.code}:{academy.code}"
+        runs = _count(select(JournalEntry.id).where(JournalEntry.reference == reference))
+        entry = ledger.post_batch(
+            EntryKind.EXPIRE,
+            leftovers,
+            ledger.academy_pool(academy.code, year.code),
+            idempotency_key=f"{reference}:{runs + 1}",
+            reference=reference,
+            actor=actor,
+            memo=f"Clôture {year.code} : crédits non utilisés rendus à l'académie",
+        )
+        if entry is None:
+            continue
+        teachers, cents = db.session.execute(
+            select(func.count(Posting.id), func.coalesce(func.sum(Posting.amount_cents), 0)).where(
+                Posting.entry_id == entry.id, Posting.amount_cents < 0
+            )
+        ).one()
+        audit.record(
+            actor,
+            "school_year.credit_expired",
+            "academy",
+            academy.code,
+            school_year=year.code,
+            teachers=int(teachers),
+            cents=-int(cents),
+            entry_id=entry.id,
+        )
+        yield academy, int(teachers), -int(cents)

@@ -14,7 +14,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -29,6 +29,10 @@ NAMING_CONVENTION = {
 Cents = Annotated[int, mapped_column(BigInteger)]
 # Primary key of the tables that grow by millions of rows (BIGINT; SQLite's rowid).
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+# A SELECT of any columns, for functions that take a query of rows (ids, amounts…).
+AnySelect = Select[*tuple[Any, ...]]
 
 
 class Base(DeclarativeBase):

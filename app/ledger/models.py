@@ -140,6 +140,10 @@ class JournalEntry(Model):
 
     postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
 
+    # Not stored: set by the ledger's services on the entry they return, True when the
+    # call was a replay of an earlier one (same idempotency key) and moved nothing.
+    replayed: bool = False
+
     def __repr__(self) -> str:
         return f"<JournalEntry {self.id} {self.kind.value} {self.idempotency_key}>"
 

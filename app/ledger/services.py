@@ -27,18 +27,18 @@ from sqlalchemy import (
     BigInteger,
     Column,
     MetaData,
-    Select,
     Table,
     func,
     insert,
     literal,
     select,
     text,
+    true,
     update,
 )
 
 from app.budgets.models import SchoolYear
-from app.core.db import insert_or_ignore
+from app.core.db import AnySelect, insert_or_ignore
 from app.core.errors import Conflict, DomainError
 from app.core.money import format_euros
 from app.extensions import db
@@ -126,7 +126,7 @@ def vendor_paid(vendor_id: int) -> LedgerAccount:
     return _account(AccountKind.VENDOR_PAID, vendor_id=vendor_id)
 
 
-def ensure_teacher_credits(user_ids: Select[Any], academy_code: str, school_year: str) -> None:
+def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
     """Create, in one statement, the missing teacher credit accounts of these users."""
     rows = select(
         literal(AccountKind.TEACHER_CREDIT.value),
@@ -134,7 +134,7 @@ def ensure_teacher_credits(user_ids: Select[Any], academy_code: str, school_year
         literal(academy_code),
         literal(school_year),
         literal(0),
-    )
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
     statement = insert_or_ignore(db.session, LedgerAccount).from_select(
         ["kind", "user_id", "academy_code", "school_year_code", "balance_cents"], rows
     )
@@ -175,6 +175,8 @@ def _replay(idempotency_key: str, kind: EntryKind, reference: str) -> JournalEnt
             "Cette clé d'idempotence a déjà servi pour un autre mouvement.",
             details={"idempotency_key": [idempotency_key]},
         )
+    if entry is not None:
+        entry.replayed = True
     return entry
 
 
@@ -283,8 +285,13 @@ def post(
         )
     for account, _ in lines:
         db.session.expire(account, ["balance_cents"])
+    return _written(entry_id)
+
+
+def _written(entry_id: int) -> JournalEntry:
     entry = db.session.get(JournalEntry, entry_id)
     assert entry is not None
+    entry.replayed = False
     return entry
 
 
@@ -316,7 +323,7 @@ def transfer(
 
 def post_batch(
     kind: EntryKind,
-    lines: Select[Any],
+    lines: AnySelect,
     counterpart: LedgerAccount,
     *,
     idempotency_key: str,
@@ -353,7 +360,7 @@ def post_batch(
 
 def _post_batch(
     kind: EntryKind,
-    lines: Select[Any],
+    lines: AnySelect,
     counterpart: LedgerAccount,
     *,
     idempotency_key: str,
@@ -419,7 +426,7 @@ def _post_batch(
         {"entry": entry_id, "counterpart": counterpart.id, "total": -total},
     )
     db.session.expire_all()
-    return db.session.get(JournalEntry, entry_id)
+    return _written(entry_id)
 
 
 def reverse(entry: JournalEntry, *, actor: User | None, memo: str = "") -> JournalEntry:
