@@ -23,6 +23,7 @@ from app.accounts.models import Role, User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
 from app.extensions import db
+from app.ledger.models import JournalEntry
 from app.vendors.models import Vendor
 from catalog import vocabularies
 from catalog.identifiers import make_uai
@@ -39,6 +40,8 @@ DEMO_ACADEMIES = (
     ("70", ("Rouen", "Caen", "Le Havre", "Cherbourg-en-Cotentin")),
 )
 SCHOOLS_PER_ACADEMY = 10
+DEMO_FUNDING_CENTS = 5_000_000_00  # 5 million euros per demo academy
+DEMO_CREDIT_CENTS = 300_00  # what each demo teacher receives
 TEACHERS = 300
 
 SCHOOL_NAMES = {
@@ -259,11 +262,26 @@ def seed_demo() -> dict[str, int]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     password_hash = generate_password_hash(DEMO_PASSWORD)
     budgets.sync_academies()
-    budgets.ensure_school_year(budgets.school_year_code(date.today()))  # noqa: DTZ011
+    year = budgets.ensure_school_year(budgets.school_year_code(date.today()))  # noqa: DTZ011
     schools = seed_schools(rng)
     seed_teachers(rng, schools, password_hash)
     seed_demo_accounts(schools, seed_vendor(), password_hash)
+    seed_budgets(year.code)
     return demo_counts()
+
+
+def seed_budgets(school_year: str) -> None:
+    """Fund the demo academies and give each of their teachers 300 € (keys make it replayable)."""
+    admin = accounts.find_user("admin@demo.test")
+    manager = accounts.find_user("academy@demo.test")
+    for academy_code, _ in DEMO_ACADEMIES:
+        key = f"demo:{academy_code}:{school_year}"
+        budgets.fund_academy(admin, academy_code, school_year, DEMO_FUNDING_CENTS, f"{key}:fund")
+        preview = budgets.preview_rule(
+            manager, academy_code, school_year, budgets.Rule(DEMO_CREDIT_CENTS), f"{key}:rule"
+        )
+        for _ in budgets.apply_allocation(manager, preview.allocation):
+            pass
 
 
 def demo_counts() -> dict[str, int]:
@@ -275,6 +293,7 @@ def demo_counts() -> dict[str, int]:
         "schools": count(School),
         "users": count(User),
         "vendors": count(Vendor),
+        "entries": count(JournalEntry),
     }
 
 

@@ -403,7 +403,8 @@ def preview_rule(
     teachers = _rule_teachers(academy.code, rule)
     reached = _count(teachers)
     count = _count(_unserved(allocation, teachers))
-    allocation.teacher_count, allocation.total_cents = count, count * rule.cents
+    if allocation.applied_at is None:
+        allocation.teacher_count, allocation.total_cents = count, count * rule.cents
     served = reached - count
     return RulePreview(
         allocation, count, served, count * rule.cents, pool_balance(academy.code, year.code)
@@ -474,16 +475,17 @@ def _count(query: AnySelect) -> int:
 def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tuple[int, int]]:
     """Move the money of a previewed allocation; yields (teachers done, teachers in all).
 
-    Applying twice moves nothing the second time. A rule is applied in chunks of
-    ALLOCATION_CHUNK teachers, one journal entry each: the caller may commit after each
-    chunk, and a re-run after a crash continues where it stopped, because a rule never
-    credits a teacher already served by the same rule.
+    Applying twice moves nothing the second time (the row is locked, then found
+    applied). A rule is applied in chunks of ALLOCATION_CHUNK teachers, one journal entry
+    each: the caller may commit after each chunk; after a crash, the same rule applied
+    again (a new allocation) continues where it stopped, because a rule never credits a
+    teacher already served by the same rule.
     """
     locked = db.session.scalar(
         select(Allocation).where(Allocation.id == allocation.id).with_for_update()
     )
     assert locked is not None
-    if locked.applied_at is not None and locked.method != AllocationMethod.RULE:
+    if locked.applied_at is not None:
         yield locked.teacher_count, locked.teacher_count
         return
     _open_year(locked.school_year_code)
@@ -496,7 +498,7 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
         yield from _apply_rule(actor, locked, pool)
     else:
         yield from _apply_lines(actor, locked, pool)
-    locked.applied_at = locked.applied_at or utcnow()
+    locked.applied_at = utcnow()
     audit.record(
         actor,
         "allocation.applied",
@@ -587,16 +589,15 @@ def _apply_lines(
     ledger.ensure_teacher_credits(
         select(User.id).where(User.id.in_(user_ids)), academy.code, allocation.school_year_code
     )
-    account_ids = dict(
-        db.session.execute(
-            select(LedgerAccount.user_id, LedgerAccount.id).where(
-                LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-                LedgerAccount.academy_code == academy.code,
-                LedgerAccount.school_year_code == allocation.school_year_code,
-                LedgerAccount.user_id.in_(user_ids),
-            )
-        ).tuples()
+    rows = db.session.execute(
+        select(LedgerAccount.user_id, LedgerAccount.id).where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.academy_code == academy.code,
+            LedgerAccount.school_year_code == allocation.school_year_code,
+            LedgerAccount.user_id.in_(user_ids),
+        )
     )
+    account_ids = {user_id: account_id for user_id, account_id in rows}
     amounts = values(
         column("account_id", BigInteger), column("amount_cents", BigInteger), name="lines"
     ).data([(account_ids[users[line.email].id], line.cents) for line in parsed.lines])

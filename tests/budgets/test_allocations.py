@@ -1,0 +1,369 @@
+"""Funding, allocation (file, rule, one teacher) and year closing, through the services."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.accounts.models import Role, User
+from app.budgets import services
+from app.budgets.models import Allocation, AllocationMethod, SchoolYear
+from app.core.audit import AuditEvent
+from app.core.errors import ValidationFailed
+from app.extensions import db
+from app.ledger import services as ledger
+from app.ledger.models import EntryKind, JournalEntry, Posting
+from app.ledger.services import InsufficientFunds, YearClosed
+from tests import factories
+
+YEAR = "2026-2027"
+
+
+@pytest.fixture
+def paris(session: object) -> dict[str, object]:
+    """Academy 01 funded with 1 000 €, two schools, a manager."""
+    services.ensure_school_year(YEAR)
+    services.fund_academy(None, "01", YEAR, 100_000, "fund:test")
+    return {
+        "manager": factories.academy_manager("01"),
+        "school": factories.SchoolFactory(uai="0750654D", academy_code="01"),
+        "other": factories.SchoolFactory(
+            uai="0750655E", academy_code="01", kind="lycee_professionnel"
+        ),
+        "lyon": factories.SchoolFactory(uai="0690001B", academy_code="10"),
+    }
+
+
+def _entries() -> int:
+    return int(db.session.scalar(select(func.count(JournalEntry.id))) or 0)
+
+
+def _apply(allocation: Allocation, actor: User | None = None) -> None:
+    for _ in services.apply_allocation(actor, allocation):
+        pass
+
+
+def _balance_of(email: str) -> int:
+    user = db.session.scalar(select(User).where(User.email == email))
+    assert user is not None
+    return ledger.balance(ledger.teacher_credit(user.id, "01", YEAR))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"email;amount_eur;uai\nanne.martin@ac-paris.fr;12,50;0750654D\n",
+        b"\xef\xbb\xbfemail;amount_eur;uai\r\nanne.martin@ac-paris.fr;12.50;0750654D\r\n",
+        b"anne.martin@ac-paris.fr;12,5;0750654d\n",
+        b'email,amount_eur,uai\nanne.martin@ac-paris.fr,"12,50",0750654D\n',
+        b"Anne.Martin@AC-Paris.fr , 12.50 , 0750654D\n",
+    ],
+    ids=["semicolon-comma", "bom-crlf-dot", "no-header-lowercase-uai", "comma-quoted", "spaces"],
+)
+def test_accepted_file_formats(paris: dict[str, User], content: bytes) -> None:
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert preview.valid, (preview.parsed.errors, [line.errors for line in preview.parsed.lines])
+    assert preview.allocation is not None
+    _apply(preview.allocation, paris["manager"])
+    assert _balance_of("anne.martin@ac-paris.fr") == 1250
+
+
+def test_one_bad_line_among_many_writes_nothing(paris: dict[str, User]) -> None:
+    lines = [f"prof{n}@ac-paris.fr;10;0750654D" for n in range(1, 40)]
+    lines[24] = "prof25@ac-paris.fr;-3;0750654D"
+    content = ("email;amount_eur;uai\n" + "\n".join(lines) + "\n").encode()
+    entries, users = _entries(), db.session.scalar(select(func.count(User.id)))
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not preview.valid
+    assert preview.allocation is None
+    (bad,) = [line for line in preview.parsed.lines if line.errors]
+    assert bad.number == 26  # the header is line 1
+    assert bad.errors == ["le montant doit être strictement positif"]
+    assert _entries() == entries
+    assert db.session.scalar(select(func.count(User.id))) == users
+    assert db.session.scalar(select(func.count(Allocation.id))) == 0
+
+
+def test_every_kind_of_bad_line_is_reported_with_its_reason(paris: dict[str, User]) -> None:
+    content = "\n".join(
+        [
+            "email;amount_eur;uai",
+            "pas-une-adresse;10;0750654D",
+            "a@ac-paris.fr;0;0750654D",
+            "b@ac-paris.fr;1,234;0750654D",
+            "c@ac-paris.fr;10;0750654A",
+            "d@ac-paris.fr;10;0759999L",
+            "e@ac-paris.fr;10;0690001B",
+            "f@ac-paris.fr;10;0750654D",
+            "F@ac-paris.fr;10;0750654D",
+            "g@ac-paris.fr;10",
+        ]
+    ).encode()
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    errors = {line.number: " ".join(line.errors) for line in preview.parsed.lines}
+    assert "adresse électronique invalide" in errors[2]
+    assert "strictement positif" in errors[3]
+    assert "plus de deux décimales" in errors[4]
+    assert "UAI invalide" in errors[5]
+    assert "établissement inconnu" in errors[6]
+    assert "relève de l'académie de Lyon" in errors[7]
+    assert errors[8] == ""
+    assert "doublon" in errors[9] and "ligne 8" in errors[9]
+    assert "3 colonnes attendues" in errors[10]
+
+
+def test_a_file_above_the_pool_is_refused(paris: dict[str, User]) -> None:
+    content = b"a@ac-paris.fr;600;0750654D\nb@ac-paris.fr;400,01;0750654D\n"
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not preview.valid
+    assert "dépasse ce qui reste" in preview.parsed.errors[0]
+
+
+def test_the_same_file_is_never_applied_twice(paris: dict[str, User]) -> None:
+    content = b"a@ac-paris.fr;100;0750654D\n"
+    first = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert first.allocation is not None
+    again = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert again.allocation is first.allocation  # previewing twice: one allocation
+    _apply(first.allocation)
+    _apply(first.allocation)  # confirming twice: applied once
+    assert _balance_of("a@ac-paris.fr") == 10_000
+    third = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not third.valid
+    assert "déjà été réparti" in third.parsed.errors[0]
+    assert services.pool_balance("01", YEAR) == 90_000
+
+
+def test_a_file_creates_unregistered_teachers_whose_credit_waits(paris: dict[str, User]) -> None:
+    known = factories.teacher(paris["other"], email="connu@ac-paris.fr")
+    content = b"connu@ac-paris.fr;10;0750654D\nnouvelle.venue@ac-paris.fr;20;0750654D\n"
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert preview.allocation is not None
+    _apply(preview.allocation)
+    newcomer = db.session.scalar(select(User).where(User.email == "nouvelle.venue@ac-paris.fr"))
+    assert newcomer is not None
+    assert newcomer.password_hash is None  # not registered yet
+    assert newcomer.name == "Nouvelle Venue"
+    assert newcomer.has_role(Role.TEACHER, paris["school"].id)
+    assert known.has_role(Role.TEACHER, paris["school"].id)  # now also in that school
+    assert _balance_of("nouvelle.venue@ac-paris.fr") == 2000
+
+
+def test_rule_allocation_and_its_top_up(paris: dict[str, User]) -> None:
+    teachers = [factories.teacher(paris["school"]) for _ in range(3)]
+    factories.teacher(paris["lyon"])  # another academy: not reached
+    rule = services.Rule(5000)
+    preview = services.preview_rule(paris["manager"], "01", YEAR, rule, "rule:1")
+    assert (preview.teacher_count, preview.total_cents) == (3, 15_000)
+    _apply(preview.allocation)
+    assert all(_balance_of(t.email) == 5000 for t in teachers)
+    # The same rule again: only the newcomer is served.
+    late = factories.teacher(paris["other"])
+    again = services.preview_rule(paris["manager"], "01", YEAR, rule, "rule:2")
+    assert (again.teacher_count, again.already_served) == (1, 3)
+    _apply(again.allocation)
+    assert _balance_of(late.email) == 5000
+    assert _balance_of(teachers[0].email) == 5000
+    assert services.pool_balance("01", YEAR) == 100_000 - 4 * 5000
+    # Replaying a preview (same key) changes nothing.
+    replay = services.preview_rule(paris["manager"], "01", YEAR, rule, "rule:1")
+    assert replay.allocation.id == preview.allocation.id
+    assert replay.allocation.teacher_count == 3
+
+
+def test_rule_restricted_to_school_kinds(paris: dict[str, User]) -> None:
+    factories.teacher(paris["school"])
+    pro = factories.teacher(paris["other"])
+    rule = services.Rule(1000, school_kinds=("lycee_professionnel",))
+    preview = services.preview_rule(paris["manager"], "01", YEAR, rule, "rule:pro")
+    assert preview.teacher_count == 1
+    _apply(preview.allocation)
+    assert _balance_of(pro.email) == 1000
+
+
+def test_rule_above_the_pool_is_refused_and_writes_nothing(paris: dict[str, User]) -> None:
+    for _ in range(3):
+        factories.teacher(paris["school"])
+    entries = _entries()
+    preview = services.preview_rule(paris["manager"], "01", YEAR, services.Rule(40_000), "r")
+    with pytest.raises(InsufficientFunds, match="ne suffit pas"):
+        _apply(preview.allocation)
+    assert _entries() == entries
+    assert services.pool_balance("01", YEAR) == 100_000
+
+
+def test_rule_in_chunks(paris: dict[str, User], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "ALLOCATION_CHUNK", 2)
+    for _ in range(5):
+        factories.teacher(paris["school"])
+    preview = services.preview_rule(paris["manager"], "01", YEAR, services.Rule(100), "chunks")
+    progress = list(services.apply_allocation(paris["manager"], preview.allocation))
+    assert progress == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    entries = db.session.scalars(
+        select(JournalEntry).where(JournalEntry.reference == preview.allocation.reference)
+    ).all()
+    assert len(entries) == 3
+    assert preview.allocation.teacher_count == 5
+    assert ledger.verify().ok
+
+
+def test_allocate_one_teacher_is_idempotent(paris: dict[str, User]) -> None:
+    manager = paris["manager"]
+    first = services.allocate_one(manager, "01", YEAR, "x@ac-paris.fr", "0750654D", "25", "tok")
+    again = services.allocate_one(manager, "01", YEAR, "x@ac-paris.fr", "0750654D", "25", "tok")
+    assert first.id == again.id
+    assert first.method == AllocationMethod.ONE
+    assert _balance_of("x@ac-paris.fr") == 2500
+    with pytest.raises(ValidationFailed) as refused:
+        services.allocate_one(manager, "01", YEAR, "y@ac-paris.fr", "0690001B", "25", "tok2")
+    assert "Lyon" in refused.value.details["allocation"][0]
+
+
+def test_funding_is_idempotent_and_audited(paris: dict[str, User]) -> None:
+    admin = factories.with_role(Role.ADMIN)
+    first = services.fund_academy(admin, "10", YEAR, 500_000, "fund:lyon")
+    again = services.fund_academy(admin, "10", YEAR, 500_000, "fund:lyon")
+    assert first.id == again.id and again.replayed
+    assert services.pool_balance("10", YEAR) == 500_000
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "academy.funded", AuditEvent.object_id == "10"
+        )
+    ).all()
+    assert [(e.actor_id, e.details["amount_cents"]) for e in events] == [(admin.id, 500_000)]
+
+
+def test_budget_summary_follows_the_ledger(paris: dict[str, User]) -> None:
+    teacher = factories.teacher(paris["school"])
+    preview = services.preview_rule(paris["manager"], "01", YEAR, services.Rule(30_000), "all")
+    _apply(preview.allocation)
+    credit = ledger.teacher_credit(teacher.id, "01", YEAR)
+    vendor = ledger.vendor_payable(factories.VendorFactory().id)
+    ledger.transfer(
+        credit,
+        vendor,
+        12_000,
+        kind=EntryKind.PURCHASE,
+        idempotency_key="o1",
+        reference="order:1",
+        actor=teacher,
+    )
+    summary = services.budget_summary("01", YEAR)
+    assert summary.received_cents == 100_000
+    assert summary.allocated_cents == 30_000
+    assert summary.spent_cents == 12_000
+    assert summary.pool_cents == 70_000
+    assert summary.teachers_cents == 18_000
+
+
+def test_close_year_returns_unspent_credit_once(paris: dict[str, User]) -> None:
+    spender, saver = factories.teacher(paris["school"]), factories.teacher(paris["school"])
+    preview = services.preview_rule(paris["manager"], "01", YEAR, services.Rule(30_000), "all")
+    _apply(preview.allocation)
+    vendor = ledger.vendor_payable(factories.VendorFactory().id)
+    spender_credit = ledger.teacher_credit(spender.id, "01", YEAR)
+    ledger.transfer(
+        spender_credit,
+        vendor,
+        10_000,
+        kind=EntryKind.PURCHASE,
+        idempotency_key="o1",
+        reference="order:1",
+        actor=spender,
+    )
+
+    closed = [(a.code, n, cents) for a, n, cents in services.close_year(None, YEAR)]
+    assert closed == [("01", 2, 50_000)]
+    assert _balance_of(spender.email) == 0 and _balance_of(saver.email) == 0
+    assert services.pool_balance("01", YEAR) == 40_000 + 50_000
+    assert list(services.close_year(None, YEAR)) == []  # re-running does nothing
+    year = db.session.get(SchoolYear, YEAR)
+    assert year is not None and year.closed_at is not None
+    assert ledger.verify().ok
+    # Spending on a closed year is refused.
+    with pytest.raises(YearClosed):
+        ledger.transfer(
+            ledger.academy_pool("01", YEAR),
+            spender_credit,
+            100,
+            kind=EntryKind.ALLOCATE,
+            idempotency_key="late",
+            reference="late",
+            actor=None,
+        )
+    with pytest.raises(YearClosed):
+        services.preview_rule(paris["manager"], "01", YEAR, services.Rule(100), "late")
+    expired = db.session.scalar(
+        select(func.sum(Posting.amount_cents))
+        .join(JournalEntry)
+        .where(JournalEntry.kind == EntryKind.EXPIRE, Posting.amount_cents > 0)
+    )
+    assert expired == 50_000
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "school_year.closed")
+        )
+        == 1
+    )
+
+
+def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None:
+    services.ensure_school_year(YEAR)
+    school = factories.SchoolFactory(academy_code="01")
+    teachers = [factories.teacher(school) for _ in range(3)]
+    runner = app.test_cli_runner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(args=list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "000,00" in run(
+        "budgets", "fund", "--academy", "01", "--year", YEAR, "--amount", "1000.00"
+    )
+    assert "3 enseignant(s) crédité(s)" in run(
+        "budgets",
+        "allocate",
+        "--academy",
+        "01",
+        "--year",
+        YEAR,
+        "--amount",
+        "300,00",
+        "--all-teachers",
+    )
+    assert "Rien à faire" in run(
+        "budgets",
+        "allocate",
+        "--academy",
+        "01",
+        "--year",
+        YEAR,
+        "--amount",
+        "300,00",
+        "--all-teachers",
+    )
+    assert all(_balance_of(t.email) == 30_000 for t in teachers)
+    assert "équilibré" in run("ledger", "verify")
+    assert "3 compte(s)" in run("budgets", "close-year", YEAR)
+    refused = runner.invoke(
+        args=[
+            "budgets",
+            "allocate",
+            "--academy",
+            "01",
+            "--year",
+            YEAR,
+            "--amount",
+            "1",
+            "--all-teachers",
+        ]
+    )
+    assert refused.exit_code == 1
+    assert "clôturée" in refused.output
+    bad = runner.invoke(
+        args=["budgets", "fund", "--academy", "01", "--year", YEAR, "--amount", "12,345"]
+    )
+    assert bad.exit_code == 2
+    assert "plus de deux décimales" in bad.output
