@@ -597,7 +597,7 @@ def _apply_lines(
             LedgerAccount.user_id.in_(user_ids),
         )
     )
-    account_ids = {user_id: account_id for user_id, account_id in rows}
+    account_ids = {row.user_id: row.id for row in rows}
     amounts = values(
         column("account_id", BigInteger), column("amount_cents", BigInteger), name="lines"
     ).data([(account_ids[users[line.email].id], line.cents) for line in parsed.lines])

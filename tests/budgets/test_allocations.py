@@ -109,7 +109,8 @@ def test_every_kind_of_bad_line_is_reported_with_its_reason(paris: dict[str, Use
     assert "établissement inconnu" in errors[6]
     assert "relève de l'académie de Lyon" in errors[7]
     assert errors[8] == ""
-    assert "doublon" in errors[9] and "ligne 8" in errors[9]
+    assert "doublon" in errors[9]
+    assert "ligne 8" in errors[9]
     assert "3 colonnes attendues" in errors[10]
 
 
@@ -224,7 +225,8 @@ def test_funding_is_idempotent_and_audited(paris: dict[str, User]) -> None:
     admin = factories.with_role(Role.ADMIN)
     first = services.fund_academy(admin, "10", YEAR, 500_000, "fund:lyon")
     again = services.fund_academy(admin, "10", YEAR, 500_000, "fund:lyon")
-    assert first.id == again.id and again.replayed
+    assert first.id == again.id
+    assert again.replayed
     assert services.pool_balance("10", YEAR) == 500_000
     events = db.session.scalars(
         select(AuditEvent).where(
@@ -275,11 +277,13 @@ def test_close_year_returns_unspent_credit_once(paris: dict[str, User]) -> None:
 
     closed = [(a.code, n, cents) for a, n, cents in services.close_year(None, YEAR)]
     assert closed == [("01", 2, 50_000)]
-    assert _balance_of(spender.email) == 0 and _balance_of(saver.email) == 0
+    assert _balance_of(spender.email) == 0
+    assert _balance_of(saver.email) == 0
     assert services.pool_balance("01", YEAR) == 40_000 + 50_000
     assert list(services.close_year(None, YEAR)) == []  # re-running does nothing
     year = db.session.get(SchoolYear, YEAR)
-    assert year is not None and year.closed_at is not None
+    assert year is not None
+    assert year.closed_at is not None
     assert ledger.verify().ok
     # Spending on a closed year is refused.
     with pytest.raises(YearClosed):
