@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, column, func, literal, select, values
 
@@ -17,7 +17,7 @@ from app.budgets.allocation_file import parse as parse_allocation_file
 from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
 from app.core import audit
 from app.core.db import AnySelect, utcnow
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import format_euros
 from app.extensions import db
 from app.ledger import services as ledger
@@ -387,6 +387,11 @@ def preview_rule(
     allocation = db.session.scalar(
         select(Allocation).where(Allocation.idempotency_key == idempotency_key)
     )
+    if allocation is not None and allocation.source_sha256 != digest:
+        raise Conflict(
+            "Ce formulaire a déjà servi pour une autre règle : rechargez la page.",
+            details={"token": ["déjà utilisé"]},
+        )
     if allocation is None:
         allocation = Allocation(
             academy_code=academy.code,
@@ -452,11 +457,13 @@ def _same_rule_references(allocation: Allocation) -> list[str]:
 
 def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
     """Those of `teachers` (user ids) not yet credited by an allocation of the same rule."""
+    inner = teachers.subquery()
     served = (
-        select(LedgerAccount.user_id)
+        select(LedgerAccount.id)
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(
+            LedgerAccount.user_id == inner.c.user_id,
             LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
             LedgerAccount.academy_code == allocation.academy_code,
             LedgerAccount.school_year_code == allocation.school_year_code,
@@ -464,8 +471,8 @@ def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
             JournalEntry.reference.in_(_same_rule_references(allocation)),
         )
     )
-    inner = teachers.subquery()
-    return select(inner.c.user_id).where(inner.c.user_id.not_in(served))
+    # NOT EXISTS (an anti-join), not NOT IN: NOT IN over a large subquery is quadratic.
+    return select(inner.c.user_id).where(~served.exists())
 
 
 def _count(query: AnySelect) -> int:
@@ -482,7 +489,10 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
     teacher already served by the same rule.
     """
     locked = db.session.scalar(
-        select(Allocation).where(Allocation.id == allocation.id).with_for_update()
+        select(Allocation)
+        .where(Allocation.id == allocation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # read applied_at as it is under the lock
     )
     assert locked is not None
     if locked.applied_at is not None:
@@ -657,10 +667,11 @@ def allocate_one(
     source = f"{email.strip()};{amount.strip()};{uai.strip()}\n"
     parsed = parse_allocation_file(source.encode())
     _check_schools(parsed, academy)
-    if not parsed.valid:
-        (line,) = parsed.lines
+    if len(parsed.lines) != 1 or not parsed.valid:
+        reasons = parsed.errors + [e for line in parsed.lines for e in line.errors]
         raise ValidationFailed(
-            "La répartition n'a pas été faite.", details={"allocation": line.errors}
+            "La répartition n'a pas été faite.",
+            details={"allocation": reasons or ["adresse, montant et établissement requis"]},
         )
     (line,) = parsed.lines
     allocation = Allocation(
@@ -767,3 +778,118 @@ def close_year(actor: User | None, school_year: str) -> Iterator[tuple[Academy, 
             entry_id=entry.id,
         )
         yield academy, int(teachers), -int(cents)
+
+
+# --- pages: read-only queries ------------------------------------------------------------
+
+
+def academy_schools(academy_code: str) -> list[School]:
+    """The schools of an academy, by name, for the allocation forms."""
+    return list(
+        db.session.scalars(
+            select(School)
+            .where(School.academy_code == academy_code)
+            .order_by(School.name, School.uai)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TeacherBalance:
+    """A teacher of an academy, their first school there, and their credit for a year."""
+
+    user_id: int
+    name: str
+    email: str
+    school_name: str
+    school_city: str
+    school_uai: str
+    balance_cents: int
+
+
+def teacher_balances(
+    academy_code: str, school_year: str, search: str, page: int, per_page: int
+) -> tuple[list[TeacherBalance], int]:
+    """One page of the academy's teachers (name or email containing `search`, any case),
+    by name, with their credit for the year (0 without an account yet); and how many
+    teachers match in all. One row per teacher, with the school of their first grant."""
+    first_grant = (
+        select(RoleGrant.user_id, func.min(RoleGrant.id).label("grant_id"))
+        .join(School, School.id == RoleGrant.school_id)
+        .where(RoleGrant.role == Role.TEACHER, School.academy_code == academy_code)
+        .group_by(RoleGrant.user_id)
+        .subquery()
+    )
+    query = (
+        select(
+            User.id,
+            User.name,
+            User.email,
+            School.name.label("school_name"),
+            School.city,
+            School.uai,
+            func.coalesce(LedgerAccount.balance_cents, 0),
+        )
+        .join(first_grant, first_grant.c.user_id == User.id)
+        .join(RoleGrant, RoleGrant.id == first_grant.c.grant_id)
+        .join(School, School.id == RoleGrant.school_id)
+        .outerjoin(
+            LedgerAccount,
+            (LedgerAccount.user_id == User.id)
+            & (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
+            & (LedgerAccount.academy_code == academy_code)
+            & (LedgerAccount.school_year_code == school_year),
+        )
+    )
+    search = search.strip()
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            User.name.ilike(pattern, escape="\\") | User.email.ilike(pattern, escape="\\")
+        )
+    total = _count(query)
+    rows = db.session.execute(
+        query.order_by(User.name, User.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
+    return [TeacherBalance(*row[:6], int(row[6])) for row in rows], total
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One movement on a teacher's credit: signed cents, positive when credited."""
+
+    at: datetime
+    kind: EntryKind
+    amount_cents: int
+    academy: Academy  # whose credit it is
+
+
+def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
+    """Every movement on the teacher's credit accounts of the year, newest first."""
+    rows = db.session.execute(
+        select(JournalEntry.created_at, JournalEntry.kind, Posting.amount_cents, Academy)
+        .select_from(JournalEntry)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .join(Academy, Academy.code == LedgerAccount.academy_code)
+        .where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.user_id == user_id,
+            LedgerAccount.school_year_code == school_year,
+        )
+        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc(), Posting.id.desc())
+    )
+    return [Movement(at, kind, int(cents), academy) for at, kind, cents, academy in rows]
+
+
+def teacher_balance(user_id: int, school_year: str) -> int:
+    """The teacher's credit for the year, over every academy that gave them some."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.user_id == user_id,
+            LedgerAccount.school_year_code == school_year,
+        )
+    )
+    return int(total or 0)

@@ -374,6 +374,7 @@ def _post_batch(
     ).one()
     if count == 0:
         return None
+    total = int(total)  # PostgreSQL's sum() of BIGINT is a NUMERIC (Decimal)
     year_codes = set(
         db.session.scalars(
             text(

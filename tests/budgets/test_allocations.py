@@ -10,7 +10,7 @@ from app.accounts.models import Role, User
 from app.budgets import services
 from app.budgets.models import Allocation, AllocationMethod, SchoolYear
 from app.core.audit import AuditEvent
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import EntryKind, JournalEntry, Posting
@@ -371,3 +371,16 @@ def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None
     )
     assert bad.exit_code == 2
     assert "plus de deux décimales" in bad.output
+
+
+def test_a_rule_preview_token_cannot_be_reused_for_another_rule(paris: dict[str, User]) -> None:
+    factories.teacher(paris["school"])
+    services.preview_rule(paris["manager"], "01", YEAR, services.Rule(10_000), "rule:tok")
+    with pytest.raises(Conflict):
+        services.preview_rule(paris["manager"], "01", YEAR, services.Rule(500), "rule:tok")
+
+
+def test_allocate_one_with_empty_fields_is_refused_cleanly(paris: dict[str, User]) -> None:
+    with pytest.raises(ValidationFailed):
+        services.allocate_one(paris["manager"], "01", YEAR, "", "", "", "tok-empty")
+

@@ -1,0 +1,121 @@
+"""Forms of the budget pages: allocating credit to teachers, funding academies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import uuid4
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import EmailField, Field, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from app.budgets.allocation_file import MAX_BYTES
+from app.budgets.models import School
+from app.core.money import InvalidAmount, parse_euros
+from catalog import vocabularies
+
+
+def positive_euros(form: FlaskForm, field: Field) -> None:
+    """An amount in euros as a French person types it: "300", "12,50", "1 000"."""
+    try:
+        cents = parse_euros(field.data or "")
+    except InvalidAmount as error:
+        raise ValidationError(str(error)) from error
+    if cents <= 0:
+        raise ValidationError(_("Le montant doit être strictement positif."))
+
+
+def _amount(label: str) -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired(_l("Saisissez un montant.")), Length(max=30), positive_euros],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+
+
+class TokenForm(FlaskForm):
+    """A form that carries an idempotency token: the same submission, sent twice, acts once."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.token.data = uuid4().hex
+
+
+def school_choices(schools: Iterable[School]) -> list[tuple[str, str]]:
+    return [(school.uai, f"{school.name} — {school.city} ({school.uai})") for school in schools]
+
+
+class AllocateOneForm(TokenForm):
+    email = EmailField(
+        _l("Adresse électronique académique de l’enseignant"),
+        validators=[DataRequired(_l("Saisissez l’adresse électronique.")), Length(max=254)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    uai = SelectField(
+        _l("Établissement"), validators=[DataRequired(_l("Choisissez un établissement."))]
+    )
+    amount = _amount(_l("Montant en euros"))
+
+    def __init__(self, schools: Iterable[School], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.uai.choices = [("", _("Choisir un établissement")), *school_choices(schools)]
+
+
+class AllocationFileForm(FlaskForm):
+    fichier = FileField(
+        _l("Fichier de répartition"),
+        validators=[
+            FileRequired(_l("Choisissez un fichier.")),
+            FileSize(
+                MAX_BYTES,
+                message=_l("Le fichier dépasse 10 Mo : découpez-le en plusieurs fichiers."),
+            ),
+        ],
+    )
+
+
+class RuleForm(TokenForm):
+    amount = _amount(_l("Montant par enseignant, en euros"))
+    school_kinds = SelectMultipleField(_l("Types d’établissement"))
+    schools = SelectMultipleField(_l("Établissements"), coerce=int)
+
+    def __init__(self, schools: Iterable[School], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.school_kinds.choices = [
+            (kind.code, kind.label) for kind in vocabularies.school_kinds()
+        ]
+        self.schools.choices = [
+            (school.id, f"{school.name} — {school.city} ({school.uai})") for school in schools
+        ]
+
+    @property
+    def cents(self) -> int:
+        return parse_euros(self.amount.data or "")
+
+
+class FundingForm(TokenForm):
+    academy_code = SelectField(
+        _l("Académie"), validators=[DataRequired(_l("Choisissez une académie."))]
+    )
+    amount = _amount(_l("Montant de la dotation, en euros"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.academy_code.choices = [
+            ("", _("Choisir une académie")),
+            *(
+                (academy.code, f"{academy.code} — {academy.name}")
+                for academy in vocabularies.academies()
+            ),
+        ]
+
+    @property
+    def cents(self) -> int:
+        return parse_euros(self.amount.data or "")
