@@ -383,4 +383,3 @@ def test_a_rule_preview_token_cannot_be_reused_for_another_rule(paris: dict[str,
 def test_allocate_one_with_empty_fields_is_refused_cleanly(paris: dict[str, User]) -> None:
     with pytest.raises(ValidationFailed):
         services.allocate_one(paris["manager"], "01", YEAR, "", "", "", "tok-empty")
-
