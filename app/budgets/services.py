@@ -457,13 +457,11 @@ def _same_rule_references(allocation: Allocation) -> list[str]:
 
 def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
     """Those of `teachers` (user ids) not yet credited by an allocation of the same rule."""
-    inner = teachers.subquery()
     served = (
-        select(LedgerAccount.id)
+        select(LedgerAccount.user_id)
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(
-            LedgerAccount.user_id == inner.c.user_id,
             LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
             LedgerAccount.academy_code == allocation.academy_code,
             LedgerAccount.school_year_code == allocation.school_year_code,
@@ -471,8 +469,8 @@ def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
             JournalEntry.reference.in_(_same_rule_references(allocation)),
         )
     )
-    # NOT EXISTS (an anti-join), not NOT IN: NOT IN over a large subquery is quadratic.
-    return select(inner.c.user_id).where(~served.exists())
+    inner = teachers.subquery()
+    return select(inner.c.user_id).where(inner.c.user_id.not_in(served))
 
 
 def _count(query: AnySelect) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
+    phases=[Phase.generate],  # TEMP
 )
 
 
@@ -219,7 +220,7 @@ def _movement_for(model: Model, operation: tuple[Any, ...]) -> Movement | None:
             return transfer(credit, world.payable, cents, EntryKind.PURCHASE)
         # A refund gives back at most what the vendor was paid (its account has no guard).
         cents = min(cents, model.expected[world.payable.id])
-        return transfer(world.payable, credit, cents, EntryKind.REFUND) if cents else None
+        return transfer(world.payable, credit, cents, EntryKind.REFUND) if cents > 0 else None
     if name in ("allocate_batch", "expire"):
         code, pairs = args
         sign = 1 if name == "allocate_batch" else -1
