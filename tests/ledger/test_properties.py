@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,6 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
-    phases=[Phase.generate],  # TEMP
 )
 
 
@@ -98,7 +97,7 @@ operations = st.lists(
         replay,
     ),
     min_size=8,
-    max_size=30,
+    max_size=20,
 )
 
 
