@@ -192,9 +192,8 @@ def test_reverse_restores_the_balances_and_twice_returns_the_first_reversal(
     assert again.id == reversal.id
     assert entry_count() == entries
     assert ledger.balance(books.alice_credit) == 5_000
-    assert sums_of_postings()[books.alice_credit.id] == before_reversal[books.alice_credit.id] + (
-        2_000
-    )
+    alice = books.alice_credit.id
+    assert sums_of_postings()[alice] == before_reversal[alice] + 2_000
     assert ledger.verify().ok
 
 
