@@ -78,6 +78,7 @@ def allocate(academy_code: str, school_year: str, amount: str, all_teachers: boo
             return
         steps = services.apply_allocation(None, preview.allocation)
         done, todo = next(steps)
+        db.session.commit()  # the teachers' accounts exist from now on
         with click.progressbar(length=todo, label="Répartition") as bar:
             for done_now, _ in steps:
                 db.session.commit()
@@ -88,7 +89,7 @@ def allocate(academy_code: str, school_year: str, amount: str, all_teachers: boo
         db.session.rollback()
         raise click.ClickException(error.message) from None
     click.echo(
-        f"{done} enseignant(s) crédité(s). Enveloppe restante : "
+        f"{preview.allocation.teacher_count} enseignant(s) crédité(s). Enveloppe restante : "
         f"{format_euros(services.pool_balance(academy_code, school_year))}."
     )
 

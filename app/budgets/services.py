@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, column, func, literal, select, values
+from sqlalchemy import BigInteger, column, except_, func, literal, select, values
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
@@ -16,7 +16,7 @@ from app.budgets.allocation_file import ParsedFile
 from app.budgets.allocation_file import parse as parse_allocation_file
 from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
 from app.core import audit
-from app.core.db import AnySelect, utcnow
+from app.core.db import AnySelect, id_rows, is_postgres, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import format_euros
 from app.extensions import db
@@ -455,22 +455,28 @@ def _same_rule_references(allocation: Allocation) -> list[str]:
     return [f"allocation:{id_}" for id_ in ids]
 
 
-def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
-    """Those of `teachers` (user ids) not yet credited by an allocation of the same rule."""
-    served = (
-        select(LedgerAccount.user_id)
-        .join(Posting, Posting.account_id == LedgerAccount.id)
+def _served_accounts(allocation: Allocation) -> AnySelect:
+    """Teacher accounts already credited by an allocation of the same rule (same academy,
+    year, amount and targets): read through the entries' reference index, never per row."""
+    return (
+        select(Posting.account_id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(
-            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-            LedgerAccount.academy_code == allocation.academy_code,
-            LedgerAccount.school_year_code == allocation.school_year_code,
             JournalEntry.kind == EntryKind.ALLOCATE,
             JournalEntry.reference.in_(_same_rule_references(allocation)),
         )
     )
-    inner = teachers.subquery()
-    return select(inner.c.user_id).where(inner.c.user_id.not_in(served))
+
+
+def _unserved(allocation: Allocation, teachers: AnySelect) -> AnySelect:
+    """Those of `teachers` (user ids) not yet credited by an allocation of the same rule."""
+    served_users = select(LedgerAccount.user_id).where(
+        LedgerAccount.id.in_(_served_accounts(allocation))
+    )
+    # EXCEPT is a hashed set difference: no plan that depends on fresh statistics
+    # (NOT IN over a large subquery turns quadratic once the table is analysed).
+    difference = except_(teachers, served_users).subquery()
+    return select(difference.c[0])
 
 
 def _count(query: AnySelect) -> int:
@@ -523,50 +529,63 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
 def _apply_rule(
     actor: User | None, allocation: Allocation, pool: LedgerAccount
 ) -> Iterator[tuple[int, int]]:
+    """Credit every teacher the rule reaches and no earlier run of it served, in chunks.
+
+    The accounts to credit are listed once; each chunk then locks the pool and drops
+    whoever a concurrent run of the same rule served meanwhile, so two runs (each
+    committing chunk by chunk) never credit a teacher twice.
+    """
     rule = Rule.from_json(allocation.source)
-    unserved = _unserved(allocation, _rule_teachers(allocation.academy_code, rule))
-    ledger.ensure_teacher_credits(unserved, allocation.academy_code, allocation.school_year_code)
-    remaining = (
-        select(LedgerAccount.id)
-        .where(
-            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-            LedgerAccount.academy_code == allocation.academy_code,
-            LedgerAccount.school_year_code == allocation.school_year_code,
-            LedgerAccount.user_id.in_(unserved),
-        )
-        .order_by(LedgerAccount.id)
+    teachers = _rule_teachers(allocation.academy_code, rule)
+    ledger.ensure_teacher_credits(
+        _unserved(allocation, teachers), allocation.academy_code, allocation.school_year_code
     )
-    todo = _count(remaining)
+    candidates = select(LedgerAccount.id).where(
+        LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+        LedgerAccount.academy_code == allocation.academy_code,
+        LedgerAccount.school_year_code == allocation.school_year_code,
+        LedgerAccount.user_id.in_(teachers),
+    )
+    todo_ids = sorted(db.session.scalars(except_(candidates, _served_accounts(allocation))))
     available = ledger.balance(pool)
-    if todo * rule.cents > available:
+    if len(todo_ids) * rule.cents > available:
         raise InsufficientFunds(
             f"L'enveloppe de l'académie ({format_euros(available)}) ne suffit pas pour "
-            f"{todo} enseignant(s) à {format_euros(rule.cents)} "
-            f"({format_euros(todo * rule.cents)}).",
+            f"{len(todo_ids)} enseignant(s) à {format_euros(rule.cents)} "
+            f"({format_euros(len(todo_ids) * rule.cents)}).",
             details={"amount": ["enveloppe insuffisante"]},
         )
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
+    size = ALLOCATION_CHUNK if is_postgres(db.session) else min(ALLOCATION_CHUNK, 20_000)
     done = 0
-    yield done, todo
-    while done < todo:
-        chunk = remaining.limit(ALLOCATION_CHUNK).subquery()
+    yield done, len(todo_ids)
+    for start in range(0, len(todo_ids), size):
+        # The caller may have committed: take the pool's lock again before reading who
+        # is served, so a concurrent run's chunk is seen once it is committed.
+        db.session.execute(
+            select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
+        )
+        ids = id_rows(db.session, todo_ids[start : start + size])
+        still_unserved = select(ids.c.id, literal(rule.cents)).where(
+            ids.c.id.not_in(_served_accounts(allocation).where(Posting.account_id == ids.c.id))
+        )
         part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
         entry = ledger.post_batch(
             EntryKind.ALLOCATE,
-            select(chunk.c.id, literal(rule.cents)),
+            still_unserved,
             pool,
             idempotency_key=f"{allocation.reference}:{part + 1}",
             reference=allocation.reference,
             actor=actor,
             memo=f"Répartition n°{allocation.id} : {allocation.description}",
         )
-        if entry is None:
-            break
-        count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
-        done += count
+        count = 0
+        if entry is not None:
+            count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
+        done += min(size, len(todo_ids) - start)
         allocation.teacher_count += count
         allocation.total_cents += count * rule.cents
-        yield done, todo
+        yield done, len(todo_ids)
 
 
 def _allocated_so_far(allocation: Allocation, pool: LedgerAccount) -> tuple[int, int]:

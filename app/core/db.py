@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, func
+from sqlalchemy import bindparam as sa_bindparam
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -76,3 +77,15 @@ def insert_or_ignore(session: Any, entity: Any) -> Any:
 
 def is_postgres(session: Any) -> bool:
     return bool(session.get_bind().dialect.name == "postgresql")
+
+
+def id_rows(session: Any, ids: list[int], name: str = "ids") -> Any:
+    """A FROM clause of one BIGINT column `id` holding `ids`, whatever their number:
+    one array parameter on PostgreSQL (`unnest`), a VALUES list on SQLite."""
+    from sqlalchemy import column, values
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    if is_postgres(session):
+        array = sa_bindparam(name, value=ids, type_=ARRAY(BigInteger))
+        return func.unnest(array).table_valued("id").render_derived(name=name)
+    return values(column("id", BigInteger), name=name).data([(id_,) for id_ in ids])

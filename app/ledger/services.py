@@ -28,6 +28,7 @@ from sqlalchemy import (
     Column,
     MetaData,
     Table,
+    except_,
     func,
     insert,
     literal,
@@ -128,9 +129,17 @@ def vendor_paid(vendor_id: int) -> LedgerAccount:
 
 def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
     """Create, in one statement, the missing teacher credit accounts of these users."""
+    owners = select(LedgerAccount.user_id).where(
+        LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+        LedgerAccount.academy_code == academy_code,
+        LedgerAccount.school_year_code == school_year,
+    )
+    # A set difference (hashed), not a per-row probe: its plan does not depend on
+    # statistics that a bulk insert has just made stale.
+    missing = except_(user_ids, owners).subquery()
     rows = select(
         literal(AccountKind.TEACHER_CREDIT.value),
-        user_ids.subquery().c[0],
+        missing.c[0],
         literal(academy_code),
         literal(school_year),
         literal(0),
@@ -369,21 +378,21 @@ def _post_batch(
     memo: str,
 ) -> JournalEntry | None:
     db.session.execute(insert(LEDGER_BATCH).from_select(["account_id", "amount_cents"], lines))
-    count, total = db.session.execute(
-        text("SELECT count(*), coalesce(sum(amount_cents), 0) FROM ledger_batch")
-    ).one()
+    # One pass over the batch: per school year, its lines, their sum, its guarded lines.
+    per_year = db.session.execute(
+        text(
+            "SELECT a.school_year_code, count(*), coalesce(sum(b.amount_cents), 0), "
+            "sum(CASE WHEN a.balance_cents IS NOT NULL THEN 1 ELSE 0 END) "
+            "FROM ledger_batch b JOIN ledger_account a ON a.id = b.account_id "
+            "GROUP BY a.school_year_code"
+        )
+    ).all()
+    count = sum(int(row[1]) for row in per_year)
     if count == 0:
         return None
-    total = int(total)  # PostgreSQL's sum() of BIGINT is a NUMERIC (Decimal)
-    year_codes = set(
-        db.session.scalars(
-            text(
-                "SELECT DISTINCT a.school_year_code FROM ledger_batch b "
-                "JOIN ledger_account a ON a.id = b.account_id "
-                "WHERE a.school_year_code IS NOT NULL"
-            )
-        )
-    )
+    total = sum(int(row[2]) for row in per_year)  # sum() of BIGINT is NUMERIC on PostgreSQL
+    guarded = sum(int(row[3]) for row in per_year)
+    year_codes = {row[0] for row in per_year if row[0] is not None}
     if counterpart.school_year_code:
         year_codes.add(counterpart.school_year_code)
     _refuse_closed_years(year_codes, kind)
@@ -399,12 +408,6 @@ def _post_batch(
         elif total < 0:
             _credit_guarded(counterpart, -total)
     # Every guarded line at once; a debit that would go below zero matches no row.
-    guarded = db.session.scalar(
-        text(
-            "SELECT count(*) FROM ledger_batch b JOIN ledger_account a ON a.id = b.account_id "
-            "WHERE a.balance_cents IS NOT NULL"
-        )
-    )
     updated = db.session.execute(
         text(
             "UPDATE ledger_account SET balance_cents = balance_cents + b.amount_cents "
