@@ -566,9 +566,8 @@ def _apply_rule(
             select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
         )
         ids = id_rows(db.session, todo_ids[start : start + size])
-        still_unserved = select(ids.c.id, literal(rule.cents)).where(
-            ids.c.id.not_in(_served_accounts(allocation).where(Posting.account_id == ids.c.id))
-        )
+        served = _served_accounts(allocation).where(Posting.account_id == ids.c.id)
+        still_unserved = select(ids.c.id, literal(rule.cents)).where(~served.exists())
         part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
         entry = ledger.post_batch(
             EntryKind.ALLOCATE,
