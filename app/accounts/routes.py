@@ -20,10 +20,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.accounts import services
-from app.accounts.forms import LoginForm
+from app.accounts.forms import ActivationForm, FirstLoginForm, LoginForm
 from app.accounts.models import User
 from app.accounts.navigation import home_url
 from app.core import audit
+from app.core.errors import DomainError
 from app.extensions import db, limiter, login_manager
 
 blueprint = Blueprint("accounts", __name__, template_folder="templates")
@@ -102,3 +103,45 @@ def set_language(lang: str) -> ResponseReturnValue:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(_safe_next(request.args.get("next")) or url_for("accounts.index"))
+
+
+@blueprint.route("/premiere-connexion", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_EMAIL"]), methods=["POST"])
+def first_login() -> ResponseReturnValue:
+    """A teacher whose academy registered them asks for the link to choose a password."""
+    form = FirstLoginForm()
+    if form.validate_on_submit():
+        user = services.account_waiting_for(form.email.data or "")
+        if user is not None:
+            link = url_for(
+                "accounts.activate", token=services.activation_token(user), _external=True
+            )
+            # Until the jobs outbox sends e-mails, the message goes to the log.
+            current_app.logger.info("Activation link for %s: %s", user.email, link)
+        # The same answer whether or not an account waits: nothing to enumerate.
+        flash(
+            _(
+                "Si un compte vous attend, un lien d'activation vient d'être envoyé à "
+                "cette adresse. Il est valable 14 jours."
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/first_login.html", form=form)
+
+
+@blueprint.route("/activation/<token>", methods=["GET", "POST"])
+def activate(token: str) -> ResponseReturnValue:
+    form = ActivationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.activate(token, form.password.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("accounts/activate.html", form=form), error.status
+        db.session.commit()
+        login_user(user)
+        flash(_("Votre compte est activé. Bienvenue !"), "success")
+        return redirect(home_url(user))
+    return render_template("accounts/activate.html", form=form)

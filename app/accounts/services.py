@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -9,7 +11,7 @@ from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.vendors.models import Vendor
 
@@ -115,3 +117,43 @@ def revoke_role(actor: User | None, grant: RoleGrant) -> None:
     audit.record(
         actor, "role.revoked", "user", user.id, role=grant.role.value, scope=str(grant.scope)
     )
+
+
+# --- first login of a teacher registered by their academy ---------------------------------
+
+ACTIVATION_MAX_AGE = 14 * 24 * 3600  # seconds a link stays valid
+
+
+def _activation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="account-activation")
+
+
+def activation_token(user: User) -> str:
+    """A signed link token for a person who has no password yet; useless once one is set."""
+    return _activation_serializer().dumps({"user": user.id, "email": user.email})
+
+
+def account_waiting_for(email: str) -> User | None:
+    """The active account registered for `email` by someone else, still without a password."""
+    user = find_user(email)
+    if user is None or user.password_hash is not None or not user.active:
+        return None
+    return user
+
+
+def activate(token: str, password: str) -> User:
+    """Set the first password of the account named by an activation token."""
+    invalid = DomainError(
+        "Ce lien d'activation n'est pas valide ou a expiré : demandez-en un nouveau.",
+        code="invalid_activation",
+    )
+    try:
+        data = _activation_serializer().loads(token, max_age=ACTIVATION_MAX_AGE)
+    except BadSignature:
+        raise invalid from None
+    user = db.session.get(User, data.get("user"))
+    if user is None or user.email != data.get("email") or account_waiting_for(user.email) is None:
+        raise invalid
+    user.password_hash = hash_password(password)
+    audit.record(user, "user.activated", "user", user.id)
+    return user
