@@ -11,7 +11,7 @@ DSFR := node_modules/@gouvfr/dsfr/dist
 STATIC_DSFR := app/static/dsfr
 export FLASK_APP := app
 
-.PHONY: help install run test lint format system-packages migrate seed translations \
+.PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
         translations-update clean
 
 help: ## List the commands
@@ -72,8 +72,13 @@ lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install system-packages lint ## Lint, type-check and run every test (PostgreSQL when it answers)
+test: install system-packages lint ## Lint, type-check, every test on PostgreSQL, then on SQLite
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-sqlite
+
+test-sqlite: install ## The suite on the embedded default, SQLite (PostgreSQL-only tests skip)
+	mkdir -p instance
+	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -q -m "not browser"
 
 format: install ## Format the code
 	$(BIN)/ruff check --fix .

@@ -38,8 +38,10 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app.core.db import enable_sqlite_savepoints
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
+    enable_sqlite_savepoints()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)

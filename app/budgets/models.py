@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Cents, enum_column, utcnow
+from app.core.db import Cents, UTCDateTime, enum_column, utcnow
 from app.extensions import Model
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ class SchoolYear(Model):
     code: Mapped[str] = mapped_column(String(9), primary_key=True)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("starts_on < ends_on", name="starts_before_end"),)
 
@@ -106,8 +105,8 @@ class Allocation(Model):
     teacher_count: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[Cents] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     academy: Mapped[Academy] = relationship()
     author: Mapped[User | None] = relationship()

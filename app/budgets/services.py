@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, column, except_, func, literal, select, values
+from sqlalchemy import except_, func, literal, select
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
@@ -16,7 +16,7 @@ from app.budgets.allocation_file import ParsedFile
 from app.budgets.allocation_file import parse as parse_allocation_file
 from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
 from app.core import audit
-from app.core.db import AnySelect, id_rows, is_postgres, utcnow
+from app.core.db import AnySelect, integer_rows, is_postgres, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import format_euros
 from app.extensions import db
@@ -565,7 +565,7 @@ def _apply_rule(
         db.session.execute(
             select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
         )
-        ids = id_rows(db.session, todo_ids[start : start + size])
+        ids = integer_rows(db.session, "ids", id=todo_ids[start : start + size])
         served = _served_accounts(allocation).where(Posting.account_id == ids.c.id)
         still_unserved = select(ids.c.id, literal(rule.cents)).where(~served.exists())
         part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
@@ -624,9 +624,12 @@ def _apply_lines(
         )
     )
     account_ids = {row.user_id: row.id for row in rows}
-    amounts = values(
-        column("account_id", BigInteger), column("amount_cents", BigInteger), name="lines"
-    ).data([(account_ids[users[line.email].id], line.cents) for line in parsed.lines])
+    amounts = integer_rows(
+        db.session,
+        "lines",
+        account_id=[account_ids[users[line.email].id] for line in parsed.lines],
+        amount_cents=[line.cents for line in parsed.lines],
+    )
     ledger.post_batch(
         EntryKind.ALLOCATE,
         select(amounts.c.account_id, amounts.c.amount_cents),

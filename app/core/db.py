@@ -14,7 +14,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, func
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, TypeDecorator, func
 from sqlalchemy import bindparam as sa_bindparam
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,11 +44,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite stores no zone: read back
+    as UTC). Naive datetimes are refused: they are a bug waiting to happen."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime refused: {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Timestamped:
     """Adds `created_at`, set by the database in UTC."""
 
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now()
+        UTCDateTime(), default=utcnow, server_default=func.now()
     )
 
 
@@ -79,13 +99,59 @@ def is_postgres(session: Any) -> bool:
     return bool(session.get_bind().dialect.name == "postgresql")
 
 
-def id_rows(session: Any, ids: list[int], name: str = "ids") -> Any:
-    """A FROM clause of one BIGINT column `id` holding `ids`, whatever their number:
-    one array parameter on PostgreSQL (`unnest`), a VALUES list on SQLite."""
-    from sqlalchemy import column, values
+def integer_rows(session: Any, name: str, **columns: list[int]) -> Any:
+    """A FROM clause of BIGINT columns holding these values, however many rows, as one or
+    two parameters: `unnest` of arrays on PostgreSQL, `json_each` on SQLite.
+
+    `integer_rows(session, "lines", account_id=[1, 2], amount_cents=[500, 700])`.
+    """
+    import json
+
+    from sqlalchemy import literal_column, select
     from sqlalchemy.dialects.postgresql import ARRAY
 
+    names = list(columns)
     if is_postgres(session):
-        array = sa_bindparam(name, value=ids, type_=ARRAY(BigInteger))
-        return func.unnest(array).table_valued("id").render_derived(name=name)
-    return values(column("id", BigInteger), name=name).data([(id_,) for id_ in ids])
+        arrays = [
+            sa_bindparam(f"{name}_{column}", value=values, type_=ARRAY(BigInteger))
+            for column, values in columns.items()
+        ]
+        return func.unnest(*arrays).table_valued(*names).render_derived(name=name)
+    rows = json.dumps([list(row) for row in zip(*columns.values(), strict=True)])
+    each = func.json_each(sa_bindparam(f"{name}_json", value=rows)).table_valued("value")
+    return select(
+        *(
+            func.json_extract(each.c.value, literal_column(f"'$[{index}]'")).label(column)
+            for index, column in enumerate(names)
+        )
+    ).subquery(name)
+
+
+def enable_sqlite_savepoints() -> None:
+    """Let SQLAlchemy drive SQLite's transactions itself, so SAVEPOINTs work.
+
+    Python's sqlite3 module begins transactions on its own and breaks nested ones (the
+    SQLAlchemy documentation's "Serializable isolation / Savepoints" recipe). Our
+    services rely on savepoints (a refused debit rolls back to one), so the embedded
+    default needs this. Registered once for every SQLite engine; other engines untouched.
+    """
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if event.contains(Engine, "begin", _sqlite_begin):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.isolation_level = None  # no implicit BEGIN from sqlite3
+            dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    event.listen(Engine, "begin", _sqlite_begin)
+
+
+def _sqlite_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")

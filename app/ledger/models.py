@@ -15,10 +15,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import BigId, Cents, enum_column, utcnow
+from app.core.db import BigId, Cents, UTCDateTime, enum_column, utcnow
 from app.extensions import Model
 
 
@@ -55,7 +55,7 @@ class LedgerAccount(Model):
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"))
     # Materialised for guarded kinds only; NULL (no balance kept) for the others.
     balance_cents: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
@@ -135,7 +135,7 @@ class JournalEntry(Model):
     reverses_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("journal_entry.id"), unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")

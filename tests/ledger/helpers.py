@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.core.db import integer_rows
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import EntryKind, LedgerAccount
@@ -27,11 +28,12 @@ def lines(pairs: Iterable[tuple[int, int]]) -> sa.Select[Any]:
     pairs = list(pairs)
     if not pairs:
         return sa.select(LedgerAccount.id, sa.literal(1, sa.BigInteger)).where(sa.false())
-    rows = sa.values(
-        sa.column("account_id", sa.Integer),
-        sa.column("amount_cents", sa.BigInteger),
-        name="batch_lines",
-    ).data(pairs)
+    rows = integer_rows(
+        db.session,
+        "batch_lines",
+        account_id=[account for account, _ in pairs],
+        amount_cents=[cents for _, cents in pairs],
+    )
     return sa.select(rows.c.account_id, rows.c.amount_cents)
 
 
