@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import except_, func, literal, select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
@@ -347,10 +348,26 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
             total_cents=parsed.total_cents,
             created_by=actor.id,
         )
-        db.session.add(allocation)
-        db.session.flush()
+        allocation = _save_allocation(allocation)
     preview.allocation = allocation
     return preview
+
+
+def _save_allocation(allocation: Allocation) -> Allocation:
+    """Insert a new allocation, or return the one a concurrent twin (same idempotency key,
+    a double click) inserted first: the unique key decides, never a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(allocation)
+            db.session.flush()
+    except IntegrityError:
+        twin = db.session.scalar(
+            select(Allocation).where(Allocation.idempotency_key == allocation.idempotency_key)
+        )
+        if twin is None:
+            raise
+        return twin
+    return allocation
 
 
 def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
@@ -370,6 +387,13 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"l'établissement {school.name} ({line.uai}) relève de l'académie "
                 f"de {school.academy.name}, pas de celle de {academy.name}"
             )
+    emails = [line.email for line in parsed.lines if not line.errors]
+    deactivated = set(
+        db.session.scalars(select(User.email).where(User.email.in_(emails), ~User.active))
+    )
+    for line in parsed.lines:
+        if line.email in deactivated and not line.errors:
+            line.errors.append(f"le compte de {line.email} est désactivé")
     return schools
 
 
@@ -403,8 +427,7 @@ def preview_rule(
             description=_describe_rule(rule),
             created_by=actor.id if actor else None,
         )
-        db.session.add(allocation)
-        db.session.flush()
+        allocation = _save_allocation(allocation)
     teachers = _rule_teachers(academy.code, rule)
     reached = _count(teachers)
     count = _count(_unserved(allocation, teachers))
@@ -705,8 +728,7 @@ def allocate_one(
         total_cents=line.cents,
         created_by=actor.id,
     )
-    db.session.add(allocation)
-    db.session.flush()
+    allocation = _save_allocation(allocation)
     for _ in apply_allocation(actor, allocation):
         pass
     return allocation

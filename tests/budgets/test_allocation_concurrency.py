@@ -73,3 +73,44 @@ def test_two_runs_of_a_rule_at_once_credit_each_teacher_once(
         )
         assert applied == TEACHERS
         assert ledger.verify().ok
+
+
+@requires_postgres
+def test_the_same_form_posted_twice_at_once_allocates_once(committed: Flask) -> None:
+    with committed.app_context():
+        services.ensure_school_year(YEAR)
+        services.fund_academy(None, "01", YEAR, 100_000, "fund:double-click")
+        school = factories.SchoolFactory(academy_code="01")
+        manager = factories.academy_manager("01")
+        uai, manager_id = school.uai, manager.id
+        db.session.commit()
+
+    barrier = threading.Barrier(5)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        with committed.app_context():
+            try:
+                actor = db.session.get(services.User, manager_id)
+                barrier.wait(timeout=10)
+                allocation = services.allocate_one(
+                    actor, "01", YEAR, "double@ac-paris.fr", uai, "25", "same-token"
+                )
+                db.session.commit()
+                results.append(allocation.id)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+                db.session.rollback()
+
+    threads = [threading.Thread(target=submit) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(set(results)) == 1
+    with committed.app_context():
+        assert services.pool_balance("01", YEAR) == 100_000 - 2500
+        assert ledger.verify().ok

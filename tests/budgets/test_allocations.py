@@ -383,3 +383,15 @@ def test_a_rule_preview_token_cannot_be_reused_for_another_rule(paris: dict[str,
 def test_allocate_one_with_empty_fields_is_refused_cleanly(paris: dict[str, User]) -> None:
     with pytest.raises(ValidationFailed):
         services.allocate_one(paris["manager"], "01", YEAR, "", "", "", "tok-empty")
+
+
+def test_a_deactivated_teacher_gets_no_credit(paris: dict[str, User]) -> None:
+    factories.teacher(paris["school"], email="parti@ac-paris.fr", active=False)
+    content = b"parti@ac-paris.fr;10;0750654D\nreste@ac-paris.fr;10;0750654D\n"
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not preview.valid
+    assert preview.parsed.lines[0].errors == ["le compte de parti@ac-paris.fr est désactivé"]
+    with pytest.raises(ValidationFailed):
+        services.allocate_one(
+            paris["manager"], "01", YEAR, "parti@ac-paris.fr", "0750654D", "10", "tok-parti"
+        )
