@@ -110,15 +110,6 @@ def grant_role(
     return grant
 
 
-def revoke_role(actor: User | None, grant: RoleGrant) -> None:
-    user = grant.user
-    user.grants.remove(grant)
-    db.session.flush()
-    audit.record(
-        actor, "role.revoked", "user", user.id, role=grant.role.value, scope=str(grant.scope)
-    )
-
-
 # --- first login of a teacher registered by their academy ---------------------------------
 
 ACTIVATION_MAX_AGE = 14 * 24 * 3600  # seconds a link stays valid
