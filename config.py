@@ -26,6 +26,7 @@ class Config:
         "SECRET_KEY": "SECRET_KEY",
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+        "STORAGE_DIR": "STORAGE_DIR",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -55,6 +56,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_FAILURES_PER_EMAIL = "5 per 15 minutes"
     LOGIN_ATTEMPTS_PER_ADDRESS = "30 per 15 minutes"
+
+    # Uploaded and generated files (logos, receipts, statements), named by their SHA-256.
+    # With several web machines this directory must be shared by all of them.
+    STORAGE_DIR = str(INSTANCE_DIR / "storage")
+    LOGO_MAX_BYTES = 512 * 1024
 
     API_TITLE = "Compte Ressources"
     API_VERSION = "v1"

@@ -60,10 +60,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import blueprint as accounts
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
+    from app.products.routes import blueprint as products
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
-    for blueprint in (health, accounts, budgets, vendors, vetting):
+    for blueprint in (health, accounts, budgets, vendors, products, vetting):
         app.register_blueprint(blueprint)
 
 
@@ -71,7 +72,9 @@ def _register_cli(app: Flask) -> None:
     from app.budgets.cli import budgets_cli
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
+    from app.vendors.cli import vendors_cli
 
     app.cli.add_command(budgets_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(vendors_cli)

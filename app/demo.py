@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import current_app
@@ -24,8 +24,14 @@ from app.budgets import services as budgets
 from app.budgets.models import Academy, School
 from app.extensions import db
 from app.ledger.models import JournalEntry
+from app.products import services as products
+from app.products.models import Channel, PlanKind, Product, ProductVersion
+from app.products.services import PlanDraft, ProductDraft
 from app.vendors.models import Vendor
-from catalog import vocabularies
+from app.vetting import services as vetting
+from app.vetting.models import Decision
+from catalog import conduct, vocabularies
+from catalog.demo_catalogue import DemoProduct, demo_catalogue
 from catalog.identifiers import make_uai
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - published in README.md, demo only
@@ -182,14 +188,6 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin@demo.test", "Nadia Opératrice", Role.ADMIN),
 )
 
-DEMO_VENDOR = {
-    "legal_name": "Éditions Lumière SAS",
-    "siret": "90412345200016",
-    "vat_number": "FR" + f"{(12 + 3 * (904123452 % 97)) % 97:02d}" + "904123452",
-    "country": "FR",
-    "parent_company": "Éditions Lumière SAS",
-}
-
 
 def _ascii(text: str) -> str:
     """ "Lefèvre" → "lefevre", "Le Gall" → "le-gall": the local part of an academic email."""
@@ -233,13 +231,78 @@ def seed_teachers(rng: random.Random, schools: list[School], password_hash: str)
     return created
 
 
-def seed_vendor() -> Vendor:
-    vendor = db.session.scalar(select(Vendor).where(Vendor.siret == DEMO_VENDOR["siret"]))
-    if vendor is None:
-        vendor = Vendor(**DEMO_VENDOR)
-        db.session.add(vendor)
-        db.session.flush()
-    return vendor
+def seed_vendors() -> dict[str, Vendor]:
+    """The vendors of the demo catalogue, by key."""
+    vendors: dict[str, Vendor] = {}
+    for item in demo_catalogue().vendors:
+        vendor = db.session.scalar(select(Vendor).where(Vendor.siret == item.siret))
+        if vendor is None:
+            vendor = Vendor(
+                legal_name=item.legal_name,
+                siret=item.siret,
+                vat_number=item.vat_number,
+                street=item.address.street,
+                postcode=item.address.postcode,
+                city=item.address.city,
+                country=item.country,
+                parent_company=item.parent_company,
+                contact_name=item.contact.name,
+                contact_email=item.contact.email,
+                contact_phone=item.contact.phone,
+            )
+            db.session.add(vendor)
+            db.session.flush()
+        vendors[item.key] = vendor
+    return vendors
+
+
+def _draft(item: DemoProduct) -> ProductDraft:
+    return ProductDraft(
+        title=item.title,
+        summary=item.summary,
+        description=item.description,
+        disciplines=item.disciplines,
+        levels=item.levels,
+        resource_type=item.resource_type,
+        access_url=item.access_url,
+        channel=Channel(item.channel),
+        plans=[
+            PlanDraft(PlanKind(p.kind), p.price_cents, int(p.vat_rate * 100), p.max_pupils)
+            for p in item.plans
+        ],
+        declaration=dict(item.declaration),
+    )
+
+
+def seed_catalogue(vendors: dict[str, Vendor]) -> None:
+    """The demo products, each brought to its state through the real vetting steps
+    (submission, checks, reviews). A product already there (same vendor and title) is kept."""
+    reviewer = accounts.find_user("reviewer@demo.test")
+    assert reviewer is not None
+    existing = set(
+        db.session.execute(
+            select(Product.vendor_id, ProductVersion.title).join(ProductVersion.product)
+        ).all()
+    )
+    for item in demo_catalogue().products:
+        vendor = vendors[item.vendor]
+        if (vendor.id, item.title) in existing:
+            continue
+        product = products.create_product(None, vendor, _draft(item))
+        version = product.latest
+        if item.state == "draft":
+            continue
+        vetting.submit(None, version)
+        comment = item.review_comment or ""
+        if item.state == "approved":
+            all_met = {criterion.code: True for criterion in conduct.label_criteria()}
+            vetting.decide(reviewer, version, Decision.APPROVE, criteria=all_met)
+            if item.label_expires_in_days is not None:  # demo only: labels near or past expiry
+                version.label_expires_on = date.today() + timedelta(days=item.label_expires_in_days)  # noqa: DTZ011
+        elif item.state == "changes_requested":
+            vetting.decide(reviewer, version, Decision.CHANGES_REQUESTED, comment=comment)
+        elif item.state == "rejected":
+            vetting.decide(reviewer, version, Decision.REJECT, comment=comment)
 
 
 def seed_demo_accounts(schools: list[School], vendor: Vendor, password_hash: str) -> None:
@@ -265,8 +328,10 @@ def seed_demo() -> dict[str, int]:
     year = budgets.ensure_school_year(budgets.school_year_code(date.today()))  # noqa: DTZ011
     schools = seed_schools(rng)
     seed_teachers(rng, schools, password_hash)
-    seed_demo_accounts(schools, seed_vendor(), password_hash)
+    vendors = seed_vendors()
+    seed_demo_accounts(schools, vendors["lumiere"], password_hash)
     seed_budgets(year.code)
+    seed_catalogue(vendors)
     return demo_counts()
 
 
@@ -293,6 +358,7 @@ def demo_counts() -> dict[str, int]:
         "schools": count(School),
         "users": count(User),
         "vendors": count(Vendor),
+        "products": count(Product),
         "entries": count(JournalEntry),
     }
 

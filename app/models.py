@@ -4,19 +4,28 @@ from app.accounts.models import RoleGrant, User
 from app.budgets.models import Academy, Allocation, School, SchoolYear
 from app.core.audit import AuditEvent
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
-from app.vendors.models import Vendor, VendorStatus
+from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
+from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
+from app.vetting.models import Review
 
 __all__ = [
     "Academy",
     "Allocation",
     "AuditEvent",
+    "ExcludedCompany",
     "JournalEntry",
     "LedgerAccount",
+    "Plan",
     "Posting",
+    "Product",
+    "ProductVersion",
+    "Review",
     "RoleGrant",
     "School",
     "SchoolYear",
     "User",
     "Vendor",
     "VendorStatus",
+    "VersionDiscipline",
+    "VersionLevel",
 ]

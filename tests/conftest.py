@@ -28,7 +28,7 @@ from tests.database import describe, test_database_url
 
 DATABASE_URL = test_database_url()
 # Reference data loaded once per run and kept by `committed` tests' clean-up.
-REFERENCE_TABLES = {"academy", "alembic_version"}
+REFERENCE_TABLES = {"academy", "alembic_version", "excluded_company"}
 
 
 def pytest_report_header() -> str:

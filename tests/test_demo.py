@@ -30,7 +30,7 @@ def test_every_demo_account_logs_in_and_sees_its_home(
     for account in DEMO_ACCOUNTS:
         response = auth.login(account.email, DEMO_PASSWORD)
         assert response.status_code == 302, account.email
-        home = client.get(response.headers["Location"])
+        home = client.get(response.headers["Location"], follow_redirects=True)
         assert home.status_code == 200, account.email
         auth.logout()
 

@@ -23,6 +23,7 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
         links.append(
             (Role.TEACHER, Link(_("Mon compte ressources"), url_for("budgets.my_account")))
         )
+        links.append((Role.TEACHER, Link(_("Catalogue"), url_for("products.storefront"))))
     if user.has_role(Role.ACADEMY_MANAGER):
         for grant in user.grants:
             if grant.role == Role.ACADEMY_MANAGER and grant.academy is not None:
@@ -39,6 +40,7 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
         links.append((Role.REVIEWER, Link(_("Commission"), url_for("vetting.queue"))))
     if user.has_role(Role.ADMIN):
         links.append((Role.ADMIN, Link(_("Administration"), url_for("budgets.national"))))
+        links.append((Role.ADMIN, Link(_("Éditeurs"), url_for("vendors.admin_list"))))
     return links
 
 

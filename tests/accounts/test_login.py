@@ -51,7 +51,8 @@ def test_academy_manager_and_vendor_land_on_their_home(
     auth.logout()
     member = factories.vendor_member()
     assert auth.login(member.email).headers["Location"] == "/editeur"
-    assert member.grants[0].vendor.legal_name in client.get("/editeur").get_data(as_text=True)
+    page = client.get("/editeur", follow_redirects=True).get_data(as_text=True)
+    assert member.grants[0].vendor.legal_name in page
 
 
 def test_wrong_password_shows_french_error(client: FlaskClient, auth: AuthActions) -> None:

@@ -1,0 +1,49 @@
+"""Form helpers shared by the feature packages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wtforms import Field, Form
+from wtforms.fields import FieldList, FormField
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _child(container: Any, name: str) -> Field | None:
+    if isinstance(container, FormField):
+        container = container.form
+    if isinstance(container, FieldList):
+        return (
+            container.entries[int(name)]
+            if name.isdigit() and int(name) < len(container.entries)
+            else None
+        )
+    if isinstance(container, Form):
+        return container._fields.get(name)
+    return None
+
+
+def attach_errors(form: Form, details: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Put a service's field errors (``plans.class.price``, ``declaration.hosting[0].country``)
+    on the form fields they name; returns those that match no field, to show above the form."""
+    unplaced: dict[str, list[str]] = {}
+    for path, reasons in details.items():
+        target: Any = form
+        for match in _PART.finditer(path):
+            target = _child(target, match.group(1) or match.group(2))
+            if target is None:
+                break
+        if isinstance(target, Field) and not isinstance(target, FormField | FieldList):
+            errors = target.errors if isinstance(target.errors, list) else []
+            target.errors = [*errors, *reasons]
+        else:
+            unplaced[path] = list(reasons)
+    return unplaced
+
+
+def lines(text: str | None) -> list[str]:
+    """The non-blank lines of a text area, stripped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]

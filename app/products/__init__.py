@@ -1,0 +1,1 @@
+"""Products, their versions, licence plans and data declarations; the storefront."""

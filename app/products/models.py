@@ -1,0 +1,233 @@
+"""Products and their versions.
+
+A vendor never edits what teachers are buying: each change is a new *version* of the
+product (draft → in review → approved or sent back). Exactly one version per product is
+*listed* (on sale) at a time, guarded by a partial unique index; it stays on sale while
+the next version is under review. Plans (how the product is sold, at what price) and the
+data-practices declaration belong to a version, so an approved price or declaration can
+never change under a teacher's feet.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Cents, Timestamped, UTCDateTime, enum_column
+from app.extensions import Model
+
+if TYPE_CHECKING:
+    from app.vendors.models import Vendor
+
+
+class Channel(enum.StrEnum):
+    """How a licence reaches the teacher once bought."""
+
+    CODES = "codes"
+    WEBHOOK = "webhook"
+    GAR = "gar"
+
+
+class PlanKind(enum.StrEnum):
+    TEACHER = "teacher"
+    CLASS = "class"
+    SCHOOL = "school"
+
+
+class VersionStatus(enum.StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    # An approved version replaced on the storefront by a newer approved one.
+    SUPERSEDED = "superseded"
+
+
+EDITABLE_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})
+
+# VAT rates allowed on a plan, in basis points (5.5 % = 550).
+VAT_RATES_BP = (2000, 1000, 550, 210)
+
+
+class Product(Timestamped, Model):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+
+    vendor: Mapped[Vendor] = relationship()
+    versions: Mapped[list[ProductVersion]] = relationship(
+        back_populates="product", order_by="ProductVersion.number"
+    )
+
+    @property
+    def latest(self) -> ProductVersion:
+        """The version the vendor works on (the newest)."""
+        return self.versions[-1]
+
+    @property
+    def listed(self) -> ProductVersion | None:
+        """The version on the storefront, if any."""
+        return next((v for v in self.versions if v.listed), None)
+
+
+class ProductVersion(Timestamped, Model):
+    __tablename__ = "product_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[VersionStatus] = mapped_column(
+        enum_column(VersionStatus), default=VersionStatus.DRAFT
+    )
+    listed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    access_url: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    logo_key: Mapped[str | None] = mapped_column(String(100))
+    # The data-practices declaration, in catalog.conduct's JSON format.
+    declaration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The findings of the last code-of-conduct check, as a list of dicts.
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    label_expires_on: Mapped[date | None] = mapped_column(Date)
+
+    # Denormalised for the storefront: the cheapest plan and the searchable text
+    # (title, summary, description, vendor and vocabulary labels, accents removed).
+    price_from_cents: Mapped[Cents | None]
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # French full-text vector of search_text, kept by a trigger (PostgreSQL only).
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR().with_variant(Text(), "sqlite"), deferred=True
+    )
+
+    product: Mapped[Product] = relationship(back_populates="versions")
+    plans: Mapped[list[Plan]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", order_by="Plan.id"
+    )
+    disciplines: Mapped[list[VersionDiscipline]] = relationship(cascade="all, delete-orphan")
+    levels: Mapped[list[VersionLevel]] = relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint(
+            "NOT listed OR (status = 'approved' AND label_expires_on IS NOT NULL)",
+            name="listed_is_approved",
+        ),
+        Index(
+            "uq_product_version_one_listed",
+            "product_id",
+            unique=True,
+            postgresql_where=text("listed"),
+            sqlite_where=text("listed"),
+        ),
+        Index("ix_product_version_status", "status", "submitted_at"),
+        # The storefront reads listed versions only: search, and newest first.
+        Index(
+            "ix_product_version_search",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_where=text("listed"),
+            sqlite_where=text("listed"),
+        ),
+        Index(
+            "ix_product_version_listed_created",
+            "created_at",
+            postgresql_where=text("listed"),
+            sqlite_where=text("listed"),
+        ),
+    )
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def discipline_codes(self) -> list[str]:
+        return [d.code for d in self.disciplines]
+
+    @property
+    def level_codes(self) -> list[str]:
+        return [level.code for level in self.levels]
+
+    def plan(self, kind: PlanKind) -> Plan | None:
+        return next((p for p in self.plans if p.kind is kind), None)
+
+
+class VersionDiscipline(Model):
+    __tablename__ = "product_version_discipline"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_product_version_discipline_code", "code", "version_id"),)
+
+
+class VersionLevel(Model):
+    __tablename__ = "product_version_level"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_product_version_level_code", "code", "version_id"),)
+
+
+class Plan(Model):
+    """How a version is sold: to one teacher, a class of up to N pupils, or a school.
+
+    Every licence runs until the end of the school year it was bought in."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"))
+    kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind))
+    price_cents: Mapped[Cents]  # including VAT
+    vat_rate_bp: Mapped[int] = mapped_column(Integer)
+    max_pupils: Mapped[int | None] = mapped_column(Integer)
+
+    version: Mapped[ProductVersion] = relationship(back_populates="plans")
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "kind"),
+        CheckConstraint("price_cents > 0", name="price_positive"),
+        CheckConstraint(
+            f"vat_rate_bp IN ({', '.join(str(rate) for rate in VAT_RATES_BP)})",
+            name="vat_rate_known",
+        ),
+        CheckConstraint(
+            "(kind = 'class') = (max_pupils IS NOT NULL)"
+            " AND (max_pupils IS NULL OR max_pupils > 0)",
+            name="max_pupils_for_class",
+        ),
+    )
+
+    @property
+    def vat_cents(self) -> int:
+        """The VAT included in the price, rounded to the cent."""
+        return round(self.price_cents * self.vat_rate_bp / (10_000 + self.vat_rate_bp))

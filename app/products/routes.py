@@ -1,0 +1,184 @@
+"""Product pages: the vendor's drafts and versions, and the storefront teachers browse."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.core import storage
+from app.core.auth import role_required
+from app.core.errors import Conflict, ValidationFailed
+from app.core.forms import attach_errors
+from app.core.money import InvalidAmount, parse_euros
+from app.extensions import db
+from app.products import services
+from app.products.forms import CHANNEL_LABELS, PLAN_LABELS, ProductForm
+from app.products.models import PlanKind, Product, ProductVersion
+from app.vendors import services as vendors
+from app.vetting import services as vetting
+from catalog import conduct, privacy, vocabularies
+
+blueprint = Blueprint("products", __name__, template_folder="templates")
+
+VENDOR = Role.VENDOR
+REFUSED = (ValidationFailed, Conflict)
+
+
+def _save(form: ProductForm, version: ProductVersion | None, vendor_id: int) -> Product:
+    """Create the product (version None) or update the draft, then store the logo."""
+    plans, price_errors = form.plan_drafts()
+    if price_errors:
+        raise ValidationFailed("Certains prix sont invalides.", details=price_errors)
+    draft = form.to_draft(plans)
+    if version is None:
+        product = services.create_product(current_user, vendors.get_vendor(vendor_id), draft)
+        version = product.latest
+    else:
+        services.update_draft(current_user, version, draft)
+    if form.logo.data:
+        data = form.logo.data.read(current_app.config["LOGO_MAX_BYTES"] + 1)
+        services.set_logo(current_user, version, data, current_app.config["LOGO_MAX_BYTES"])
+    return version.product
+
+
+def _form_page(form: ProductForm, vendor_id: int, product: Product | None) -> ResponseReturnValue:
+    error = None
+    if form.validate_on_submit():
+        try:
+            product = _save(form, product.latest if product else None, vendor_id)
+            db.session.commit()
+        except REFUSED as refused:
+            db.session.rollback()
+            error = refused
+            error.details = attach_errors(form, refused.details)
+        else:
+            flash(_("Brouillon enregistré."), "success")
+            return redirect(url_for("products.detail", vendor_id=vendor_id, product_id=product.id))
+    elif form.is_submitted():
+        error = ValidationFailed(_("Certaines informations du produit sont invalides."))
+    context = {"form": form, "vendor": vendors.get_vendor(vendor_id), "product": product}
+    return render_template("products/form.html", error=error, **context), 422 if error else 200
+
+
+@blueprint.route("/editeur/<int:vendor_id>/produits/nouveau", methods=["GET", "POST"])
+@role_required(VENDOR, scope="vendor_id")
+def create(vendor_id: int) -> ResponseReturnValue:
+    form = ProductForm()
+    if not form.is_submitted():
+        form.declaration.form.fill(conduct.sample_declaration())
+    return _form_page(form, vendor_id, None)
+
+
+@blueprint.route(
+    "/editeur/<int:vendor_id>/produits/<int:product_id>/modifier", methods=["GET", "POST"]
+)
+@role_required(VENDOR, scope="vendor_id")
+def edit(vendor_id: int, product_id: int) -> ResponseReturnValue:
+    product = services.vendor_product(vendor_id, product_id)
+    if not product.latest.editable:
+        flash(_("Cette version n’est plus modifiable : créez une nouvelle version."), "error")
+        return redirect(url_for("products.detail", vendor_id=vendor_id, product_id=product_id))
+    form = ProductForm()
+    if not form.is_submitted():
+        form.fill(services.draft_of(product.latest))
+    return _form_page(form, vendor_id, product)
+
+
+@blueprint.get("/editeur/<int:vendor_id>/produits/<int:product_id>")
+@role_required(VENDOR, scope="vendor_id")
+def detail(vendor_id: int, product_id: int) -> ResponseReturnValue:
+    product = services.vendor_product(vendor_id, product_id)
+    return render_template(
+        "products/detail.html",
+        vendor=product.vendor,
+        product=product,
+        version=product.latest,
+        findings=vetting.findings_of(product.latest),
+        reviews={v.id: vetting.reviews_of(v) for v in product.versions},
+        timeline=vetting.timeline(product),
+        purchasable=product.listed is not None and services.is_purchasable(product.listed),
+    )
+
+
+@blueprint.post("/editeur/<int:vendor_id>/produits/<int:product_id>/nouvelle-version")
+@role_required(VENDOR, scope="vendor_id")
+def new_version(vendor_id: int, product_id: int) -> ResponseReturnValue:
+    product = services.vendor_product(vendor_id, product_id)
+    services.new_version(current_user, product)
+    db.session.commit()
+    return redirect(url_for("products.edit", vendor_id=vendor_id, product_id=product_id))
+
+
+# --- the storefront -------------------------------------------------------------------------
+
+
+def _euros_arg(name: str) -> int | None:
+    try:
+        return parse_euros(request.args.get(name, "")) if request.args.get(name) else None
+    except InvalidAmount:
+        return None
+
+
+def _storefront_query() -> services.StorefrontQuery:
+    args = request.args
+    kinds = [PlanKind(k) for k in args.getlist("offre") if k in PlanKind.__members__.values()]
+    sort = args.get("tri", "pertinence")
+    return services.StorefrontQuery(
+        text=args.get("q", "")[:200],
+        disciplines=args.getlist("discipline"),
+        levels=args.getlist("niveau"),
+        resource_types=args.getlist("type"),
+        plan_kinds=kinds,
+        price_min_cents=_euros_arg("prix_min"),
+        price_max_cents=_euros_arg("prix_max"),
+        sort=sort if sort in services.SORTS else "pertinence",
+        page=args.get("page", 1, type=int) or 1,
+    )
+
+
+@blueprint.get("/catalogue")
+def storefront() -> ResponseReturnValue:
+    page = services.search(_storefront_query())
+    args = {key: request.args.getlist(key) for key in request.args if key != "page"}
+    return render_template(
+        "products/storefront.html",
+        page=page,
+        args=args,
+        disciplines=vocabularies.disciplines(),
+        levels=vocabularies.levels(),
+        resource_types=vocabularies.resource_types(),
+        plan_labels=PLAN_LABELS,
+    )
+
+
+@blueprint.get("/catalogue/<int:product_id>")
+def storefront_product(product_id: int) -> ResponseReturnValue:
+    version = services.storefront_product(product_id)
+    return render_template(
+        "products/product.html",
+        version=version,
+        vendor=version.product.vendor,
+        plan_labels=PLAN_LABELS,
+        channel_label=CHANNEL_LABELS[version.channel],
+        data_summary=privacy.plain_summary(conduct.Declaration.from_dict(version.declaration)),
+    )
+
+
+@blueprint.get("/fichiers/<path:key>")
+def stored_file(key: str) -> ResponseReturnValue:
+    """Logos (public). Other namespaces (receipts…) are served by their own guarded routes."""
+    if not key.startswith("logos/"):
+        return redirect(url_for("products.storefront"))
+    return send_file(storage.path_of(key), max_age=31_536_000)

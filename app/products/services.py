@@ -1,0 +1,413 @@
+"""Products: drafting versions, their plans, declarations and logos; the storefront.
+
+A vendor works on the newest version of a product while it is a draft (or sent back
+for changes). Once submitted it is frozen; once approved it goes on sale and any
+further change starts a new draft, the approved one staying on sale meanwhile.
+
+The storefront shows only *purchasable* versions (:func:`purchasable`): listed (approved),
+with a label still valid today, of an active vendor. Checkout uses the same rule.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.core import audit, storage
+from app.core.db import is_postgres
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.products.models import (
+    VAT_RATES_BP,
+    Channel,
+    Plan,
+    PlanKind,
+    Product,
+    ProductVersion,
+    VersionDiscipline,
+    VersionLevel,
+    VersionStatus,
+)
+from app.vendors.models import Vendor, VendorStatus
+from catalog import conduct, vocabularies
+
+LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+LOGO_MAX_PIXELS = 2000  # width and height
+
+
+@dataclass(frozen=True)
+class PlanDraft:
+    kind: PlanKind
+    price_cents: int
+    vat_rate_bp: int
+    max_pupils: int | None = None
+
+
+@dataclass(frozen=True)
+class ProductDraft:
+    """Everything a vendor writes about a product version."""
+
+    title: str
+    summary: str
+    description: str
+    disciplines: Sequence[str]
+    levels: Sequence[str]
+    resource_type: str
+    access_url: str
+    channel: Channel
+    plans: Sequence[PlanDraft]
+    declaration: dict[str, Any]
+
+
+def _check(draft: ProductDraft) -> None:
+    """ValidationFailed naming every wrong field (declaration fields as
+    ``declaration.<path>``)."""
+    errors: dict[str, list[str]] = {}
+
+    def refuse(name: str, reason: str) -> None:
+        errors.setdefault(name, []).append(reason)
+
+    for name, limit in (("title", 200), ("summary", 300)):
+        value = getattr(draft, name).strip()
+        if not value:
+            refuse(name, "ce champ est obligatoire")
+        elif len(value) > limit:
+            refuse(name, f"{limit} caractères au plus")
+    if len(draft.description.strip()) < 20:
+        refuse("description", "décrivez la ressource en quelques phrases (20 caractères au moins)")
+    known_disciplines = {d.code for d in vocabularies.disciplines()}
+    if not draft.disciplines:
+        refuse("disciplines", "choisissez au moins une discipline")
+    for code in draft.disciplines:
+        if code not in known_disciplines:
+            refuse("disciplines", f"discipline inconnue : {code}")
+    known_levels = {level.code for level in vocabularies.levels()}
+    if not draft.levels:
+        refuse("levels", "choisissez au moins un niveau")
+    for code in draft.levels:
+        if code not in known_levels:
+            refuse("levels", f"niveau inconnu : {code}")
+    if draft.resource_type not in {t.code for t in vocabularies.resource_types()}:
+        refuse("resource_type", "type de ressource inconnu")
+    if not draft.access_url.startswith("https://") or len(draft.access_url) > 500:
+        refuse("access_url", "une adresse https:// de 500 caractères au plus")
+    if not draft.plans:
+        refuse("plans", "proposez au moins une offre (enseignant, classe ou établissement)")
+    kinds = [plan.kind for plan in draft.plans]
+    if len(set(kinds)) != len(kinds):
+        refuse("plans", "une seule offre de chaque sorte")
+    for plan in draft.plans:
+        where = f"plans.{plan.kind.value}"
+        if plan.price_cents <= 0:
+            refuse(f"{where}.price", "le prix doit être strictement positif")
+        if plan.vat_rate_bp not in VAT_RATES_BP:
+            refuse(f"{where}.vat_rate", "taux de TVA inconnu")
+        if plan.kind is PlanKind.CLASS and not (plan.max_pupils and 0 < plan.max_pupils <= 200):
+            refuse(f"{where}.max_pupils", "indiquez le nombre d'élèves (1 à 200)")
+    try:
+        conduct.Declaration.from_dict(draft.declaration)
+    except conduct.InvalidDeclaration as error:
+        for path, reason in error.errors:
+            refuse(f"declaration.{path}", reason)
+    if errors:
+        raise ValidationFailed("Certaines informations du produit sont invalides.", details=errors)
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, accents removed, punctuation as spaces: the text search works on."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.split())
+
+
+def _search_text(version: ProductVersion, vendor: Vendor) -> str:
+    codes: list[tuple[vocabularies.VocabularyName, str]]
+    codes = [("disciplines", c) for c in version.discipline_codes]
+    codes += [("levels", c) for c in version.level_codes]
+    codes.append(("resource_types", version.resource_type))
+    labels = [vocabularies.label_of(vocabulary, code) or code for vocabulary, code in codes]
+    parts = [version.title, version.summary, version.description, vendor.legal_name, *labels]
+    return normalize_text(" ".join(parts))
+
+
+def _apply(version: ProductVersion, draft: ProductDraft, vendor: Vendor) -> None:
+    version.title = draft.title.strip()
+    version.summary = draft.summary.strip()
+    version.description = draft.description.strip()
+    version.resource_type = draft.resource_type
+    version.access_url = draft.access_url.strip()
+    version.channel = draft.channel
+    version.declaration = conduct.Declaration.from_dict(draft.declaration).to_dict()
+    version.findings = None
+    version.disciplines = [VersionDiscipline(code=c) for c in dict.fromkeys(draft.disciplines)]
+    version.levels = [VersionLevel(code=c) for c in dict.fromkeys(draft.levels)]
+    old = {plan.kind: plan for plan in version.plans}
+    version.plans = []
+    for plan in draft.plans:
+        kept = old.get(plan.kind) or Plan(kind=plan.kind)
+        kept.price_cents = plan.price_cents
+        kept.vat_rate_bp = plan.vat_rate_bp
+        kept.max_pupils = plan.max_pupils if plan.kind is PlanKind.CLASS else None
+        version.plans.append(kept)
+    version.price_from_cents = min(plan.price_cents for plan in draft.plans)
+    version.search_text = _search_text(version, vendor)
+
+
+def create_product(actor: User | None, vendor: Vendor, draft: ProductDraft) -> Product:
+    if vendor.status is not VendorStatus.ACTIVE:
+        raise Conflict("Votre compte éditeur est suspendu : vous ne pouvez pas créer de produit.")
+    _check(draft)
+    product = Product(vendor=vendor)
+    version = ProductVersion(number=1, status=VersionStatus.DRAFT)
+    product.versions.append(version)
+    _apply(version, draft, vendor)
+    db.session.add(product)
+    db.session.flush()
+    audit.record(actor, "product.created", "product", product.id, version=1, title=version.title)
+    return product
+
+
+def update_draft(actor: User, version: ProductVersion, draft: ProductDraft) -> None:
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    _check(draft)
+    _apply(version, draft, version.product.vendor)
+    db.session.flush()
+    audit.record(actor, "version.edited", "product", version.product_id, version=version.number)
+
+
+def draft_of(version: ProductVersion) -> ProductDraft:
+    """What the vendor wrote in a version, to pre-fill a form or copy it."""
+    return ProductDraft(
+        title=version.title,
+        summary=version.summary,
+        description=version.description,
+        disciplines=version.discipline_codes,
+        levels=version.level_codes,
+        resource_type=version.resource_type,
+        access_url=version.access_url,
+        channel=version.channel,
+        plans=[
+            PlanDraft(p.kind, p.price_cents, p.vat_rate_bp, p.max_pupils) for p in version.plans
+        ],
+        declaration=dict(version.declaration),
+    )
+
+
+def new_version(actor: User, product: Product) -> ProductVersion:
+    """Start a new draft from the newest version, when that one is closed (approved,
+    rejected or superseded). The version on sale stays on sale."""
+    latest = product.latest
+    if latest.editable:
+        return latest
+    if latest.status is VersionStatus.IN_REVIEW:
+        raise Conflict("Une version est en cours d'examen : attendez la décision de la commission.")
+    version = ProductVersion(number=latest.number + 1, status=VersionStatus.DRAFT)
+    version.logo_key = latest.logo_key
+    product.versions.append(version)
+    _apply(version, draft_of(latest), product.vendor)
+    db.session.flush()
+    audit.record(actor, "version.created", "product", product.id, version=version.number)
+    return version
+
+
+def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) -> str:
+    """Store a logo (PNG, JPEG or WebP, checked by decoding it) on an editable version."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    if len(data) > max_bytes:
+        raise ValidationFailed(
+            f"Le logo dépasse {max_bytes // 1024} Ko.", details={"logo": ["fichier trop lourd"]}
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format or ""
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValidationFailed(
+            "Le logo n'est pas une image lisible.", details={"logo": ["image illisible"]}
+        ) from error
+    if image_format not in LOGO_FORMATS:
+        raise ValidationFailed(
+            "Le logo doit être une image PNG, JPEG ou WebP.", details={"logo": ["format refusé"]}
+        )
+    if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
+        raise ValidationFailed(
+            f"Le logo dépasse {LOGO_MAX_PIXELS} pixels de côté.",
+            details={"logo": ["image trop grande"]},
+        )
+    version.logo_key = storage.save("logos", data, LOGO_FORMATS[image_format])
+    audit.record(actor, "version.logo", "product", version.product_id, version=version.number)
+    return version.logo_key
+
+
+def vendor_products(vendor: Vendor) -> list[Product]:
+    query = (
+        select(Product)
+        .where(Product.vendor_id == vendor.id)
+        .options(selectinload(Product.versions))
+        .order_by(Product.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def vendor_product(vendor_id: int, product_id: int) -> Product:
+    """A product of this vendor; NotFound for another vendor's product (no hint it exists)."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.vendor_id != vendor_id:
+        raise NotFound("Produit introuvable.")
+    return product
+
+
+def get_version(version_id: int) -> ProductVersion:
+    version = db.session.get(ProductVersion, version_id)
+    if version is None:
+        raise NotFound("Version introuvable.")
+    return version
+
+
+def company_of(vendor: Vendor) -> conduct.Company:
+    return conduct.Company(legal_name=vendor.legal_name, parent_company=vendor.parent_company)
+
+
+# --- the storefront -------------------------------------------------------------------------
+
+
+def today() -> date:
+    return date.today()  # noqa: DTZ011 - labels expire on a civil date in France
+
+
+def purchasable(on: date | None = None) -> ColumnElement[bool]:
+    """The rule for a version to be on sale: listed (approved), label valid on `on`
+    (today by default), vendor active. Needs Product and Vendor joined."""
+    return and_(
+        ProductVersion.listed,
+        ProductVersion.label_expires_on >= (on or today()),
+        Vendor.status == VendorStatus.ACTIVE,
+    )
+
+
+def is_purchasable(version: ProductVersion, on: date | None = None) -> bool:
+    return (
+        version.listed
+        and version.label_expires_on is not None
+        and version.label_expires_on >= (on or today())
+        and version.product.vendor.status is VendorStatus.ACTIVE
+    )
+
+
+SORTS = ("pertinence", "prix", "recent")
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class StorefrontQuery:
+    text: str = ""
+    disciplines: Sequence[str] = ()
+    levels: Sequence[str] = ()
+    resource_types: Sequence[str] = ()
+    plan_kinds: Sequence[PlanKind] = ()
+    price_min_cents: int | None = None
+    price_max_cents: int | None = None
+    sort: str = "pertinence"
+    page: int = 1
+
+
+@dataclass
+class StorefrontPage:
+    results: list[tuple[ProductVersion, str]]  # (listed version, vendor name)
+    total: int
+    page: int
+    pages: int
+    query: StorefrontQuery = field(default_factory=StorefrontQuery)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
+
+
+def search(query: StorefrontQuery) -> StorefrontPage:
+    """The purchasable products matching the query, one page of them.
+
+    PostgreSQL: French full-text search (accents ignored, words stemmed) over the
+    ``search_vector`` GIN index, ranked. SQLite: every word (accents removed, plural
+    trimmed) must appear in the searchable text; no ranking, newest first."""
+    postgres = is_postgres(db.session)
+    base = (
+        select(ProductVersion, Vendor.legal_name)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .where(purchasable())
+    )
+    rank: ColumnElement[Any] | None = None
+    words = normalize_text(query.text).split()
+    if words and postgres:
+        tsquery = func.websearch_to_tsquery(
+            literal_column("'french_unaccent'::regconfig"), " ".join(words)
+        )
+        base = base.where(ProductVersion.search_vector.op("@@")(tsquery))
+        rank = func.ts_rank_cd(ProductVersion.search_vector, tsquery)
+    for word in words if not postgres else ():
+        base = base.where(ProductVersion.search_text.contains(_singular(word), autoescape=True))
+    for table, codes in (
+        (VersionDiscipline, query.disciplines),
+        (VersionLevel, query.levels),
+    ):
+        if codes:
+            base = base.where(
+                exists().where(table.version_id == ProductVersion.id, table.code.in_(codes))
+            )
+    if query.resource_types:
+        base = base.where(ProductVersion.resource_type.in_(query.resource_types))
+    plan_filters: list[ColumnElement[bool]] = []
+    if query.plan_kinds:
+        plan_filters.append(Plan.kind.in_(query.plan_kinds))
+    if query.price_min_cents is not None:
+        plan_filters.append(Plan.price_cents >= query.price_min_cents)
+    if query.price_max_cents is not None:
+        plan_filters.append(Plan.price_cents <= query.price_max_cents)
+    if plan_filters:
+        base = base.where(exists().where(Plan.version_id == ProductVersion.id, *plan_filters))
+
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, query.page), pages)
+    newest = (ProductVersion.created_at.desc(), ProductVersion.id.desc())
+    if query.sort == "prix":
+        ordered = base.order_by(ProductVersion.price_from_cents, *newest)
+    elif query.sort == "recent" or rank is None:
+        ordered = base.order_by(*newest)
+    else:
+        ordered = base.order_by(rank.desc(), *newest)
+    rows = db.session.execute(
+        ordered.options(selectinload(ProductVersion.plans))
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    results = [(version, vendor_name) for version, vendor_name in rows]
+    return StorefrontPage(results=results, total=total, page=page, pages=pages, query=query)
+
+
+def storefront_product(product_id: int) -> ProductVersion:
+    """The version of a product on sale; NotFound when the product is not purchasable."""
+    query = (
+        select(ProductVersion)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .where(Product.id == product_id, purchasable())
+    )
+    version = db.session.scalar(query)
+    if version is None:
+        raise NotFound("Cette ressource n'est pas (ou plus) proposée au catalogue.")
+    return version

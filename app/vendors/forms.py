@@ -1,0 +1,68 @@
+"""Forms of the vendor pages: registering a company, inviting colleagues; the operator's
+suspension and exclusion list."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length
+
+from app.vendors.services import CompanyDetails
+
+
+class CompanyForm(FlaskForm):
+    legal_name = StringField(_l("Raison sociale"), validators=[Length(max=200)])
+    siret = StringField(_l("SIRET (14 chiffres)"), validators=[Length(max=20)])
+    vat_number = StringField(_l("Numéro de TVA intracommunautaire"), validators=[Length(max=20)])
+    street = StringField(_l("Adresse"), validators=[Length(max=200)])
+    postcode = StringField(_l("Code postal"), validators=[Length(max=10)])
+    city = StringField(_l("Ville"), validators=[Length(max=100)])
+    country = StringField(_l("Pays (code ISO)"), default="FR", validators=[Length(max=2)])
+    parent_company = StringField(
+        _l("Société mère ultime (la vôtre si vous n’appartenez à aucun groupe)"),
+        validators=[Length(max=200)],
+    )
+    contact_name = StringField(_l("Nom du contact"), validators=[Length(max=200)])
+    contact_email = EmailField(_l("Adresse électronique du contact"), validators=[Length(max=254)])
+    contact_phone = StringField(_l("Téléphone du contact"), validators=[Length(max=30)])
+
+    def details(self) -> CompanyDetails:
+        return CompanyDetails(
+            **{name: (getattr(self, name).data or "") for name in CompanyDetails.__annotations__}
+        )
+
+
+class RegistrationForm(CompanyForm):
+    """Registration by someone without an account: they create theirs at the same time."""
+
+    name = StringField(_l("Vos prénom et nom"), validators=[Length(max=200)])
+    email = EmailField(_l("Votre adresse électronique"), validators=[Length(max=254)])
+    password = PasswordField(_l("Mot de passe (8 caractères au moins)"))
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Adresse électronique du collègue"),
+        validators=[
+            DataRequired(_l("Saisissez l’adresse électronique.")),
+            Email(),
+            Length(max=254),
+        ],
+    )
+    name = StringField(_l("Prénom et nom"), validators=[Length(max=200)])
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Motif de la suspension (visible par l’éditeur)"),
+        validators=[DataRequired(_l("Indiquez le motif.")), Length(max=2000)],
+    )
+
+
+class ExclusionForm(FlaskForm):
+    name = StringField(
+        _l("Entreprise exclue"),
+        validators=[DataRequired(_l("Indiquez le nom de l’entreprise.")), Length(max=200)],
+    )
+    group_name = StringField(_l("Groupe"), validators=[Length(max=200)])

@@ -1,0 +1,212 @@
+"""Vetting: submitting a product version, the automated code-of-conduct checks, and the
+commission's decisions.
+
+Submitting runs the checks of ``catalog.conduct`` at once. A blocker refuses the
+submission on the spot: the version stays a draft and keeps the findings, so the vendor
+sees what to fix. Otherwise the version waits in the reviewers' queue. A reviewer who is
+a member of the vendor cannot review its products. Approving grants the label until an
+expiry date and puts the version on sale in place of the previous one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Role, User
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.products import services as products
+from app.products.models import Product, ProductVersion, VersionStatus
+from app.vendors import services as vendors
+from app.vetting.models import Decision, Review
+from catalog import conduct
+
+LABEL_YEARS = 3
+
+
+@dataclass(frozen=True)
+class Submission:
+    accepted: bool
+    findings: list[conduct.Finding]
+
+
+def findings_of(version: ProductVersion) -> list[conduct.Finding]:
+    return [
+        conduct.Finding(f["rule"], conduct.Severity(f["severity"]), f["message"], f.get("field"))
+        for f in version.findings or []
+    ]
+
+
+def run_checks(version: ProductVersion) -> list[conduct.Finding]:
+    """The code-of-conduct findings of a version, stored on it."""
+    declaration = conduct.Declaration.from_dict(version.declaration)
+    findings = conduct.check(
+        declaration,
+        company=products.company_of(version.product.vendor),
+        excluded_names=vendors.excluded_names(),
+    )
+    version.findings = [
+        {"rule": f.rule, "severity": f.severity.value, "message": f.message, "field": f.field}
+        for f in findings
+    ]
+    return findings
+
+
+def submit(actor: User | None, version: ProductVersion) -> Submission:
+    """Submit a draft for review; refused on the spot when a check finds a blocker."""
+    if not version.editable:
+        raise Conflict("Cette version a déjà été soumise.")
+    if not version.product.vendor.active:
+        raise Conflict("Votre compte éditeur est suspendu : la soumission est impossible.")
+    findings = run_checks(version)
+    blockers = [f.rule for f in findings if f.severity is conduct.Severity.BLOCKER]
+    if blockers:
+        audit.record(
+            actor,
+            "version.blocked",
+            "product",
+            version.product_id,
+            version=version.number,
+            blockers=blockers,
+        )
+        return Submission(accepted=False, findings=findings)
+    version.status = VersionStatus.IN_REVIEW
+    version.submitted_at = utcnow()
+    audit.record(actor, "version.submitted", "product", version.product_id, version=version.number)
+    return Submission(accepted=True, findings=findings)
+
+
+def review_queue() -> list[ProductVersion]:
+    """Versions waiting for a decision, oldest submission first."""
+    query = (
+        select(ProductVersion)
+        .where(ProductVersion.status == VersionStatus.IN_REVIEW)
+        .options(selectinload(ProductVersion.product).selectinload(Product.vendor))
+        .order_by(ProductVersion.submitted_at, ProductVersion.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def submitted_version(version_id: int) -> ProductVersion:
+    """A version the commission may read: one that was submitted (drafts stay private)."""
+    version = products.get_version(version_id)
+    if version.submitted_at is None:
+        raise NotFound("Version introuvable.")
+    return version
+
+
+def conflict_of_interest(reviewer: User, version: ProductVersion) -> bool:
+    """True when the reviewer belongs to the vendor of the product."""
+    return reviewer.has_role(Role.VENDOR, version.product.vendor_id)
+
+
+def reviews_of(version: ProductVersion) -> list[Review]:
+    query = select(Review).where(Review.version_id == version.id).order_by(Review.id)
+    return list(db.session.scalars(query))
+
+
+def default_label_expiry(on: date) -> date:
+    try:
+        return on.replace(year=on.year + LABEL_YEARS)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year + LABEL_YEARS, day=28)
+
+
+def decide(
+    reviewer: User,
+    version: ProductVersion,
+    decision: Decision,
+    *,
+    comment: str = "",
+    criteria: dict[str, bool] | None = None,
+    label_expires_on: date | None = None,
+) -> Review:
+    """Record the commission's decision on a version under review."""
+    if conflict_of_interest(reviewer, version):
+        raise Forbidden(
+            "Vous êtes membre de l'éditeur de ce produit : un autre membre de la commission "
+            "doit l'examiner."
+        )
+    if version.status is not VersionStatus.IN_REVIEW:
+        raise Conflict("Cette version n'est pas (ou plus) en attente d'examen.")
+    criteria = criteria or {}
+    known = {c.code for c in conduct.label_criteria()}
+    unknown = set(criteria) - known
+    if unknown:
+        raise ValidationFailed(
+            "Critère inconnu.", details={"criteria": [f"inconnu : {', '.join(sorted(unknown))}"]}
+        )
+    today = products.today()
+    if decision is Decision.APPROVE:
+        unmet = [code for code in known if not criteria.get(code)]
+        if unmet:
+            raise ValidationFailed(
+                "Le label ne peut être accordé que si tous les critères sont remplis.",
+                details={"criteria": [f"non rempli : {code}" for code in sorted(unmet)]},
+            )
+        label_expires_on = label_expires_on or default_label_expiry(today)
+        if label_expires_on <= today:
+            raise ValidationFailed(
+                "La date de fin du label doit être dans le futur.",
+                details={"label_expires_on": ["date passée"]},
+            )
+        if label_expires_on > today + timedelta(days=366 * 5):
+            raise ValidationFailed(
+                "Un label est accordé pour 5 ans au plus.",
+                details={"label_expires_on": ["plus de 5 ans"]},
+            )
+    else:
+        label_expires_on = None
+        if not comment.strip():
+            raise ValidationFailed(
+                "Expliquez votre décision à l'éditeur.", details={"comment": ["obligatoire"]}
+            )
+    review = Review(
+        version=version,
+        reviewer=reviewer,
+        decision=decision,
+        comment=comment.strip(),
+        criteria=criteria,
+        label_expires_on=label_expires_on,
+    )
+    db.session.add(review)
+    version.decided_at = utcnow()
+    if decision is Decision.APPROVE:
+        _list(version, label_expires_on)
+    elif decision is Decision.CHANGES_REQUESTED:
+        version.status = VersionStatus.CHANGES_REQUESTED
+    else:
+        version.status = VersionStatus.REJECTED
+    db.session.flush()
+    audit.record(
+        reviewer,
+        f"review.{decision.value}",
+        "product",
+        version.product_id,
+        version=version.number,
+        comment=review.comment,
+        label_expires_on=label_expires_on.isoformat() if label_expires_on else None,
+    )
+    return review
+
+
+def _list(version: ProductVersion, label_expires_on: date | None) -> None:
+    """Put an approved version on sale in place of the one listed before."""
+    previous = version.product.listed
+    if previous is not None and previous is not version:
+        previous.listed = False
+        previous.status = VersionStatus.SUPERSEDED
+        db.session.flush()  # the one-listed-version index sees the old one unlisted first
+    version.status = VersionStatus.APPROVED
+    version.label_expires_on = label_expires_on
+    version.listed = True
+
+
+def timeline(product: Product) -> list[audit.AuditEvent]:
+    return audit.history("product", product.id)
