@@ -88,8 +88,9 @@ def _reset_schema(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def app() -> Iterator[Flask]:
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=DATABASE_URL)
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    storage = tmp_path_factory.mktemp("storage")
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=DATABASE_URL, STORAGE_DIR=str(storage))
     _reset_schema(app)
     yield app
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import factory
@@ -10,7 +11,13 @@ from werkzeug.security import generate_password_hash
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import School
 from app.extensions import db
+from app.products import services as products
+from app.products.models import Channel, PlanKind, Product
+from app.products.services import PlanDraft, ProductDraft
 from app.vendors.models import Vendor
+from app.vetting import services as vetting
+from app.vetting.models import Decision
+from catalog import conduct
 from catalog.identifiers import make_uai
 
 PASSWORD = "password123"
@@ -77,3 +84,59 @@ def vendor_member(vendor: Vendor | None = None, **kwargs: Any) -> User:
 
 def with_role(role: Role, **kwargs: Any) -> User:
     return UserFactory(roles=[(role, {})], **kwargs)
+
+
+# --- the catalogue: products are built through the services, as vendors and reviewers do ----
+
+
+def product_draft(**overrides: Any) -> ProductDraft:
+    """A valid draft (compliant declaration, a teacher plan at 30 €); override any field."""
+    fields: dict[str, Any] = {
+        "title": "Fractions en jeu",
+        "summary": "Des exercices pour comprendre les fractions au cycle 3.",
+        "description": "Les élèves manipulent des fractions avec des bandes et des disques.",
+        "disciplines": ["mathematiques"],
+        "levels": ["cycle_3"],
+        "resource_type": "banque_exercices",
+        "access_url": "https://ressource.example/fractions",
+        "channel": Channel.CODES,
+        "plans": [PlanDraft(PlanKind.TEACHER, 30_00, 2000)],
+        "declaration": conduct.sample_declaration(),
+    }
+    fields.update(overrides)
+    return ProductDraft(**fields)
+
+
+def product(
+    vendor: Vendor | None = None,
+    state: str = "approved",
+    reviewer: User | None = None,
+    label_expires_on: date | None = None,
+    **overrides: Any,
+) -> Product:
+    """A product of `vendor` brought to `state` ("draft", "in_review", "approved",
+    "changes_requested", "rejected") through the real submission and review steps."""
+    vendor = vendor or VendorFactory()
+    created = products.create_product(None, vendor, product_draft(**overrides))
+    if state == "draft":
+        return created
+    submission = vetting.submit(None, created.latest)
+    assert submission.accepted, submission.findings
+    if state == "in_review":
+        return created
+    reviewer = reviewer or with_role(Role.REVIEWER)
+    decisions = {
+        "approved": Decision.APPROVE,
+        "changes_requested": Decision.CHANGES_REQUESTED,
+        "rejected": Decision.REJECT,
+    }
+    all_met = {criterion.code: True for criterion in conduct.label_criteria()}
+    vetting.decide(
+        reviewer,
+        created.latest,
+        decisions[state],
+        comment="Avis de la commission.",
+        criteria=all_met,
+        label_expires_on=label_expires_on,
+    )
+    return created
