@@ -10,7 +10,7 @@ from catalog.conduct import Declaration, Public, data_categories
 
 
 def _labels(public: Public, codes: tuple[str, ...]) -> str:
-    labels = {c.code: c.label.lower() for c in data_categories(public)}
+    labels = {c.code: c.label[0].lower() + c.label[1:] for c in data_categories(public)}
     names = [labels.get(code, code) for code in codes]
     if len(names) == 1:
         return names[0]

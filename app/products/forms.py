@@ -34,6 +34,12 @@ CHANNEL_LABELS = {
     Channel.WEBHOOK: _l("Appel de votre serveur (webhook signé)"),
     Channel.GAR: _l("Abonnement dans le GAR (Gestionnaire d’accès aux ressources)"),
 }
+# The same, as a teacher reads it on the product page.
+CHANNEL_LABELS_FOR_TEACHERS = {
+    Channel.CODES: _l("Après l’achat, vous recevez un code d’activation."),
+    Channel.WEBHOOK: _l("Après l’achat, votre accès est ouvert automatiquement chez l’éditeur."),
+    Channel.GAR: _l("Après l’achat, la ressource apparaît dans votre ENT (GAR)."),
+}
 PLAN_LABELS = {
     PlanKind.TEACHER: _l("Licence enseignant"),
     PlanKind.CLASS: _l("Licence classe"),

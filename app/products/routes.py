@@ -24,7 +24,7 @@ from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
 from app.extensions import db
 from app.products import services
-from app.products.forms import CHANNEL_LABELS, PLAN_LABELS, ProductForm
+from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, PLAN_LABELS, ProductForm
 from app.products.models import PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vetting import services as vetting
@@ -171,7 +171,7 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
         version=version,
         vendor=version.product.vendor,
         plan_labels=PLAN_LABELS,
-        channel_label=CHANNEL_LABELS[version.channel],
+        channel_label=CHANNEL_LABELS_FOR_TEACHERS[version.channel],
         data_summary=privacy.plain_summary(conduct.Declaration.from_dict(version.declaration)),
     )
 
