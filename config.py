@@ -27,6 +27,12 @@ class Config:
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
         "STORAGE_DIR": "STORAGE_DIR",
+        "PSEUDONYM_KEY": "PSEUDONYM_KEY",
+        "GAR_BASE_URL": "GAR_BASE_URL",
+        "GAR_CERT_FILE": "GAR_CERT_FILE",
+        "GAR_KEY_FILE": "GAR_KEY_FILE",
+        "GAR_CA_FILE": "GAR_CA_FILE",
+        "GAR_DISTRIBUTOR_ID": "GAR_DISTRIBUTOR_ID",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -62,6 +68,25 @@ class Config:
     STORAGE_DIR = str(INSTANCE_DIR / "storage")
     LOGO_MAX_BYTES = 512 * 1024
 
+    # The jobs outbox (app/core/jobs.py): retries with backoff, leases of running jobs.
+    JOBS_MAX_ATTEMPTS = 8
+    JOBS_BACKOFF_SECONDS = 30
+    JOBS_BACKOFF_MAX_SECONDS = 6 * 3600
+    JOBS_LEASE_SECONDS = 300
+    JOBS_RECLAIM_EVERY_SECONDS = 30
+    # Run queued jobs right after the request (development: no worker to start).
+    JOBS_INLINE = False
+    JOBS_INLINE_MAX = 20
+
+    # Provisioning: calls to vendors' servers and to the GAR.
+    WEBHOOK_TIMEOUT_SECONDS = 10
+    PSEUDONYM_KEY: str | None = None  # the key of teachers' pseudonyms (SECRET_KEY if unset)
+    GAR_BASE_URL = ""  # e.g. https://abonnement.gar.education.fr/ ; empty: GAR not set up
+    GAR_CERT_FILE = ""  # client certificate and key given by the GAR
+    GAR_KEY_FILE = ""
+    GAR_CA_FILE = ""
+    GAR_DISTRIBUTOR_ID = ""  # our idDistributeurCom (SIREN_ISNI), given by the GAR
+
     API_TITLE = "Compte Ressources"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -87,6 +112,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - development only
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'compte-ressources.sqlite'}"
+    JOBS_INLINE = True
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
 

@@ -26,6 +26,10 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     register_error_handlers(app)
     register_template_helpers(app)
+
+    from app.core import jobs
+
+    jobs.init_app(app)
     return app
 
 
@@ -60,16 +64,18 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import blueprint as accounts
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
+    from app.core.jobs_admin import blueprint as jobs
     from app.products.routes import blueprint as products
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
-    for blueprint in (health, accounts, budgets, vendors, products, vetting):
+    for blueprint in (health, accounts, budgets, vendors, products, vetting, jobs):
         app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask) -> None:
     from app.budgets.cli import budgets_cli
+    from app.core.jobs_admin import jobs_cli
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
     from app.vendors.cli import vendors_cli
@@ -78,3 +84,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(vendors_cli)
+    app.cli.add_command(jobs_cli)

@@ -1,20 +1,26 @@
 """Imports every feature's models, so the metadata and the mappers are complete."""
 
-from app.accounts.models import RoleGrant, User
+from app.accounts.models import ApiToken, RoleGrant, User
 from app.budgets.models import Academy, Allocation, School, SchoolYear
 from app.core.audit import AuditEvent
+from app.core.jobs import Job
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
+from app.licences.models import ActivationCode, Licence
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
 from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
 from app.vetting.models import Review
 
 __all__ = [
     "Academy",
+    "ActivationCode",
+    "ApiToken",
     "Allocation",
     "AuditEvent",
     "ExcludedCompany",
+    "Job",
     "JournalEntry",
     "LedgerAccount",
+    "Licence",
     "Plan",
     "Posting",
     "Product",

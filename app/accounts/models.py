@@ -128,3 +128,26 @@ class RoleGrant(Timestamped, Model):
     @property
     def scope_object(self) -> object | None:
         return self.school or self.academy or self.vendor
+
+
+class ApiToken(Timestamped, Model):
+    """A vendor's key to the REST API. Only its SHA-256 is stored: the token itself is
+    shown once, when created. Scoped to one vendor; revocable."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, to recognise a token in the list ("cr_a1b2…").
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    vendor: Mapped[Vendor] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

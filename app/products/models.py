@@ -107,6 +107,8 @@ class ProductVersion(Timestamped, Model):
     access_url: Mapped[str] = mapped_column(String(500))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     logo_key: Mapped[str | None] = mapped_column(String(100))
+    # The resource's identifier in the GAR (an ark), for the gar channel.
+    gar_resource_id: Mapped[str | None] = mapped_column(String(200))
     # The data-practices declaration, in catalog.conduct's JSON format.
     declaration: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The findings of the last code-of-conduct check, as a list of dicts.

@@ -37,6 +37,9 @@ class Vendor(Timestamped, Model):
     )
     # Why the operator suspended the vendor, shown to its staff.
     status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The webhook channel: where licences are announced, and the key that signs the calls.
+    provisioning_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def siren(self) -> str:

@@ -1,0 +1,322 @@
+"""The jobs outbox: work to do after a change, written in the same transaction as it.
+
+A business change that needs something done later (provision a licence, send a mail)
+calls :func:`enqueue` before its transaction commits: the job exists if and only if the
+change does, so nothing is lost between the database and a queue.
+
+Workers (``flask jobs work``) claim ready jobs with ``SELECT … FOR UPDATE SKIP LOCKED``
+(PostgreSQL), so any number of them, on any number of machines, share the table without
+ever running the same job at once. A claimed job holds a *lease*; a worker that dies
+leaves its job ``running`` with an expired lease, and :func:`reclaim_expired` puts it
+back in the queue (counting the lost attempt). A failed run is retried with exponential
+backoff and jitter; after ``max_attempts`` the job is ``dead``: listed for admins, who can
+retry it. The handler's own changes and the job's ``done`` are committed together.
+
+Handlers must be idempotent: a job may run again after a crash at the wrong moment.
+In development (``JOBS_INLINE``) ready jobs also run right after the request that queued
+them, so the embedded set-up needs no worker.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import JSON, Index, Integer, String, Text, select, text, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import BigId, UTCDateTime, enum_column, insert_or_ignore, utcnow
+from app.extensions import Model, db
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Job(Model):
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Enqueuing twice with the same key gives one job (e.g. "provision:licence:42").
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    worker: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index(
+            "ix_job_ready",
+            "run_after",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_job_leases",
+            "lease_expires_at",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_job_dead",
+            "id",
+            postgresql_where=text("status = 'dead'"),
+            sqlite_where=text("status = 'dead'"),
+        ),
+    )
+
+
+class RetryLater(Exception):  # noqa: N818 - reads as what the handler asks for
+    """Raised by a handler when the work cannot be done now but may later (a peer is
+    down, a timeout): the job is retried with backoff, then dies after max attempts."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    run: Callable[[dict[str, Any]], None]
+    # Called in the transaction that marks the job dead (e.g. the licence becomes failed).
+    on_dead: Callable[[dict[str, Any], str], None] | None = None
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(
+    kind: str, on_dead: Callable[[dict[str, Any], str], None] | None = None
+) -> Callable[[Callable[[dict[str, Any]], None]], Callable[[dict[str, Any]], None]]:
+    """Register the function that runs the jobs of `kind`."""
+
+    def register(run: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+        HANDLERS[kind] = Handler(kind, run, on_dead)
+        return run
+
+    return register
+
+
+@handler("noop")
+def _noop(payload: dict[str, Any]) -> None:
+    """Does nothing: for checking that workers run, and for the benchmark."""
+
+
+# --- writing jobs ---------------------------------------------------------------------------
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    delay: timedelta | None = None,
+) -> None:
+    """Add a job to the current transaction. With a `key` already used, nothing is added."""
+    if kind not in HANDLERS:
+        raise ValueError(f"unknown job kind: {kind}")
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "key": key,
+        "status": JobStatus.QUEUED,
+        "attempts": 0,
+        "max_attempts": current_app.config["JOBS_MAX_ATTEMPTS"],
+        "run_after": utcnow() + (delay or timedelta()),
+        "created_at": utcnow(),
+    }
+    db.session.execute(insert_or_ignore(db.session, Job).values(**values))
+    if has_request_context():
+        g.jobs_enqueued = True
+
+
+def retry(job: Job) -> None:
+    """Put a dead job back in the queue, its attempts counted from zero."""
+    if job.status is not JobStatus.DEAD:
+        return
+    job.status = JobStatus.QUEUED
+    job.attempts = 0
+    job.run_after = utcnow()
+    job.finished_at = None
+
+
+def dead_jobs(limit: int = 200) -> list[Job]:
+    query = select(Job).where(Job.status == JobStatus.DEAD).order_by(Job.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+# --- running jobs ---------------------------------------------------------------------------
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: base × 2^(attempts-1), capped, ×[0.5, 1.5)."""
+    base = float(current_app.config["JOBS_BACKOFF_SECONDS"])
+    cap = float(current_app.config["JOBS_BACKOFF_MAX_SECONDS"])
+    delay = min(base * 2 ** max(attempts - 1, 0), cap)
+    return timedelta(seconds=delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
+
+
+def claim(kinds: Iterable[str] | None = None, worker: str | None = None) -> int | None:
+    """Take the next ready job (committed at once, so other workers skip it); its id."""
+    now = utcnow()
+    ready = (
+        select(Job.id)
+        .where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
+        .order_by(Job.run_after)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if kinds:
+        ready = ready.where(Job.kind.in_(list(kinds)))
+    lease = timedelta(seconds=current_app.config["JOBS_LEASE_SECONDS"])
+    claimed = db.session.execute(
+        update(Job)
+        .where(Job.id == ready.scalar_subquery(), Job.status == JobStatus.QUEUED)
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            lease_expires_at=now + lease,
+            worker=worker or worker_name(),
+        )
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()
+    return claimed
+
+
+def reclaim_expired() -> int:
+    """Jobs whose worker died (lease expired): back in the queue, or dead when that was
+    their last attempt. Returns how many were reclaimed."""
+    now = utcnow()
+    expired = list(
+        db.session.scalars(
+            select(Job)
+            .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for job in expired:
+        _failed(job, "Le traitement a été interrompu (délai dépassé) : il sera relancé.")
+    db.session.commit()
+    return len(expired)
+
+
+def _failed(job: Job, error: str) -> None:
+    job.last_error = error[:4000]
+    job.lease_expires_at = None
+    if job.attempts >= job.max_attempts:
+        job.status = JobStatus.DEAD
+        job.finished_at = utcnow()
+        registered = HANDLERS.get(job.kind)
+        if registered is not None and registered.on_dead is not None:
+            registered.on_dead(job.payload, job.last_error)
+    else:
+        job.status = JobStatus.QUEUED
+        job.run_after = utcnow() + backoff(job.attempts)
+
+
+def run(job_id: int) -> JobStatus:
+    """Run one claimed job: its handler's changes and its `done` commit together; on
+    failure they are rolled back and the failure is recorded in a new transaction."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.status is not JobStatus.RUNNING:
+        return JobStatus.DONE if job is None else job.status
+    registered = HANDLERS.get(job.kind)
+    try:
+        if registered is None:
+            raise LookupError(f"aucun traitement pour les tâches « {job.kind} »")
+        registered.run(dict(job.payload))
+        job.status = JobStatus.DONE
+        job.finished_at = utcnow()
+        job.lease_expires_at = None
+        job.last_error = None
+        db.session.commit()
+        return JobStatus.DONE
+    except Exception as error:  # noqa: BLE001 - any failure of a handler is recorded
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        assert job is not None  # noqa: S101 - it was there before the rollback
+        message = (
+            str(error) if isinstance(error, RetryLater) else f"{type(error).__name__}: {error}"
+        )
+        if not isinstance(error, RetryLater):
+            current_app.logger.exception("Job %s (%s) failed", job_id, job.kind)
+        _failed(job, message)
+        db.session.commit()
+        return job.status
+
+
+class _Stop:
+    """Set by SIGTERM/SIGINT: the worker finishes its current job, then stops."""
+
+    requested = False
+
+
+def work(
+    *,
+    kinds: Iterable[str] | None = None,
+    once: bool = False,
+    max_jobs: int | None = None,
+    poll_seconds: float = 1.0,
+    on_job: Callable[[int, JobStatus], None] | None = None,
+) -> int:
+    """Claim and run jobs until stopped; with `once`, until none is ready. Returns the
+    number of jobs run."""
+    kinds = list(kinds) if kinds else None
+    worker = worker_name()
+    done = 0
+    last_reclaim = 0.0
+    while not _Stop.requested and (max_jobs is None or done < max_jobs):
+        if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
+            reclaim_expired()
+            last_reclaim = time.monotonic()
+        job_id = claim(kinds, worker)
+        if job_id is None:
+            if once:
+                break
+            time.sleep(poll_seconds)
+            continue
+        status = run(job_id)
+        done += 1
+        if on_job is not None:
+            on_job(job_id, status)
+    return done
+
+
+def install_signal_handlers() -> None:
+    def stop(_signum: int, _frame: object) -> None:
+        _Stop.requested = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def init_app(app: Flask) -> None:
+    """In development, run the jobs a request queued once it is over."""
+
+    @app.teardown_request
+    def run_inline(_error: BaseException | None) -> None:
+        if app.config["JOBS_INLINE"] and g.pop("jobs_enqueued", False):
+            db.session.remove()
+            work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"])

@@ -1,0 +1,1 @@
+"""Licences bought by teachers and their provisioning to distribution channels."""

@@ -1,0 +1,222 @@
+"""Provisioning channels: how a licence reaches the teacher.
+
+Each channel takes a pending licence and answers with an :class:`Outcome`, or raises
+:class:`~app.core.jobs.RetryLater` when the peer cannot answer now (timeout, 5xx,
+connection refused): the job is retried with backoff.
+
+- ``codes``: the next unused activation code the vendor uploaded for the product's plan
+  (taken with ``FOR UPDATE SKIP LOCKED``; a unique constraint makes a code go to one
+  licence only). No code left: the licence waits, the vendor sees an alert.
+- ``webhook``: a signed POST to the vendor's provisioning URL (see ``signing.py``); the
+  vendor answers with the access URL or its own id, or ``202`` and confirms later through
+  the API. A 4xx is a refusal: the licence fails with the vendor's message.
+- ``gar``: a subscription (abonnement) sent to the GAR with ``PUT {base}/{idAbonnement}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.core.jobs import RetryLater
+from app.extensions import db
+from app.licences import gar, signing
+from app.licences.models import ActivationCode, Licence
+from app.products.models import Channel
+
+MESSAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a channel achieved: `active` with an access, or still `waiting` (with why),
+    or `refused` by the peer (with its message)."""
+
+    state: str  # "active" | "waiting" | "refused"
+    access_url: str | None = None
+    external_id: str | None = None
+    reason: str | None = None
+
+
+def deliver(licence: Licence) -> Outcome:
+    channel = licence.version.channel
+    if channel is Channel.CODES:
+        return deliver_code(licence)
+    if channel is Channel.WEBHOOK:
+        return call_vendor(licence)
+    return send_to_gar(licence)
+
+
+# --- codes ------------------------------------------------------------------------------
+
+
+def deliver_code(licence: Licence) -> Outcome:
+    if licence.code is None:
+        available = (
+            select(ActivationCode.id)
+            .where(
+                ActivationCode.product_id == licence.product_id,
+                ActivationCode.plan_kind == licence.plan_kind,
+                ActivationCode.licence_id.is_(None),
+            )
+            .order_by(ActivationCode.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        taken = db.session.execute(
+            update(ActivationCode)
+            .where(ActivationCode.id == available.scalar_subquery())
+            .values(licence_id=licence.id)
+            .returning(ActivationCode.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if taken is None:
+            return Outcome(
+                "waiting",
+                reason="Plus aucun code d'activation disponible : l'éditeur a été prévenu.",
+            )
+        db.session.expire(licence, ["code"])
+    return Outcome("active", access_url=licence.version.access_url)
+
+
+# --- webhook ----------------------------------------------------------------------------
+
+
+def teacher_pseudonym(licence: Licence) -> str:
+    """The teacher's id for this vendor: stable, and different for each vendor, so two
+    vendors cannot match their users."""
+    key = str(current_app.config["PSEUDONYM_KEY"] or current_app.config["SECRET_KEY"]).encode()
+    message = f"teacher:{licence.vendor_id}:{licence.teacher_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def webhook_body(licence: Licence) -> dict[str, Any]:
+    """What the vendor is told: no more personal data than its declaration says it
+    collects about teachers (a pseudonym always; the e-mail or the name only if declared)."""
+    declared = set(licence.version.declaration.get("teacher_data", []))
+    teacher: dict[str, str] = {"id": teacher_pseudonym(licence)}
+    if "email" in declared:
+        teacher["email"] = licence.teacher.email
+    if "identity" in declared:
+        teacher["name"] = licence.teacher.name
+    return {
+        "licence_id": licence.id,
+        "product": {
+            "id": licence.product_id,
+            "version": licence.version.number,
+            "title": licence.version.title,
+        },
+        "plan": licence.plan_kind.value,
+        "seats": licence.seats,
+        "school_uai": licence.school.uai,
+        "teacher": teacher,
+        "valid_from": licence.valid_from.isoformat(),
+        "valid_until": licence.valid_until.isoformat(),
+    }
+
+
+def _peer_message(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail"):
+            if isinstance(data.get(key), str):
+                return str(data[key])[:MESSAGE_LIMIT]
+    return (response.text or response.reason or "")[:MESSAGE_LIMIT]
+
+
+def call_vendor(licence: Licence) -> Outcome:
+    vendor = licence.vendor
+    if not vendor.provisioning_url or not vendor.webhook_secret:
+        raise RetryLater("L'éditeur n'a pas encore configuré son adresse de livraison.")
+    body = json.dumps(webhook_body(licence), separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"licence-{licence.id}",
+        signing.SIGNATURE_HEADER: signing.signature_header(vendor.webhook_secret, body),
+        "User-Agent": "CompteRessources/1.0",
+    }
+    try:
+        response = requests.post(
+            vendor.provisioning_url,
+            data=body,
+            headers=headers,
+            timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"],
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        raise RetryLater(f"Serveur de l'éditeur injoignable : {type(error).__name__}") from error
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RetryLater(f"Le serveur de l'éditeur a répondu {response.status_code}.")
+    if response.status_code >= 400:
+        return Outcome("refused", reason=_peer_message(response) or str(response.status_code))
+    if response.status_code >= 300:
+        return Outcome("refused", reason=f"Redirection refusée ({response.status_code}).")
+    try:
+        data = response.json() if response.content else {}
+    except ValueError:
+        data = {}
+    access_url = data.get("access_url") if isinstance(data, dict) else None
+    external_id = data.get("external_id") if isinstance(data, dict) else None
+    if not access_url and not external_id:
+        return Outcome("waiting", reason="L'éditeur prépare l'accès et le confirmera.")
+    return Outcome(
+        "active",
+        access_url=str(access_url)[:500] if access_url else None,
+        external_id=str(external_id)[:200] if external_id else None,
+    )
+
+
+# --- GAR --------------------------------------------------------------------------------
+
+
+def subscription(licence: Licence) -> gar.Subscription:
+    return gar.for_licence(
+        licence_id=licence.id,
+        ark=licence.version.gar_resource_id or "",
+        title=licence.version.title,
+        uai=licence.school.uai,
+        plan_kind=licence.plan_kind.value,
+        seats=licence.seats,
+        valid_from=licence.valid_from,
+        valid_until=licence.valid_until,
+        distributor_id=current_app.config["GAR_DISTRIBUTOR_ID"],
+    )
+
+
+def send_to_gar(licence: Licence) -> Outcome:
+    config = current_app.config
+    if not config["GAR_BASE_URL"] or not config["GAR_DISTRIBUTOR_ID"]:
+        raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
+    try:
+        sub = subscription(licence)
+        url, body, headers = gar.put_request(config["GAR_BASE_URL"], sub)
+    except gar.InvalidSubscription as error:
+        reasons = "; ".join(f"{field} : {reason}" for field, reason in error.errors)
+        return Outcome("refused", reason=f"Abonnement GAR invalide — {reasons}")
+    cert = (config["GAR_CERT_FILE"], config["GAR_KEY_FILE"]) if config["GAR_CERT_FILE"] else None
+    try:
+        response = requests.put(
+            url,
+            data=body,
+            headers=headers,
+            cert=cert,
+            verify=config["GAR_CA_FILE"] or True,
+            timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
+        )
+    except requests.RequestException as error:
+        raise RetryLater(f"GAR injoignable : {type(error).__name__}") from error
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RetryLater(f"Le GAR a répondu {response.status_code}.")
+    if response.status_code >= 400:
+        return Outcome("refused", reason=f"Refusé par le GAR : {_peer_message(response)}")
+    return Outcome("active", access_url=licence.version.access_url, external_id=sub.id_abonnement)

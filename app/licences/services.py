@@ -1,0 +1,377 @@
+"""Licences: creating them, provisioning them through their channel, and their life after.
+
+Checkout creates a licence per order line with :func:`create_licence`, which queues its
+provisioning job in the same transaction. The job (:func:`provision`) asks the product's
+channel and records the outcome; it is idempotent: a licence already active, revoked or
+expired is left alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from app.accounts.models import User
+from app.budgets.models import School
+from app.core import audit, jobs
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.licences import channels
+from app.licences.models import ActivationCode, Licence, LicenceStatus
+from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
+from app.vendors.models import Vendor
+
+PROVISION = "provision"
+CLOSED = frozenset({LicenceStatus.ACTIVE, LicenceStatus.REVOKED, LicenceStatus.EXPIRED})
+
+
+def school_year_end(school_year_code: str) -> date:
+    """The last day of a school year: "2026-2027" → 31 August 2027."""
+    return date(int(school_year_code[-4:]), 8, 31)
+
+
+def create_licence(
+    *,
+    version: ProductVersion,
+    plan: Plan,
+    teacher: User,
+    school: School,
+    seats: int,
+    school_year_code: str,
+    valid_from: date,
+) -> Licence:
+    """A pending licence and, in the same transaction, the job that provisions it."""
+    licence = Licence(
+        product_id=version.product_id,
+        version=version,
+        vendor_id=version.product.vendor_id,
+        plan_kind=plan.kind,
+        seats=seats if plan.kind is PlanKind.CLASS else 1,
+        teacher=teacher,
+        school=school,
+        school_year_code=school_year_code,
+        valid_from=valid_from,
+        valid_until=school_year_end(school_year_code),
+        status=LicenceStatus.PENDING,
+    )
+    db.session.add(licence)
+    db.session.flush()
+    jobs.enqueue(PROVISION, {"licence_id": licence.id}, key=f"provision:licence:{licence.id}")
+    return licence
+
+
+def _locked(licence_id: int) -> Licence | None:
+    query = select(Licence).where(Licence.id == licence_id).with_for_update()
+    return db.session.scalar(query)
+
+
+@jobs.handler(PROVISION, on_dead=lambda payload, error: _gave_up(payload["licence_id"], error))
+def provision(payload: dict[str, Any]) -> None:
+    """The provisioning job: ask the channel, record what it answered."""
+    licence = _locked(int(payload["licence_id"]))
+    if licence is None or licence.status in CLOSED:
+        return
+    outcome = channels.deliver(licence)
+    if outcome.state == "active":
+        _activate(licence, outcome.access_url, outcome.external_id, None, "channel")
+    elif outcome.state == "refused":
+        fail(licence, outcome.reason or "Refusé.", None)
+    else:
+        licence.status = LicenceStatus.PENDING
+        licence.status_reason = outcome.reason
+
+
+def _gave_up(licence_id: int, error: str) -> None:
+    licence = _locked(licence_id)
+    if licence is not None and licence.status not in CLOSED:
+        fail(licence, f"La livraison a échoué après plusieurs tentatives ({error})", None)
+
+
+def _activate(
+    licence: Licence,
+    access_url: str | None,
+    external_id: str | None,
+    actor: User | None,
+    source: str,
+) -> None:
+    licence.status = LicenceStatus.ACTIVE
+    licence.access_url = access_url or licence.access_url or licence.version.access_url
+    licence.external_id = external_id or licence.external_id
+    licence.status_reason = None
+    licence.activated_at = utcnow()
+    licence.updated_at = utcnow()
+    audit.record(actor, "licence.activated", "licence", licence.id, source=source)
+
+
+def confirm(
+    actor: User | None, licence: Licence, *, access_url: str | None, external_id: str | None
+) -> Licence:
+    """The vendor confirms provisioning (API): the licence becomes active. Confirming
+    an active licence again with the same access changes nothing."""
+    if not access_url and not external_id:
+        raise ValidationFailed(
+            "Indiquez l'adresse d'accès ou votre identifiant de la licence.",
+            details={"access_url": ["obligatoire sans external_id"]},
+        )
+    if access_url and not access_url.startswith("https://"):
+        raise ValidationFailed(
+            "L'adresse d'accès doit commencer par https://.",
+            details={"access_url": ["adresse https:// attendue"]},
+        )
+    if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
+        raise Conflict(f"La licence {licence.id} est {licence.status.value} : rien à confirmer.")
+    _activate(licence, access_url, external_id, actor, "vendor")
+    return licence
+
+
+def fail(licence: Licence, reason: str, actor: User | None) -> None:
+    """Provisioning gave up or was refused: visible to the teacher, the vendor, admins."""
+    if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
+        raise Conflict(f"La licence {licence.id} est {licence.status.value}.")
+    licence.status = LicenceStatus.FAILED
+    licence.status_reason = reason[:2000]
+    licence.updated_at = utcnow()
+    audit.record(actor, "licence.failed", "licence", licence.id, reason=licence.status_reason)
+
+
+def retry(actor: User | None, licence: Licence) -> None:
+    """Try a failed (or waiting) licence again: a new provisioning job."""
+    if licence.status not in (LicenceStatus.FAILED, LicenceStatus.PENDING):
+        raise Conflict("Seule une licence en échec ou en attente peut être relancée.")
+    licence.status = LicenceStatus.PENDING
+    licence.status_reason = None
+    licence.updated_at = utcnow()
+    key = f"provision:licence:{licence.id}:retry:{uuid.uuid4().hex}"
+    jobs.enqueue(PROVISION, {"licence_id": licence.id}, key=key)
+    audit.record(actor, "licence.retried", "licence", licence.id)
+
+
+def revoke(actor: User | None, licence: Licence, reason: str) -> None:
+    if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
+        return
+    licence.status = LicenceStatus.REVOKED
+    licence.status_reason = reason
+    licence.updated_at = utcnow()
+    audit.record(actor, "licence.revoked", "licence", licence.id, reason=reason)
+
+
+def expire_ended(on: date) -> int:
+    """Licences whose school year ended before `on` become expired. Safe to re-run."""
+    result = db.session.execute(
+        update(Licence)
+        .where(
+            Licence.valid_until < on,
+            Licence.status.in_([LicenceStatus.ACTIVE, LicenceStatus.PENDING]),
+        )
+        .values(status=LicenceStatus.EXPIRED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def get_licence(licence_id: int) -> Licence:
+    licence = db.session.get(Licence, licence_id)
+    if licence is None:
+        raise NotFound("Licence introuvable.")
+    return licence
+
+
+def vendor_licence(vendor_id: int, licence_id: int) -> Licence:
+    """A licence of this vendor's products; NotFound for anyone else's."""
+    licence = db.session.get(Licence, licence_id)
+    if licence is None or licence.vendor_id != vendor_id:
+        raise NotFound("Licence introuvable.")
+    return licence
+
+
+def teacher_licences(teacher: User) -> list[Licence]:
+    query = (
+        select(Licence)
+        .where(Licence.teacher_id == teacher.id)
+        .order_by(Licence.created_at.desc(), Licence.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LicencePage:
+    licences: list[Licence]
+    total: int
+    page: int
+    per_page: int
+
+
+def vendor_licences(
+    vendor_id: int,
+    *,
+    status: LicenceStatus | None = None,
+    updated_since: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> LicencePage:
+    query = select(Licence).where(Licence.vendor_id == vendor_id)
+    if status is not None:
+        query = query.where(Licence.status == status)
+    if updated_since is not None:
+        query = query.where(Licence.updated_at >= updated_since)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Licence.updated_at, Licence.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    return LicencePage(list(rows), total, page, per_page)
+
+
+# --- activation codes -------------------------------------------------------------------
+
+CODE_MAX_LENGTH = 200
+CODES_MAX_LINES = 100_000
+
+
+def parse_codes(data: bytes) -> list[str]:
+    """The codes of an uploaded CSV (one per line, optional header ``code``), checked as
+    a whole: every problem is reported with its line number, and nothing is kept."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationFailed(
+            "Le fichier doit être encodé en UTF-8.", details={"fichier": ["encodage invalide"]}
+        ) from error
+    errors: dict[str, list[str]] = {}
+    codes: list[str] = []
+    first_line: dict[str, int] = {}
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row if cell.strip()]
+        if not cells or (number == 1 and cells[0].lower() == "code"):
+            continue
+        where = f"ligne {number}"
+        code = cells[0]
+        if len(cells) > 1:
+            errors.setdefault(where, []).append("une seule colonne (le code) est attendue")
+        elif len(code) > CODE_MAX_LENGTH:
+            errors.setdefault(where, []).append(f"code trop long ({CODE_MAX_LENGTH} au plus)")
+        elif any(c.isspace() for c in code):
+            errors.setdefault(where, []).append("un code ne contient pas d'espace")
+        elif code in first_line:
+            errors.setdefault(where, []).append(f"code en double (déjà ligne {first_line[code]})")
+        else:
+            first_line[code] = number
+            codes.append(code)
+    if len(codes) > CODES_MAX_LINES:
+        errors["fichier"] = [f"{CODES_MAX_LINES} codes au plus par fichier"]
+    if not codes and not errors:
+        errors["fichier"] = ["aucun code dans le fichier"]
+    if errors:
+        raise ValidationFailed(
+            "Le fichier de codes est refusé : rien n'a été enregistré.", details=errors
+        )
+    return codes
+
+
+def upload_codes(
+    actor: User | None, product: Product, plan_kind: PlanKind, codes: Sequence[str]
+) -> int:
+    """Store the codes for a product's plan (all or nothing), then give codes to the
+    licences that were waiting for them. Returns how many codes were added."""
+    listed = product.listed or product.latest
+    if listed.channel is not Channel.CODES:
+        raise ValidationFailed(
+            "Ce produit n'est pas livré par codes d'activation.",
+            details={"product": ["canal de livraison différent"]},
+        )
+    if listed.plan(plan_kind) is None:
+        raise ValidationFailed(
+            "Ce produit n'a pas cette offre.", details={"plan": [f"offre absente : {plan_kind}"]}
+        )
+    known = set(
+        db.session.scalars(
+            select(ActivationCode.code).where(
+                ActivationCode.product_id == product.id, ActivationCode.code.in_(list(codes))
+            )
+        )
+    )
+    if known:
+        lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
+        raise ValidationFailed(
+            f"{len(known)} code(s) ont déjà été déposés : rien n'a été enregistré.", details=lines
+        )
+    uploaded_by = actor.id if actor is not None else None
+    db.session.add_all(
+        ActivationCode(
+            product_id=product.id, plan_kind=plan_kind, code=code, uploaded_by=uploaded_by
+        )
+        for code in codes
+    )
+    db.session.flush()
+    batch = uuid.uuid4().hex
+    waiting = db.session.scalars(
+        select(Licence.id).where(
+            Licence.product_id == product.id,
+            Licence.plan_kind == plan_kind,
+            Licence.status == LicenceStatus.PENDING,
+            ~Licence.code.has(),
+        )
+    )
+    for licence_id in waiting:
+        key = f"provision:licence:{licence_id}:codes:{batch}"
+        jobs.enqueue(PROVISION, {"licence_id": licence_id}, key=key)
+    audit.record(
+        actor, "codes.uploaded", "product", product.id, plan=plan_kind.value, count=len(codes)
+    )
+    return len(codes)
+
+
+@dataclass(frozen=True)
+class CodeStock:
+    product: Product
+    plan_kind: PlanKind
+    available: int
+    waiting: int  # licences pending for lack of a code
+
+
+def code_stock(vendor: Vendor) -> list[CodeStock]:
+    """For each codes product's plan of the vendor: codes left, licences waiting."""
+    available = {
+        (product_id, kind): count
+        for product_id, kind, count in db.session.execute(
+            select(ActivationCode.product_id, ActivationCode.plan_kind, func.count())
+            .join(Product, Product.id == ActivationCode.product_id)
+            .where(Product.vendor_id == vendor.id, ActivationCode.licence_id.is_(None))
+            .group_by(ActivationCode.product_id, ActivationCode.plan_kind)
+        )
+    }
+    waiting = {
+        (product_id, kind): count
+        for product_id, kind, count in db.session.execute(
+            select(Licence.product_id, Licence.plan_kind, func.count())
+            .where(
+                Licence.vendor_id == vendor.id,
+                Licence.status == LicenceStatus.PENDING,
+                ~Licence.code.has(),
+            )
+            .group_by(Licence.product_id, Licence.plan_kind)
+        )
+    }
+    stock: list[CodeStock] = []
+    products = db.session.scalars(select(Product).where(Product.vendor_id == vendor.id))
+    for product in products:
+        version = product.listed or product.latest
+        if version.channel is not Channel.CODES:
+            continue
+        for plan in version.plans:
+            key = (product.id, plan.kind)
+            stock.append(CodeStock(product, plan.kind, available.get(key, 0), waiting.get(key, 0)))
+    return stock
