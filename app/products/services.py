@@ -212,10 +212,13 @@ def new_version(actor: User, product: Product) -> ProductVersion:
         return latest
     if latest.status is VersionStatus.IN_REVIEW:
         raise Conflict("Une version est en cours d'examen : attendez la décision de la commission.")
+    draft = draft_of(latest)
     version = ProductVersion(number=latest.number + 1, status=VersionStatus.DRAFT)
     version.logo_key = latest.logo_key
-    product.versions.append(version)
-    _apply(version, draft_of(latest), product.vendor)
+    version.gar_resource_id = latest.gar_resource_id
+    with db.session.no_autoflush:  # the new version is saved once it is filled in
+        product.versions.append(version)
+        _apply(version, draft, product.vendor)
     db.session.flush()
     audit.record(actor, "version.created", "product", product.id, version=version.number)
     return version

@@ -37,7 +37,14 @@ class RegistrationForm(CompanyForm):
     """Registration by someone without an account: they create theirs at the same time."""
 
     name = StringField(_l("Vos prénom et nom"), validators=[Length(max=200)])
-    email = EmailField(_l("Votre adresse électronique"), validators=[Length(max=254)])
+    email = EmailField(
+        _l("Votre adresse électronique"),
+        validators=[
+            DataRequired(_l("Saisissez votre adresse électronique.")),
+            Email(),
+            Length(max=254),
+        ],
+    )
     password = PasswordField(_l("Mot de passe (8 caractères au moins)"))
 
 

@@ -50,7 +50,7 @@ def register() -> ResponseReturnValue:
                 login_user(user)
             flash(_("Votre entreprise est inscrite. Vous pouvez déposer vos produits."), "success")
             return redirect(url_for("vendors.space", vendor_id=vendor.id))
-    status = 422 if error else 200
+    status = 422 if error or form.errors else 200
     return render_template("vendors/register.html", form=form, error=error), status
 
 

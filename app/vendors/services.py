@@ -83,13 +83,16 @@ def excluded_names() -> list[str]:
     return list(db.session.scalars(select(ExcludedCompany.name)))
 
 
-def exclusion_reason(legal_name: str, parent_company: str) -> str | None:
-    """Why a company may not sell on the marketplace, or None when it may."""
+def exclusion_reason(legal_name: str, parent_company: str) -> tuple[str, str] | None:
+    """Why a company may not sell on the marketplace, as (field, reason), or None."""
     names = excluded_names()
     if match := conduct.excluded_match(legal_name, names):
-        return f"L'entreprise « {legal_name} » relève de « {match} », exclu de la place de marché."
+        reason = (
+            f"L'entreprise « {legal_name} » relève de « {match} », exclu de la place de marché."
+        )
+        return "legal_name", reason
     if match := conduct.excluded_match(parent_company, names):
-        return (
+        return "parent_company", (
             f"La société mère « {parent_company} » relève de « {match} », exclu de la place "
             "de marché : ses filiales ne peuvent pas y vendre."
         )
@@ -99,8 +102,9 @@ def exclusion_reason(legal_name: str, parent_company: str) -> str | None:
 def register_vendor(user: User, details: CompanyDetails) -> Vendor:
     """Register a company with `user` as its first member."""
     details = _checked(details)
-    if reason := exclusion_reason(details.legal_name, details.parent_company):
-        raise ExcludedVendor(reason, details={"parent_company": [reason]})
+    if excluded := exclusion_reason(details.legal_name, details.parent_company):
+        field, reason = excluded
+        raise ExcludedVendor(reason, details={field: [reason]})
     if db.session.scalar(select(Vendor.id).where(Vendor.siret == details.siret)) is not None:
         raise Conflict(
             "Cette entreprise (SIRET) est déjà inscrite : demandez à un collègue de vous inviter.",

@@ -1,0 +1,174 @@
+"""The exclusion list: a company of an excluded group, or whose parent company belongs to
+one, cannot register; the operator keeps the list on /admin/exclusions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.accounts.models import Role, User
+from app.core import audit
+from app.extensions import db
+from app.vendors.models import ExcludedCompany, Vendor
+from tests import factories
+from tests.conftest import AuthActions
+from tests.helpers import page_text
+from tests.vendors.helpers import account_form, company_form, count, field_errors
+
+REGISTER = "/editeur/inscription"
+
+EXCLUSION_ROUTES = [
+    ("get", "/admin/exclusions"),
+    ("post", "/admin/exclusions"),
+    ("post", "/admin/exclusions/{google}/retirer"),
+]
+NOT_ADMINS: dict[str, Callable[[], User]] = {
+    "teacher": factories.teacher,
+    "vendor": factories.vendor_member,
+    "reviewer": lambda: factories.with_role(Role.REVIEWER),
+    "academy-manager": factories.academy_manager,
+}
+
+
+def register(client: FlaskClient, legal_name: str, parent_company: str) -> object:
+    company = company_form(legal_name=legal_name, parent_company=parent_company)
+    return client.post(REGISTER, data={**account_form(), **company})
+
+
+def excluded(name: str) -> ExcludedCompany | None:
+    return db.session.scalar(select(ExcludedCompany).where(ExcludedCompany.name == name))
+
+
+@pytest.fixture
+def admin(auth: AuthActions) -> User:
+    user = factories.with_role(Role.ADMIN)
+    auth.login(user.email)
+    return user
+
+
+def test_the_list_is_seeded_from_the_catalogue_data(session: object) -> None:
+    assert excluded("Google France") is not None
+    assert excluded("Amazon") is not None
+    assert excluded("Microsoft") is not None
+
+
+@pytest.mark.parametrize(
+    ("legal_name", "parent_company", "reason"),
+    [
+        pytest.param(
+            "Google France SARL",
+            "Google France SARL",
+            "L'entreprise « Google France SARL » relève de « Google France », exclu",
+            id="the-company",
+        ),
+        pytest.param(
+            "Lecture Facile SAS",
+            "Amazon.com Inc",
+            "La société mère « Amazon.com Inc » relève de « Amazon », exclu de la place de "
+            "marché : ses filiales ne peuvent pas y vendre.",
+            id="amazon-parent",
+        ),
+        pytest.param(
+            "Classe Connectée SAS",
+            "Microsoft Corporation",
+            "La société mère « Microsoft Corporation » relève de « Microsoft",
+            id="microsoft-parent",
+        ),
+    ],
+)
+def test_a_company_of_an_excluded_group_is_refused_with_the_reason(
+    client: FlaskClient, legal_name: str, parent_company: str, reason: str
+) -> None:
+    before = (count(Vendor), count(User))
+
+    response = register(client, legal_name, parent_company)
+
+    assert response.status_code == 422
+    assert reason in page_text(response)
+    assert (count(Vendor), count(User)) == before
+
+
+def test_an_excluded_parent_is_named_on_the_parent_company_field(client: FlaskClient) -> None:
+    response = register(client, "Lecture Facile SAS", "Amazon.com Inc")
+    assert "« Amazon.com Inc »" in field_errors(response, "parent_company")
+
+
+def test_an_excluded_company_name_is_named_on_the_legal_name_field(client: FlaskClient) -> None:
+    response = register(client, "Google France SARL", "Google France SARL")
+    assert "« Google France SARL »" in field_errors(response, "legal_name")
+
+
+@pytest.mark.parametrize(
+    "legal_name",
+    ["Les Éditions du Cartable SAS", "Applesoft Éducation"],  # "Apple" is not a whole word
+)
+def test_an_independent_french_company_passes(client: FlaskClient, legal_name: str) -> None:
+    assert register(client, legal_name, legal_name).status_code == 302
+
+
+def test_an_entry_the_admin_adds_takes_effect_and_so_does_its_removal(
+    client: FlaskClient, auth: AuthActions, admin: User
+) -> None:
+    response = client.post(
+        "/admin/exclusions", data={"name": "Cartable Malin", "group_name": "Groupe Malin"}
+    )
+    assert response.status_code == 302
+    entry = excluded("Cartable Malin")
+    assert entry is not None
+    assert entry.group_name == "Groupe Malin"
+    assert "Cartable Malin" in page_text(client.get("/admin/exclusions"))
+    auth.logout()
+
+    company, parent = "Éditions Pédagogiques SAS", "Cartable Malin Holding"
+    refused = register(client, company, parent)
+    assert refused.status_code == 422
+    assert "relève de « Cartable Malin »" in page_text(refused)
+
+    auth.login(admin.email)
+    assert client.post(f"/admin/exclusions/{entry.id}/retirer").status_code == 302
+    assert excluded("Cartable Malin") is None
+    auth.logout()
+
+    assert register(client, company, parent).status_code == 302
+    actions = [e.action for e in audit.history("excluded_company", entry.id)]
+    assert actions == ["exclusion.added", "exclusion.removed"]
+    assert all(e.actor_id == admin.id for e in audit.history("excluded_company", entry.id))
+
+
+def test_an_entry_needs_a_name(client: FlaskClient, admin: User) -> None:
+    before = count(ExcludedCompany)
+    response = client.post("/admin/exclusions", data={"name": " ", "group_name": "Groupe"})
+    assert response.status_code == 200
+    assert "Indiquez le nom de l’entreprise." in page_text(response)
+    assert count(ExcludedCompany) == before
+
+
+@pytest.mark.parametrize(("method", "path"), EXCLUSION_ROUTES)
+@pytest.mark.parametrize("who", NOT_ADMINS)
+def test_only_admins_reach_the_exclusion_list(
+    client: FlaskClient, auth: AuthActions, who: str, method: str, path: str
+) -> None:
+    auth.login(NOT_ADMINS[who]().email)
+    google = excluded("Google")
+    assert google is not None
+    before = count(ExcludedCompany)
+
+    response = getattr(client, method)(
+        path.format(google=google.id), data={"name": "Éditions Rivales", "group_name": ""}
+    )
+
+    assert response.status_code == 403
+    assert count(ExcludedCompany) == before
+
+
+@pytest.mark.parametrize(("method", "path"), EXCLUSION_ROUTES)
+def test_anonymous_visitors_are_sent_to_login(client: FlaskClient, method: str, path: str) -> None:
+    google = excluded("Google")
+    assert google is not None
+    response = getattr(client, method)(path.format(google=google.id))
+    assert response.status_code == 302
+    assert response.location.startswith("/connexion")
+    assert excluded("Google") is not None
