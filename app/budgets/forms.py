@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.budgets.allocation_file import MAX_BYTES
 from app.budgets.models import School
+from app.core.forms import options
 from app.core.money import InvalidAmount, parse_euros
 from catalog import vocabularies
 
@@ -65,7 +66,7 @@ class AllocateOneForm(TokenForm):
 
     def __init__(self, schools: Iterable[School], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.uai.choices = [("", _("Choisir un établissement")), *school_choices(schools)]
+        self.uai.choices = options([("", _("Choisir un établissement")), *school_choices(schools)])
 
 
 class AllocationFileForm(FlaskForm):
@@ -88,12 +89,12 @@ class RuleForm(TokenForm):
 
     def __init__(self, schools: Iterable[School], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.school_kinds.choices = [
+        self.school_kinds.choices = options(
             (kind.code, kind.label) for kind in vocabularies.school_kinds()
-        ]
-        self.schools.choices = [
+        )
+        self.schools.choices = options(
             (school.id, f"{school.name} — {school.city} ({school.uai})") for school in schools
-        ]
+        )
 
     @property
     def cents(self) -> int:
@@ -108,13 +109,15 @@ class FundingForm(TokenForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.academy_code.choices = [
-            ("", _("Choisir une académie")),
-            *(
-                (academy.code, f"{academy.code} — {academy.name}")
-                for academy in vocabularies.academies()
-            ),
-        ]
+        self.academy_code.choices = options(
+            [
+                ("", _("Choisir une académie")),
+                *(
+                    (academy.code, f"{academy.code} — {academy.name}")
+                    for academy in vocabularies.academies()
+                ),
+            ]
+        )
 
     @property
     def cents(self) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
+from wtforms.fields.choices import SelectChoice
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -47,3 +48,8 @@ def attach_errors(form: Form, details: Mapping[str, Sequence[str]]) -> dict[str,
 def lines(text: str | None) -> list[str]:
     """The non-blank lines of a text area, stripped."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """(value, label) pairs as the choices of a select, radio or checkbox field."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -21,7 +21,7 @@ from wtforms.fields import FieldList, FormField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.forms import lines
+from app.core.forms import lines, options
 from app.core.money import InvalidAmount, parse_euros
 from app.products.models import Channel, PlanKind
 from app.products.services import PlanDraft, ProductDraft
@@ -53,7 +53,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _yes_no(label: Any) -> RadioField:
-    return RadioField(label, choices=YES_NO, validators=[InputRequired(_l("Répondez oui ou non."))])
+    return RadioField(
+        label, choices=options(YES_NO), validators=[InputRequired(_l("Répondez oui ou non."))]
+    )
 
 
 class HostingForm(Form):
@@ -101,8 +103,8 @@ class DeclarationForm(Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.teacher_data.choices = _categories("teacher")
-        self.pupil_data.choices = _categories("pupil")
+        self.teacher_data.choices = options(_categories("teacher"))
+        self.pupil_data.choices = options(_categories("pupil"))
 
     def to_declaration(self) -> dict[str, Any]:
         return {
@@ -164,7 +166,7 @@ class DeclarationForm(Form):
 class PlanForm(Form):
     offered = BooleanField(_l("Proposer cette offre"))
     price = StringField(_l("Prix TTC (€)"), render_kw={"inputmode": "decimal"})
-    vat_rate = SelectField(_l("Taux de TVA"), choices=VAT_CHOICES, default="2000")
+    vat_rate = SelectField(_l("Taux de TVA"), choices=options(VAT_CHOICES), default="2000")
     max_pupils = IntegerField(_l("Nombre d’élèves au plus"), validators=[Optional()])
 
 
@@ -185,7 +187,7 @@ class ProductForm(FlaskForm):
     access_url = StringField(_l("Adresse d’accès à la ressource"), validators=[Length(max=500)])
     channel = RadioField(
         _l("Comment la licence parvient-elle à l’enseignant ?"),
-        choices=[(c.value, label) for c, label in CHANNEL_LABELS.items()],
+        choices=options((c.value, label) for c, label in CHANNEL_LABELS.items()),
         default=Channel.CODES.value,
     )
     logo = FileField(
@@ -197,9 +199,11 @@ class ProductForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.disciplines.choices = [(d.code, d.label) for d in vocabularies.disciplines()]
-        self.levels.choices = [(level.code, level.label) for level in vocabularies.levels()]
-        self.resource_type.choices = [(t.code, t.label) for t in vocabularies.resource_types()]
+        self.disciplines.choices = options((d.code, d.label) for d in vocabularies.disciplines())
+        self.levels.choices = options((lv.code, lv.label) for lv in vocabularies.levels())
+        self.resource_type.choices = options(
+            (t.code, t.label) for t in vocabularies.resource_types()
+        )
 
     def plan_drafts(self) -> tuple[list[PlanDraft], dict[str, list[str]]]:
         """The offered plans, and the price errors found while reading them."""

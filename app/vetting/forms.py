@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from app.core.forms import options
 from app.vetting.models import Decision
 from catalog import conduct
 
@@ -14,7 +15,7 @@ from catalog import conduct
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Décision"),
-        choices=[(d.value, d.label) for d in Decision],
+        choices=options((d.value, d.label) for d in Decision),
         validators=[InputRequired(_l("Choisissez une décision."))],
     )
     comment = TextAreaField(
