@@ -52,6 +52,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def _text(field: Any) -> str:
+    """A text input's value, stripped; "" when it was not posted at all."""
+    return str(field.data or "").strip()
+
+
 def _yes_no(label: Any) -> RadioField:
     return RadioField(
         label, choices=options(YES_NO), validators=[InputRequired(_l("Répondez oui ou non."))]
@@ -109,18 +114,18 @@ class DeclarationForm(Form):
     def to_declaration(self) -> dict[str, Any]:
         return {
             "hosting": [
-                {"country": h.country.data.strip().upper(), "provider": h.provider.data.strip()}
+                {"country": _text(h.country).upper(), "provider": _text(h.provider)}
                 for h in (entry.form for entry in self.hosting)
-                if (h.country.data or "").strip() or (h.provider.data or "").strip()
+                if _text(h.country) or _text(h.provider)
             ],
             "subprocessors": [
                 {
-                    "name": s.name.data.strip(),
-                    "country": s.country.data.strip().upper(),
-                    "purpose": s.purpose.data.strip(),
+                    "name": _text(s.name),
+                    "country": _text(s.country).upper(),
+                    "purpose": _text(s.purpose),
                 }
                 for s in (entry.form for entry in self.subprocessors)
-                if any((f.data or "").strip() for f in (s.name, s.country, s.purpose))
+                if _text(s.name) or _text(s.country) or _text(s.purpose)
             ],
             "teacher_data": list(self.teacher_data.data or []),
             "pupil_data": list(self.pupil_data.data or []),
@@ -190,6 +195,10 @@ class ProductForm(FlaskForm):
         choices=options((c.value, label) for c, label in CHANNEL_LABELS.items()),
         default=Channel.CODES.value,
     )
+    gar_resource_id = StringField(
+        _l("Identifiant de la ressource dans le GAR (canal GAR seulement)"),
+        validators=[Length(max=200)],
+    )
     logo = FileField(
         _l("Logo (PNG, JPEG ou WebP, 512 Ko au plus)"),
         validators=[FileAllowed(["png", "jpg", "jpeg", "webp"], _l("PNG, JPEG ou WebP."))],
@@ -234,9 +243,11 @@ class ProductForm(FlaskForm):
             channel=Channel(self.channel.data),
             plans=plans,
             declaration=self.declaration.form.to_declaration(),
+            gar_resource_id=(self.gar_resource_id.data or "").strip() or None,
         )
 
     def fill(self, draft: ProductDraft) -> None:
+        self.gar_resource_id.data = draft.gar_resource_id
         for key in ("title", "summary", "description", "resource_type", "access_url"):
             getattr(self, key).data = getattr(draft, key)
         self.disciplines.data = list(draft.disciplines)

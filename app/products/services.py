@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from app.products.models import (
 from app.vendors.models import Vendor, VendorStatus
 from catalog import conduct, vocabularies
 
+ARK = re.compile(r"ark:/\d{5}/\S{1,200}")
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 LOGO_MAX_PIXELS = 2000  # width and height
 
@@ -67,6 +69,7 @@ class ProductDraft:
     channel: Channel
     plans: Sequence[PlanDraft]
     declaration: dict[str, Any]
+    gar_resource_id: str | None = None
 
 
 def _check(draft: ProductDraft) -> None:
@@ -101,6 +104,8 @@ def _check(draft: ProductDraft) -> None:
         refuse("resource_type", "type de ressource inconnu")
     if not draft.access_url.startswith("https://") or len(draft.access_url) > 500:
         refuse("access_url", "une adresse https:// de 500 caractères au plus")
+    if draft.channel is Channel.GAR and not ARK.fullmatch(draft.gar_resource_id or ""):
+        refuse("gar_resource_id", "identifiant de la ressource dans le GAR attendu (ark:/12345/…)")
     if not draft.plans:
         refuse("plans", "proposez au moins une offre (enseignant, classe ou établissement)")
     kinds = [plan.kind for plan in draft.plans]
@@ -147,6 +152,8 @@ def _apply(version: ProductVersion, draft: ProductDraft, vendor: Vendor) -> None
     version.resource_type = draft.resource_type
     version.access_url = draft.access_url.strip()
     version.channel = draft.channel
+    gar_id = (draft.gar_resource_id or "").strip()
+    version.gar_resource_id = gar_id if draft.channel is Channel.GAR else None
     version.declaration = conduct.Declaration.from_dict(draft.declaration).to_dict()
     version.findings = None
     version.disciplines = [VersionDiscipline(code=c) for c in dict.fromkeys(draft.disciplines)]
@@ -201,6 +208,7 @@ def draft_of(version: ProductVersion) -> ProductDraft:
             PlanDraft(p.kind, p.price_cents, p.vat_rate_bp, p.max_pupils) for p in version.plans
         ],
         declaration=dict(version.declaration),
+        gar_resource_id=version.gar_resource_id,
     )
 
 
@@ -215,7 +223,6 @@ def new_version(actor: User, product: Product) -> ProductVersion:
     draft = draft_of(latest)
     version = ProductVersion(number=latest.number + 1, status=VersionStatus.DRAFT)
     version.logo_key = latest.logo_key
-    version.gar_resource_id = latest.gar_resource_id
     with db.session.no_autoflush:  # the new version is saved once it is filled in
         product.versions.append(version)
         _apply(version, draft, product.vendor)
@@ -340,6 +347,13 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
 
 
+def _tsquery(words: list[str]) -> str:
+    """Every word must match, in its form or its singular: the French stemmer leaves
+    "jeux" and "jeu" apart. Words are already letters and digits only (normalize_text)."""
+    terms = [word if _singular(word) == word else f"({word} | {_singular(word)})" for word in words]
+    return " & ".join(terms)
+
+
 def search(query: StorefrontQuery) -> StorefrontPage:
     """The purchasable products matching the query, one page of them.
 
@@ -356,9 +370,7 @@ def search(query: StorefrontQuery) -> StorefrontPage:
     rank: ColumnElement[Any] | None = None
     words = normalize_text(query.text).split()
     if words and postgres:
-        tsquery = func.websearch_to_tsquery(
-            literal_column("'french_unaccent'::regconfig"), " ".join(words)
-        )
+        tsquery = func.to_tsquery(literal_column("'french_unaccent'::regconfig"), _tsquery(words))
         base = base.where(ProductVersion.search_vector.op("@@")(tsquery))
         rank = func.ts_rank_cd(ProductVersion.search_vector, tsquery)
     for word in words if not postgres else ():

@@ -1,0 +1,333 @@
+"""The vendor creates a product through the form: what is stored, what is refused, the logo."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.core import audit
+from app.core.audit import AuditEvent
+from app.extensions import db
+from app.products.models import Channel, PlanKind, Product, VersionStatus
+from app.vendors.models import Vendor
+from tests import factories
+from tests.helpers import page_text
+from tests.products.helpers import form_data, product_count
+
+
+def new_product_url(vendor: Vendor) -> str:
+    return f"/editeur/{vendor.id}/produits/nouveau"
+
+
+def post_product(client: FlaskClient, vendor: Vendor, **overrides: Any) -> Any:
+    return client.post(
+        new_product_url(vendor), data=form_data(**overrides), content_type="multipart/form-data"
+    )
+
+
+def only_product(vendor: Vendor) -> Product:
+    return db.session.scalars(select(Product).where(Product.vendor_id == vendor.id)).one()
+
+
+def field_in_error(text: str, field_id: str) -> bool:
+    """Whether the page shows an error on that field (under an input, or on a fieldset)."""
+    return (
+        f'id="{field_id}-errors"' in text
+        or f'class="fr-fieldset fr-fieldset--error" id="{field_id}"' in text
+    )
+
+
+def product_events() -> int:
+    query = select(func.count(AuditEvent.id)).where(AuditEvent.object_type == "product")
+    return db.session.scalar(query) or 0
+
+
+def image(image_format: str, size: tuple[int, int] = (64, 64)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (0, 99, 203)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+# --- creating a product ------------------------------------------------------------------------
+
+
+def test_the_form_page_shows_the_fields_and_a_sample_declaration(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    response = client.get(new_product_url(vendor))
+    assert response.status_code == 200
+    text = page_text(response)
+    for name in (
+        "title",
+        "plans-teacher-price",
+        "plans-class-max_pupils",
+        "declaration-hosting-0-country",
+    ):
+        assert f'name="{name}"' in text
+    assert 'value="OVHcloud"' in text  # the declaration starts from the compliant example
+
+
+def test_a_vendor_creates_a_draft_through_the_form(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    response = post_product(
+        client,
+        vendor,
+        **{
+            "plans-class-offered": "y",
+            "plans-class-price": "149",
+            "plans-class-max_pupils": "35",
+        },
+    )
+
+    product = only_product(vendor)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/editeur/{vendor.id}/produits/{product.id}"
+    version = product.latest
+    assert version.number == 1
+    assert version.status is VersionStatus.DRAFT
+    assert not version.listed
+    assert version.title == "Tangram géométrique"
+    assert version.discipline_codes == ["mathematiques"]
+    assert version.level_codes == ["cycle_3"]
+    assert version.resource_type == "jeu_serieux"
+    assert version.channel is Channel.CODES
+    teacher, klass = version.plan(PlanKind.TEACHER), version.plan(PlanKind.CLASS)
+    assert teacher is not None
+    assert klass is not None
+    assert (teacher.price_cents, teacher.vat_rate_bp, teacher.max_pupils) == (24_90, 550, None)
+    assert (klass.price_cents, klass.vat_rate_bp, klass.max_pupils) == (149_00, 2000, 35)
+    assert version.plan(PlanKind.SCHOOL) is None
+    assert version.price_from_cents == 24_90
+    assert version.declaration["hosting"] == [{"country": "FR", "provider": "OVHcloud"}]
+    assert version.declaration["purposes"] == [
+        "Fournir le service",
+        "Suivre la progression de la classe",
+    ]
+    assert version.declaration["advertising"] is False
+    assert version.declaration["gar_access"] is True
+    assert version.declaration["retention_days"] == 90
+    [event] = audit.history("product", product.id)
+    assert (event.action, event.actor_id) == ("product.created", vendor_user.id)
+
+    page = page_text(client.get(response.headers["Location"]))
+    assert "Brouillon enregistré." in page
+    assert "Tangram géométrique" in page
+
+
+def test_a_draft_is_edited_through_the_same_form(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    post_product(client, vendor)
+    product = only_product(vendor)
+
+    form = page_text(client.get(f"/editeur/{vendor.id}/produits/{product.id}/modifier"))
+    assert 'value="24,90"' in form  # pre-filled from the draft
+    response = client.post(
+        f"/editeur/{vendor.id}/produits/{product.id}/modifier",
+        data=form_data(title="Tangram et symétries", **{"plans-teacher-price": "19,90"}),
+    )
+
+    assert response.status_code == 302
+    db.session.refresh(product.latest)
+    assert product.latest.number == 1
+    assert product.latest.title == "Tangram et symétries"
+    assert product.latest.price_from_cents == 19_90
+    assert [e.action for e in audit.history("product", product.id)] == [
+        "product.created",
+        "version.edited",
+    ]
+
+
+def test_a_member_of_another_vendor_cannot_create_a_product_here(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    other = factories.VendorFactory()
+    assert post_product(client, other).status_code == 403
+    assert product_count() == 0
+
+
+# --- bad inputs: 422, the field named, nothing written ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field_id", "reason"),
+    [
+        ({"title": ""}, "title", "ce champ est obligatoire"),
+        ({"plans-teacher-offered": None}, None, "proposez au moins une offre"),
+        ({"plans-teacher-price": "abc"}, "plans-teacher-price", "« abc » n'est pas un montant"),
+        ({"plans-teacher-price": "0"}, "plans-teacher-price", "strictement positif"),
+        (
+            {"plans-class-offered": "y", "plans-class-price": "99"},
+            "plans-class-max_pupils",
+            "indiquez le nombre d'élèves",
+        ),
+        ({"disciplines": ["alchimie"]}, "disciplines", "alchimie"),
+        ({"disciplines": None}, "disciplines", "choisissez au moins une discipline"),
+        (
+            {"access_url": "http://tangram.example/jeu"},
+            "access_url",
+            "une adresse https://",
+        ),
+        (
+            {"declaration-hosting-0-country": "F1"},
+            "declaration-hosting-0-country",
+            "« F1 » n'est pas un code pays",
+        ),
+        (
+            {"declaration-hosting-0-country": "", "declaration-hosting-0-provider": ""},
+            None,
+            "doit contenir au moins un élément",
+        ),
+        ({"declaration-advertising": None}, "declaration-advertising", "Répondez oui ou non."),
+        (
+            {"declaration-retention_days": ""},
+            "declaration-retention_days",
+            "Indiquez un nombre de jours.",
+        ),
+    ],
+    ids=[
+        "missing-title",
+        "no-plan",
+        "price-abc",
+        "price-zero",
+        "class-plan-without-max-pupils",
+        "unknown-discipline",
+        "no-discipline",
+        "http-access-url",
+        "invalid-hosting-country",
+        "no-hosting",
+        "advertising-unanswered",
+        "retention-missing",
+    ],
+)
+def test_bad_input_is_refused_with_the_field_named_and_nothing_written(
+    client: FlaskClient,
+    vendor: Vendor,
+    vendor_user: User,
+    overrides: dict[str, Any],
+    field_id: str | None,
+    reason: str,
+) -> None:
+    response = post_product(client, vendor, **overrides)
+
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "L’opération a été refusée" in text
+    assert reason in text
+    if field_id is not None:
+        assert field_in_error(text, field_id)
+    assert product_count() == 0
+    assert product_events() == 0
+
+
+def test_every_wrong_field_is_named_at_once(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    response = post_product(
+        client,
+        vendor,
+        title="",
+        access_url="ftp://tangram.example",
+        **{"declaration-hosting-0-country": "F1"},
+    )
+    assert response.status_code == 422
+    text = page_text(response)
+    for field_id in ("title", "access_url", "declaration-hosting-0-country"):
+        assert field_in_error(text, field_id)
+    assert product_count() == 0
+
+
+# --- the logo ----------------------------------------------------------------------------------
+
+
+def test_a_png_logo_is_stored_under_its_hash_and_served(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    png = image("PNG")
+    response = post_product(client, vendor, logo=(io.BytesIO(png), "logo.png"))
+
+    assert response.status_code == 302
+    key = only_product(vendor).latest.logo_key
+    assert key == f"logos/{hashlib.sha256(png).hexdigest()}.png"
+    served = client.get(f"/fichiers/{key}")
+    assert served.status_code == 200
+    assert served.mimetype == "image/png"
+    assert served.data == png
+
+
+@pytest.mark.parametrize(("image_format", "extension"), [("JPEG", "jpg"), ("WEBP", "webp")])
+def test_jpeg_and_webp_logos_are_accepted(
+    client: FlaskClient, vendor: Vendor, vendor_user: User, image_format: str, extension: str
+) -> None:
+    logo = image(image_format)
+    post_product(client, vendor, logo=(io.BytesIO(logo), f"logo.{extension}"))
+
+    key = only_product(vendor).latest.logo_key
+    assert key == f"logos/{hashlib.sha256(logo).hexdigest()}.{extension}"
+    assert client.get(f"/fichiers/{key}").data == logo
+
+
+def test_editing_without_a_new_file_keeps_the_logo(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    post_product(client, vendor, logo=(io.BytesIO(image("PNG")), "logo.png"))
+    product = only_product(vendor)
+    key = product.latest.logo_key
+
+    response = client.post(
+        f"/editeur/{vendor.id}/produits/{product.id}/modifier",
+        data=form_data(title="Tangram et symétries", logo=(io.BytesIO(b""), "")),
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 302
+    db.session.refresh(product.latest)
+    assert (product.latest.title, product.latest.logo_key) == ("Tangram et symétries", key)
+
+
+def test_a_missing_logo_file_is_404(client: FlaskClient) -> None:
+    assert client.get(f"/fichiers/logos/{'0' * 64}.png").status_code == 404
+    assert client.get("/fichiers/logos/../../config.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("upload", "reason"),
+    [
+        (
+            lambda: (io.BytesIO(b"\x89PNG" + b"0" * 600 * 1024), "gros.png"),
+            "Le logo dépasse 512 Ko",
+        ),
+        (lambda: (io.BytesIO(b"Ceci n'est pas une image."), "texte.png"), "image illisible"),
+        (lambda: (io.BytesIO(image("GIF")), "anime.gif"), "PNG, JPEG ou WebP."),
+        (lambda: (io.BytesIO(image("GIF")), "deguise.png"), "format refusé"),
+        (lambda: (io.BytesIO(image("PNG", (2500, 10))), "large.png"), "2000 pixels"),
+    ],
+    ids=["too-big", "not-an-image", "gif", "gif-renamed-png", "too-many-pixels"],
+)
+def test_a_bad_logo_is_refused_with_the_field_named(
+    client: FlaskClient, vendor: Vendor, vendor_user: User, upload: Any, reason: str
+) -> None:
+    response = post_product(client, vendor, logo=upload())
+
+    assert response.status_code == 422
+    text = page_text(response)
+    assert reason in text
+    assert field_in_error(text, "logo")
+    assert product_count() == 0  # the product is not created without its logo
+
+
+def test_a_hosting_row_posted_without_its_country_is_refused_not_a_crash(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    response = post_product(client, vendor, **{"declaration-hosting-1-provider": "AWS"})
+
+    assert response.status_code == 422
+    assert product_count() == 0
