@@ -33,6 +33,7 @@ class Config:
         "GAR_KEY_FILE": "GAR_KEY_FILE",
         "GAR_CA_FILE": "GAR_CA_FILE",
         "GAR_DISTRIBUTOR_ID": "GAR_DISTRIBUTOR_ID",
+        "DEMO_BASE_URL": "DEMO_BASE_URL",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -77,6 +78,8 @@ class Config:
     # Run queued jobs right after the request (development: no worker to start).
     JOBS_INLINE = False
     JOBS_INLINE_MAX = 20
+    DEMO_PEERS = False
+    DEMO_BASE_URL = ""
 
     # Provisioning: calls to vendors' servers and to the GAR.
     WEBHOOK_TIMEOUT_SECONDS = 10
@@ -115,6 +118,12 @@ class DevelopmentConfig(Config):
     JOBS_INLINE = True
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    # Stand-ins for the vendors' servers and the GAR, served by the app itself
+    # (app/licences/demo_peers.py), so every channel works out of the box.
+    DEMO_PEERS = True
+    DEMO_BASE_URL = "http://127.0.0.1:5000"
+    GAR_BASE_URL = "http://127.0.0.1:5000/demo/gar/abonnements"
+    GAR_DISTRIBUTOR_ID = "000000000_0000000000000000"
 
 
 class TestConfig(Config):

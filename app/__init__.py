@@ -65,12 +65,26 @@ def _register_blueprints(app: Flask) -> None:
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
     from app.core.jobs_admin import blueprint as jobs
+    from app.licences.routes import blueprint as licences
     from app.products.routes import blueprint as products
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
-    for blueprint in (health, accounts, budgets, vendors, products, vetting, jobs):
+    for blueprint in (
+        health,
+        accounts,
+        budgets,
+        vendors,
+        products,
+        vetting,
+        licences,
+        jobs,
+    ):
         app.register_blueprint(blueprint)
+    if app.config["DEMO_PEERS"]:
+        from app.licences.demo_peers import blueprint as demo_peers
+
+        app.register_blueprint(demo_peers)
 
 
 def _register_cli(app: Flask) -> None:
@@ -78,6 +92,7 @@ def _register_cli(app: Flask) -> None:
     from app.core.jobs_admin import jobs_cli
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
+    from app.licences.cli import licences_cli
     from app.vendors.cli import vendors_cli
 
     app.cli.add_command(budgets_cli)
@@ -85,3 +100,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(vendors_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(licences_cli)

@@ -8,6 +8,7 @@ of it already there. Refused under the production configuration.
 from __future__ import annotations
 
 import random
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,6 +25,8 @@ from app.budgets import services as budgets
 from app.budgets.models import Academy, School
 from app.extensions import db
 from app.ledger.models import JournalEntry
+from app.licences import services as licences
+from app.licences.models import ActivationCode
 from app.products import services as products
 from app.products.models import Channel, PlanKind, Product, ProductVersion
 from app.products.services import PlanDraft, ProductDraft
@@ -271,6 +274,7 @@ def _draft(item: DemoProduct) -> ProductDraft:
             for p in item.plans
         ],
         declaration=dict(item.declaration),
+        gar_resource_id=f"ark:/86527/{item.key}" if item.channel == "gar" else None,
     )
 
 
@@ -332,6 +336,7 @@ def seed_demo() -> dict[str, int]:
     seed_demo_accounts(schools, vendors["lumiere"], password_hash)
     seed_budgets(year.code)
     seed_catalogue(vendors)
+    seed_delivery(vendors)
     return demo_counts()
 
 
@@ -347,6 +352,37 @@ def seed_budgets(school_year: str) -> None:
         )
         for _ in budgets.apply_allocation(manager, preview.allocation):
             pass
+
+
+DEMO_CODES_PER_PLAN = 25
+
+
+def seed_delivery(vendors: dict[str, Vendor]) -> None:
+    """Every channel works in the demo: webhook vendors point at the app's own stand-in
+    (app/licences/demo_peers.py), codes products have a stock of codes."""
+    base = current_app.config["DEMO_BASE_URL"] or "http://127.0.0.1:5000"
+    for item in demo_catalogue().vendors:
+        vendor = vendors[item.key]
+        if item.provisioning_url and vendor.provisioning_url is None:
+            vendor.provisioning_url = f"{base}/demo/editeur/{vendor.id}/licences"
+            vendor.webhook_secret = secrets.token_hex(32)
+    for product in db.session.scalars(select(Product).order_by(Product.id)):
+        version = product.listed or product.latest
+        if version.channel is not Channel.CODES:
+            continue
+        for plan in version.plans:
+            exists = db.session.scalar(
+                select(ActivationCode.id).where(
+                    ActivationCode.product_id == product.id,
+                    ActivationCode.plan_kind == plan.kind,
+                )
+            )
+            if exists is None:
+                codes = [
+                    f"DEMO-{product.id}-{plan.kind.value.upper()}-{n:03d}"
+                    for n in range(1, DEMO_CODES_PER_PLAN + 1)
+                ]
+                licences.upload_codes(None, product, plan.kind, codes)
 
 
 def demo_counts() -> dict[str, int]:

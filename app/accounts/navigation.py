@@ -24,6 +24,7 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
             (Role.TEACHER, Link(_("Mon compte ressources"), url_for("budgets.my_account")))
         )
         links.append((Role.TEACHER, Link(_("Catalogue"), url_for("products.storefront"))))
+        links.append((Role.TEACHER, Link(_("Mes ressources"), url_for("licences.my_resources"))))
     if user.has_role(Role.ACADEMY_MANAGER):
         for grant in user.grants:
             if grant.role == Role.ACADEMY_MANAGER and grant.academy is not None:

@@ -7,6 +7,7 @@ its progress, and can be run again safely: nothing is ever moved twice.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
@@ -15,6 +16,7 @@ from app.budgets import services
 from app.core.errors import DomainError
 from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
+from app.licences import services as licences
 
 budgets_cli = AppGroup("budgets", help="Académies, établissements et budgets.")
 
@@ -97,7 +99,8 @@ def allocate(academy_code: str, school_year: str, amount: str, all_teachers: boo
 @budgets_cli.command("close-year")
 @click.argument("school_year")
 def close_year(school_year: str) -> None:
-    """Close a school year: unspent teacher credit goes back to each academy's pool."""
+    """Close a school year: unspent teacher credit goes back to each academy's pool, and
+    the licences of the year expire."""
     try:
         for academy, teachers, cents in services.close_year(None, school_year):
             db.session.commit()
@@ -109,4 +112,7 @@ def close_year(school_year: str) -> None:
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
+    expired = licences.expire_ended(licences.school_year_end(school_year) + timedelta(days=1))
+    db.session.commit()
+    click.echo(f"  {expired} licence(s) arrivée(s) à échéance.")
     click.echo(f"Année scolaire {school_year} clôturée.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -375,3 +376,26 @@ def code_stock(vendor: Vendor) -> list[CodeStock]:
             key = (product.id, plan.kind)
             stock.append(CodeStock(product, plan.kind, available.get(key, 0), waiting.get(key, 0)))
     return stock
+
+
+# --- the vendor's delivery settings (webhook channel) -----------------------------------
+
+
+def set_provisioning_url(actor: User, vendor: Vendor, url: str) -> None:
+    """Where the webhook channel announces licences; a signing secret is made on first use."""
+    url = url.strip()
+    if url and not url.startswith("https://"):
+        raise ValidationFailed(
+            "L'adresse de livraison doit commencer par https://.",
+            details={"provisioning_url": ["adresse https:// attendue"]},
+        )
+    vendor.provisioning_url = url or None
+    if vendor.webhook_secret is None:
+        vendor.webhook_secret = secrets.token_hex(32)
+    audit.record(actor, "vendor.provisioning_url", "vendor", vendor.id, url=url)
+
+
+def rotate_webhook_secret(actor: User, vendor: Vendor) -> str:
+    vendor.webhook_secret = secrets.token_hex(32)
+    audit.record(actor, "vendor.webhook_secret_rotated", "vendor", vendor.id)
+    return vendor.webhook_secret

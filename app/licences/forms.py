@@ -1,0 +1,23 @@
+"""Forms of the licence pages: codes upload, delivery settings."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class CodesForm(FlaskForm):
+    offer = SelectField(_l("Produit et offre"), validators=[DataRequired()])
+    file = FileField(
+        _l("Fichier CSV des codes (une colonne « code », un code par ligne)"),
+        validators=[FileRequired(_l("Choisissez un fichier."))],
+    )
+
+
+class DeliveryForm(FlaskForm):
+    provisioning_url = StringField(
+        _l("Adresse de livraison (webhook)"), validators=[Length(max=500)]
+    )
