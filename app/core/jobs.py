@@ -141,7 +141,7 @@ def enqueue(
         "run_after": utcnow() + (delay or timedelta()),
         "created_at": utcnow(),
     }
-    db.session.execute(insert_or_ignore(db.session, Job).values(**values))
+    db.session.execute(insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing())
     if has_request_context():
         g.jobs_enqueued = True
 
