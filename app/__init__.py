@@ -65,7 +65,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
     from app.core.jobs_admin import blueprint as jobs
+    from app.documents.routes import blueprint as documents
     from app.licences.routes import blueprint as licences
+    from app.orders.routes import blueprint as orders
     from app.products.routes import blueprint as products
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
@@ -78,6 +80,8 @@ def _register_blueprints(app: Flask) -> None:
         products,
         vetting,
         licences,
+        orders,
+        documents,
         jobs,
     ):
         app.register_blueprint(blueprint)

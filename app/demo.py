@@ -27,6 +27,7 @@ from app.extensions import db
 from app.ledger.models import JournalEntry
 from app.licences import services as licences
 from app.licences.models import ActivationCode
+from app.orders import services as orders
 from app.products import services as products
 from app.products.models import Channel, PlanKind, Product, ProductVersion
 from app.products.services import PlanDraft, ProductDraft
@@ -337,6 +338,7 @@ def seed_demo() -> dict[str, int]:
     seed_budgets(year.code)
     seed_catalogue(vendors)
     seed_delivery(vendors)
+    seed_orders()
     return demo_counts()
 
 
@@ -355,6 +357,35 @@ def seed_budgets(school_year: str) -> None:
 
 
 DEMO_CODES_PER_PLAN = 25
+
+# The demo teacher's past orders: (products' keys and plans, the line cancelled if any).
+DEMO_ORDERS = (
+    ((("lumiere-fractions-en-images", "teacher", 1),), None),
+    ((("numeris-calcul-mental", "teacher", 1), ("polyglotte-english-time", "class", 25)), 1),
+    ((("lumiere-maths-6e", "teacher", 1),), None),
+)
+
+
+def seed_orders() -> None:
+    """A few orders of the demo teacher, one line cancelled (replayed by their keys)."""
+    teacher = accounts.find_user("teacher@demo.test")
+    assert teacher is not None
+    titles = {item.key: item.title for item in demo_catalogue().products}
+    for number, (wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):
+        items = []
+        for key, plan, seats in wanted:
+            product_id = db.session.scalar(
+                select(ProductVersion.product_id).where(
+                    ProductVersion.title == titles[key], ProductVersion.listed
+                )
+            )
+            assert product_id is not None, key
+            found = orders.offer(product_id, PlanKind(plan))
+            assert found is not None, key
+            items.append(orders.Item(product_id, PlanKind(plan), seats, found.plan.price_cents))
+        order = orders.place_order(teacher, items, f"demo:teacher:order:{number}")
+        if cancelled is not None:
+            orders.cancel_line(teacher, order.lines[cancelled].id)
 
 
 def seed_delivery(vendors: dict[str, Vendor]) -> None:

@@ -6,6 +6,7 @@ from app.core.audit import AuditEvent
 from app.core.jobs import Job
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
+from app.orders.models import CartLine, Order, OrderLine
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
 from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
 from app.vetting.models import Review
@@ -16,11 +17,14 @@ __all__ = [
     "ApiToken",
     "Allocation",
     "AuditEvent",
+    "CartLine",
     "ExcludedCompany",
     "Job",
     "JournalEntry",
     "LedgerAccount",
     "Licence",
+    "Order",
+    "OrderLine",
     "Plan",
     "Posting",
     "Product",

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from uuid import uuid4
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import EmailField, Field, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, Field, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.budgets.allocation_file import MAX_BYTES
 from app.budgets.models import School
-from app.core.forms import options
+from app.core.forms import TokenForm, options
 from app.core.money import InvalidAmount, parse_euros
 from catalog import vocabularies
 
@@ -36,17 +35,6 @@ def _amount(label: str) -> StringField:
         validators=[DataRequired(_l("Saisissez un montant.")), Length(max=30), positive_euros],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-
-
-class TokenForm(FlaskForm):
-    """A form that carries an idempotency token: the same submission, sent twice, acts once."""
-
-    token = HiddenField(validators=[DataRequired(), Length(max=64)])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_submitted():
-            self.token.data = uuid4().hex
 
 
 def school_choices(schools: Iterable[School]) -> list[tuple[str, str]]:

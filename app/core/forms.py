@@ -5,10 +5,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from uuid import uuid4
 
-from wtforms import Field, Form
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, HiddenField
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+
+class TokenForm(FlaskForm):
+    """A form that carries an idempotency token: the same submission, sent twice, acts once."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.token.data = uuid4().hex
+
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

@@ -313,10 +313,19 @@ def install_signal_handlers() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """In development, run the jobs a request queued once it is over."""
+    """In development, run ready jobs once a request is over: at once when the request
+    queued some, otherwise every few seconds (retries, jobs queued by a command)."""
+    last_run = [0.0]
 
     @app.teardown_request
     def run_inline(_error: BaseException | None) -> None:
-        if app.config["JOBS_INLINE"] and g.pop("jobs_enqueued", False):
+        if not app.config["JOBS_INLINE"]:
+            return
+        queued_now = g.pop("jobs_enqueued", False)
+        if queued_now or time.monotonic() - last_run[0] > INLINE_EVERY_SECONDS:
+            last_run[0] = time.monotonic()
             db.session.remove()
             work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"])
+
+
+INLINE_EVERY_SECONDS = 5

@@ -32,6 +32,7 @@ from app.products.models import PlanKind
 if TYPE_CHECKING:
     from app.accounts.models import User
     from app.budgets.models import School
+    from app.orders.models import OrderLine
     from app.products.models import Product, ProductVersion
     from app.vendors.models import Vendor
 
@@ -48,6 +49,10 @@ class Licence(Model):
     __tablename__ = "licence"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The order line that bought it (one licence per line).
+    order_line_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("order_line.id"), unique=True
+    )
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"))
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
@@ -75,6 +80,7 @@ class Licence(Model):
     teacher: Mapped[User] = relationship()
     school: Mapped[School] = relationship()
     code: Mapped[ActivationCode | None] = relationship(back_populates="licence")
+    order_line: Mapped[OrderLine | None] = relationship(back_populates="licence")
 
     __table_args__ = (
         CheckConstraint("seats >= 1", name="seats_positive"),

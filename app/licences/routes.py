@@ -17,8 +17,7 @@ from app.licences import services
 from app.licences.forms import CodesForm, DeliveryForm
 from app.licences.models import LicenceStatus
 from app.products import services as products
-from app.products.forms import PLAN_LABELS
-from app.products.models import PlanKind
+from app.products.models import PLAN_LABELS, PlanKind
 from app.vendors import services as vendors
 
 blueprint = Blueprint("licences", __name__, template_folder="templates")

@@ -23,7 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import lines, options
 from app.core.money import InvalidAmount, parse_euros
-from app.products.models import Channel, PlanKind
+from app.products.models import PLAN_LABELS, Channel, PlanKind
 from app.products.services import PlanDraft, ProductDraft
 from catalog import conduct, vocabularies
 
@@ -39,11 +39,6 @@ CHANNEL_LABELS_FOR_TEACHERS = {
     Channel.CODES: _l("Après l’achat, vous recevez un code d’activation."),
     Channel.WEBHOOK: _l("Après l’achat, votre accès est ouvert automatiquement chez l’éditeur."),
     Channel.GAR: _l("Après l’achat, la ressource apparaît dans votre ENT (GAR)."),
-}
-PLAN_LABELS = {
-    PlanKind.TEACHER: _l("Licence enseignant"),
-    PlanKind.CLASS: _l("Licence classe"),
-    PlanKind.SCHOOL: _l("Licence établissement"),
 }
 
 

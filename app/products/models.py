@@ -14,6 +14,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -49,6 +50,13 @@ class PlanKind(enum.StrEnum):
     TEACHER = "teacher"
     CLASS = "class"
     SCHOOL = "school"
+
+
+PLAN_LABELS = {
+    PlanKind.TEACHER: _l("Licence enseignant"),
+    PlanKind.CLASS: _l("Licence classe"),
+    PlanKind.SCHOOL: _l("Licence établissement"),
+}
 
 
 class VersionStatus(enum.StrEnum):

@@ -24,8 +24,8 @@ from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
 from app.extensions import db
 from app.products import services
-from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, PLAN_LABELS, ProductForm
-from app.products.models import PlanKind, Product, ProductVersion
+from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm
+from app.products.models import PLAN_LABELS, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vetting import services as vetting
 from catalog import conduct, privacy, vocabularies

@@ -13,7 +13,8 @@ from app.core.errors import ValidationFailed
 from app.core.forms import attach_errors
 from app.extensions import db
 from app.products import services as products
-from app.products.forms import CHANNEL_LABELS, PLAN_LABELS
+from app.products.forms import CHANNEL_LABELS
+from app.products.models import PLAN_LABELS
 from app.vetting import services
 from app.vetting.forms import DecisionForm
 from app.vetting.models import Decision

@@ -1,0 +1,1 @@
+"""PDF documents (receipts, statements, reports) rendered with WeasyPrint."""

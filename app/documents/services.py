@@ -1,0 +1,30 @@
+"""PDF rendering with WeasyPrint, from the Jinja templates of `documents/`.
+
+Documents are built from our own data only: the URL fetcher accepts nothing but inline
+``data:`` URLs, so a document can never read a local file (``file://``) nor call another
+host, whatever ends up in its HTML. Fonts are named explicitly (DejaVu Sans, installed
+with the system packages), in the body and in the page margins (``@page``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+
+def url_fetcher() -> URLFetcher:
+    """A fetcher that refuses every URL but inline data (``data:image/svg+xml,…``)."""
+    return URLFetcher(allowed_protocols=["data"], timeout=1, allow_redirects=False)
+
+
+def render_html(template: str, **context: Any) -> str:
+    return render_template(template, **context)
+
+
+def render_pdf(template: str, **context: Any) -> bytes:
+    html = render_html(template, **context)
+    document = HTML(string=html, base_url=None, url_fetcher=url_fetcher())
+    return bytes(document.write_pdf())

@@ -1,0 +1,1 @@
+"""Spending the compte ressources: cart, checkout, orders, cancellation and refund."""

@@ -1,0 +1,260 @@
+"""Cart, checkout and order pages of teachers; the orders of a vendor's products."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.budgets.services import school_year_code
+from app.core import storage
+from app.core.auth import role_required
+from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.forms import options
+from app.core.money import format_euros
+from app.extensions import db
+from app.orders import services
+from app.orders.forms import AddToCartForm, CheckoutForm, SeatsForm
+from app.orders.models import OrderLineStatus
+from app.products import services as products
+from app.products.models import PLAN_LABELS, PlanKind
+from app.vendors import services as vendors
+
+blueprint = Blueprint("orders", __name__, template_folder="templates")
+
+TEACHER = Role.TEACHER
+
+
+def _cart_page(
+    error: DomainError | None = None, form: CheckoutForm | None = None
+) -> ResponseReturnValue:
+    cart = services.cart(current_user, school_year_code(services.today()))
+    if form is None:
+        form = CheckoutForm()
+    schools = services.teacher_schools(current_user)
+    form.school.choices = options((s.id, f"{s.name} — {s.city} ({s.uai})") for s in schools)
+    page = render_template(
+        "orders/cart.html",
+        cart=cart,
+        form=form,
+        error=error,
+        plan_labels=PLAN_LABELS,
+        seats_form=SeatsForm(),
+    )
+    return page, 422 if error else 200
+
+
+@blueprint.post("/panier/ajouter/<int:product_id>")
+@role_required(TEACHER)
+def add(product_id: int) -> ResponseReturnValue:
+    form = AddToCartForm()
+    form.plan.choices = options((kind.value, PLAN_LABELS[kind]) for kind in PlanKind)
+    if not form.validate_on_submit():
+        flash(_("Choisissez une offre."), "error")
+        return redirect(url_for("products.storefront_product", product_id=product_id))
+    try:
+        services.add_to_cart(
+            current_user, product_id, PlanKind(form.plan.data), form.seats.data or 1
+        )
+        db.session.commit()
+    except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("products.storefront_product", product_id=product_id))
+    flash(_("Ajouté au panier."), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@blueprint.get("/panier")
+@role_required(TEACHER)
+def cart() -> ResponseReturnValue:
+    return _cart_page()
+
+
+@blueprint.post("/panier/<int:line_id>/eleves")
+@role_required(TEACHER)
+def change_seats(line_id: int) -> ResponseReturnValue:
+    form = SeatsForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed(
+                _("Indiquez un nombre d’élèves."), details={"seats": ["invalide"]}
+            )
+        services.change_seats(current_user, line_id, form.seats.data or 0)
+        db.session.commit()
+    except (ValidationFailed, services.NotPurchasable) as refused:
+        db.session.rollback()
+        return _cart_page(refused)
+    return redirect(url_for("orders.cart"))
+
+
+@blueprint.post("/panier/<int:line_id>/retirer")
+@role_required(TEACHER)
+def remove(line_id: int) -> ResponseReturnValue:
+    services.remove_from_cart(current_user, line_id)
+    db.session.commit()
+    flash(_("Retiré du panier."), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@blueprint.post("/panier/confirmer-prix")
+@role_required(TEACHER)
+def confirm_prices() -> ResponseReturnValue:
+    services.confirm_prices(current_user)
+    db.session.commit()
+    flash(_("Nouveaux prix confirmés."), "success")
+    return redirect(url_for("orders.cart"))
+
+
+@blueprint.post("/panier/commander")
+@role_required(TEACHER)
+def checkout() -> ResponseReturnValue:
+    form = CheckoutForm()
+    schools = services.teacher_schools(current_user)
+    form.school.choices = options((s.id, s.name) for s in schools)
+    if not form.validate_on_submit():
+        return _cart_page(ValidationFailed(_("Le formulaire de commande est incomplet.")), form)
+    try:
+        order = services.checkout(current_user, form.token.data or "", school_id=form.school.data)
+        db.session.commit()
+    except DomainError as refused:
+        db.session.rollback()
+        return _cart_page(refused, form)
+    flash(
+        _("Commande %(number)s validée : vos ressources arrivent.", number=order.number), "success"
+    )
+    return redirect(url_for("orders.order_detail", order_id=order.id))
+
+
+@blueprint.get("/mes-commandes")
+@role_required(TEACHER)
+def my_orders() -> ResponseReturnValue:
+    return render_template(
+        "orders/my_orders.html",
+        orders=services.teacher_orders(current_user),
+        plan_labels=PLAN_LABELS,
+    )
+
+
+@blueprint.get("/mes-commandes/<int:order_id>")
+@role_required(TEACHER)
+def order_detail(order_id: int) -> ResponseReturnValue:
+    order = services.teacher_order(current_user, order_id)
+    return render_template(
+        "orders/order.html",
+        order=order,
+        plan_labels=PLAN_LABELS,
+        cancellable={line.id: services.cancellable(line) for line in order.lines},
+    )
+
+
+@blueprint.get("/mes-commandes/<int:order_id>/recu.pdf")
+@role_required(TEACHER)
+def receipt(order_id: int) -> ResponseReturnValue:
+    order = services.teacher_order(current_user, order_id)
+    key = services.receipt_key(order)
+    db.session.commit()
+    return send_file(
+        storage.path_of(key),
+        mimetype="application/pdf",
+        download_name=f"recu-{order.number}.pdf",
+        max_age=0,
+    )
+
+
+@blueprint.post("/mes-commandes/lignes/<int:line_id>/annuler")
+@role_required(TEACHER)
+def cancel(line_id: int) -> ResponseReturnValue:
+    line = services.cancel_line(current_user, line_id)
+    db.session.commit()
+    flash(
+        _(
+            "« %(title)s » est annulée : %(amount)s sont revenus sur votre compte.",
+            title=line.title,
+            amount=format_euros(line.price_cents),
+        ),
+        "success",
+    )
+    return redirect(url_for("orders.order_detail", order_id=line.order_id))
+
+
+# --- the vendor ------------------------------------------------------------------------
+
+
+def _vendor_filters() -> services.VendorOrderFilters:
+    args = request.args
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    status = args.get("statut", "")
+    return services.VendorOrderFilters(
+        since=day("du"),
+        until=day("au"),
+        product_id=args.get("produit", type=int),
+        status=OrderLineStatus(status) if status in OrderLineStatus._value2member_map_ else None,
+    )
+
+
+@blueprint.get("/editeur/<int:vendor_id>/commandes")
+@role_required(Role.VENDOR, scope="vendor_id")
+def vendor_orders(vendor_id: int) -> ResponseReturnValue:
+    vendor = vendors.get_vendor(vendor_id)
+    filters = _vendor_filters()
+    if request.args.get("format") == "csv":
+        return _csv(services.vendor_order_lines(vendor_id, filters, limit=None), vendor.id)
+    return render_template(
+        "orders/vendor_orders.html",
+        vendor=vendor,
+        rows=services.vendor_order_lines(vendor_id, filters),
+        filters=filters,
+        products=products.vendor_products(vendor),
+        plan_labels=PLAN_LABELS,
+    )
+
+
+def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(
+        [
+            "commande",
+            "date",
+            "uai",
+            "produit",
+            "offre",
+            "eleves",
+            "montant_ttc",
+            "statut",
+            "licence",
+        ]
+    )
+    for line, order, uai, licence_status in rows:
+        writer.writerow(
+            [
+                order.number,
+                order.created_at.date().isoformat(),
+                uai,
+                line.title,
+                line.plan_kind.value,
+                line.seats,
+                f"{line.price_cents / 100:.2f}".replace(".", ","),
+                line.status.value,
+                licence_status.value if licence_status else "",
+            ]
+        )
+    data = "\ufeff" + buffer.getvalue()
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=commandes-editeur-{vendor_id}.csv"},
+    )

@@ -1,0 +1,544 @@
+"""The cart, the checkout, orders and cancellation.
+
+Checkout is one transaction, all or nothing (:func:`place_order`): every line is checked
+again (still on sale, same price), the teacher's credit is debited with the ledger's
+guarded debit, the vendors' payable accounts are credited in the same balanced entry,
+and the order, its lines, one pending licence per line and their provisioning jobs are
+written. Any refusal or failure rolls all of it back.
+
+The checkout form carries an idempotency key. The order row claims it first (unique
+index), so the same form sent twice, even at the same instant, gives one order: the
+second waits for the first and returns it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.budgets import services as budgets
+from app.budgets.models import Academy, School
+from app.core import audit, storage
+from app.core.db import insert_or_ignore, utcnow
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.money import format_euros
+from app.extensions import db
+from app.ledger import services as ledger
+from app.ledger.models import EntryKind
+from app.licences import services as licences
+from app.licences.models import Licence, LicenceStatus
+from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
+from app.products import services as products
+from app.products.models import PLAN_LABELS, Plan, PlanKind, Product, ProductVersion
+
+WITHDRAWAL_DAYS = 14
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class NotPurchasable(DomainError):
+    code = "not_purchasable"
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+
+
+class CreditTooLow(DomainError):
+    code = "insufficient_credit"
+
+
+def today() -> date:
+    return date.today()  # noqa: DTZ011 - the civil date in France
+
+
+# --- what can be bought -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A plan of a product on sale today."""
+
+    version: ProductVersion
+    plan: Plan
+
+
+def offer(product_id: int, plan_kind: PlanKind) -> Offer | None:
+    """The plan on sale now, or None when the product left the catalogue or the plan."""
+    try:
+        version = products.storefront_product(product_id)
+    except NotFound:
+        return None
+    plan = version.plan(plan_kind)
+    return Offer(version, plan) if plan is not None else None
+
+
+def _check_seats(plan: Plan, seats: int) -> int:
+    if plan.kind is not PlanKind.CLASS:
+        return 1
+    if not 1 <= seats <= (plan.max_pupils or 0):
+        raise ValidationFailed(
+            f"Une licence classe couvre de 1 à {plan.max_pupils} élèves.",
+            details={"seats": [f"entre 1 et {plan.max_pupils}"]},
+        )
+    return seats
+
+
+def _owned(teacher: User, product_id: int) -> bool:
+    """The teacher already holds (or awaits) a per-teacher licence of this product."""
+    query = select(Licence.id).where(
+        Licence.teacher_id == teacher.id,
+        Licence.product_id == product_id,
+        Licence.plan_kind == PlanKind.TEACHER,
+        Licence.status.in_([LicenceStatus.PENDING, LicenceStatus.ACTIVE]),
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+# --- the cart --------------------------------------------------------------------------
+
+
+def add_to_cart(teacher: User, product_id: int, plan_kind: PlanKind, seats: int = 1) -> CartLine:
+    """Put a plan in the cart (again: the quantity and the price seen are updated)."""
+    found = offer(product_id, plan_kind)
+    if found is None:
+        raise NotPurchasable("Cette offre n'est pas (ou plus) proposée au catalogue.")
+    seats = _check_seats(found.plan, seats)
+    if plan_kind is PlanKind.TEACHER and _owned(teacher, product_id):
+        raise Conflict("Vous disposez déjà de cette ressource.")
+    line = db.session.scalar(
+        select(CartLine).where(
+            CartLine.teacher_id == teacher.id,
+            CartLine.product_id == product_id,
+            CartLine.plan_kind == plan_kind,
+        )
+    )
+    if line is None:
+        line = CartLine(teacher_id=teacher.id, product_id=product_id, plan_kind=plan_kind)
+        db.session.add(line)
+    line.seats = seats
+    line.seen_price_cents = found.plan.price_cents
+    db.session.flush()
+    return line
+
+
+def _cart_line(teacher: User, line_id: int) -> CartLine:
+    line = db.session.get(CartLine, line_id)
+    if line is None or line.teacher_id != teacher.id:
+        raise NotFound("Cette ligne n'est pas dans votre panier.")
+    return line
+
+
+def change_seats(teacher: User, line_id: int, seats: int) -> None:
+    line = _cart_line(teacher, line_id)
+    found = offer(line.product_id, line.plan_kind)
+    if found is None:
+        raise NotPurchasable("Cette offre n'est plus proposée : retirez-la du panier.")
+    line.seats = _check_seats(found.plan, seats)
+
+
+def remove_from_cart(teacher: User, line_id: int) -> None:
+    db.session.delete(_cart_line(teacher, line_id))
+
+
+def confirm_prices(teacher: User) -> None:
+    """The teacher accepts the current prices of the lines whose price changed."""
+    for line in _lines(teacher):
+        found = offer(line.product_id, line.plan_kind)
+        if found is not None:
+            line.seen_price_cents = found.plan.price_cents
+
+
+@dataclass(frozen=True)
+class CartItem:
+    line: CartLine
+    offer: Offer | None
+    problem: str | None  # why this line cannot be bought now, in French
+
+    @property
+    def price_cents(self) -> int:
+        return self.offer.plan.price_cents if self.offer else self.line.seen_price_cents
+
+    @property
+    def price_changed(self) -> bool:
+        return self.offer is not None and self.offer.plan.price_cents != self.line.seen_price_cents
+
+
+@dataclass(frozen=True)
+class Cart:
+    items: list[CartItem]
+    credit_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return sum(item.price_cents for item in self.items if item.offer is not None)
+
+    @property
+    def credit_after_cents(self) -> int:
+        return self.credit_cents - self.total_cents
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.items) and all(item.problem is None for item in self.items)
+
+
+def _lines(teacher: User, lock: bool = False) -> list[CartLine]:
+    query = (
+        select(CartLine)
+        .where(CartLine.teacher_id == teacher.id)
+        .order_by(CartLine.id)
+        .options(selectinload(CartLine.product))
+    )
+    return list(db.session.scalars(query.with_for_update() if lock else query))
+
+
+def _problem(teacher: User, line: CartLine, found: Offer | None) -> str | None:
+    if found is None:
+        return "Retiré du catalogue : cette offre ne peut plus être achetée."
+    if found.plan.price_cents != line.seen_price_cents:
+        return (
+            f"Le prix a changé : {format_euros(line.seen_price_cents)} → "
+            f"{format_euros(found.plan.price_cents)}. Confirmez le nouveau prix."
+        )
+    if line.plan_kind is PlanKind.TEACHER and _owned(teacher, line.product_id):
+        return "Vous disposez déjà de cette ressource."
+    return None
+
+
+def cart(teacher: User, school_year: str) -> Cart:
+    items = []
+    for line in _lines(teacher):
+        found = offer(line.product_id, line.plan_kind)
+        items.append(CartItem(line, found, _problem(teacher, line, found)))
+    return Cart(items, budgets.teacher_balance(teacher.id, school_year))
+
+
+def cart_size(teacher: User) -> int:
+    count = select(func.count()).where(CartLine.teacher_id == teacher.id)
+    return int(db.session.scalar(count) or 0)
+
+
+# --- checkout --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to buy: a plan of a product, at the price the teacher agreed to."""
+
+    product_id: int
+    plan_kind: PlanKind
+    seats: int
+    agreed_price_cents: int
+
+
+def teacher_schools(teacher: User) -> list[School]:
+    return [grant.school for grant in teacher.grants if grant.school is not None]
+
+
+def _school_of(teacher: User, school_id: int | None) -> School:
+    schools = teacher_schools(teacher)
+    for school in schools:
+        if school_id is None or school.id == school_id:
+            return school
+    raise Forbidden("Vous n'enseignez pas dans cet établissement.")
+
+
+def _replay(teacher: User, idempotency_key: str) -> Order | None:
+    order = db.session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+    if order is not None and order.teacher_id != teacher.id:
+        raise Conflict("Cette commande a déjà été passée par quelqu'un d'autre.")
+    return order
+
+
+def checkout(
+    teacher: User, idempotency_key: str, *, school_id: int | None = None, on: date | None = None
+) -> Order:
+    """Buy the teacher's cart. Sending the same key again returns the same order."""
+    lines = _lines(teacher, lock=True)  # two checkouts of one cart take turns
+    replay = _replay(teacher, idempotency_key)
+    if replay is not None:
+        return replay
+    if not lines:
+        raise ValidationFailed("Votre panier est vide.", details={"cart": ["vide"]})
+    items = [
+        Item(line.product_id, line.plan_kind, line.seats, line.seen_price_cents) for line in lines
+    ]
+    order = place_order(teacher, items, idempotency_key, school_id=school_id, on=on)
+    db.session.execute(delete(CartLine).where(CartLine.id.in_([line.id for line in lines])))
+    return order
+
+
+def place_order(
+    teacher: User,
+    items: Sequence[Item],
+    idempotency_key: str,
+    *,
+    school_id: int | None = None,
+    on: date | None = None,
+) -> Order:
+    """The order of `items`, paid from the teacher's credit, all or nothing."""
+    replay = _replay(teacher, idempotency_key)
+    if replay is not None:
+        return replay
+    day = on or today()
+    school = _school_of(teacher, school_id)
+    year = budgets.school_year_code(day)
+    offers = _checked(teacher, items)
+    total = sum(found.plan.price_cents for found in offers)
+
+    with db.session.begin_nested():
+        inserted = db.session.execute(
+            insert_or_ignore(db.session, Order)
+            .values(
+                teacher_id=teacher.id,
+                school_id=school.id,
+                academy_code=school.academy_code,
+                school_year_code=year,
+                idempotency_key=idempotency_key,
+                total_cents=total,
+                credit_after_cents=0,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+            .returning(Order.id)
+        ).scalar()
+    if inserted is None:  # the same checkout, sent at the same time, won the key
+        replay = _replay(teacher, idempotency_key)
+        assert replay is not None  # noqa: S101 - the unique key is there
+        return replay
+    order = db.session.get(Order, inserted)
+    assert order is not None  # noqa: S101 - just inserted
+
+    payable: dict[int, int] = defaultdict(int)
+    for found in offers:
+        payable[found.version.product.vendor_id] += found.plan.price_cents
+    credit = ledger.teacher_credit(teacher.id, school.academy_code, year)
+    lines = [(credit, -total)] + [
+        (ledger.vendor_payable(vendor_id), cents) for vendor_id, cents in sorted(payable.items())
+    ]
+    try:
+        entry = ledger.post(
+            EntryKind.PURCHASE,
+            lines,
+            idempotency_key=f"order:{order.id}",
+            reference=f"order:{order.id}",
+            actor=teacher,
+            memo=f"Commande {order.number}",
+        )
+    except ledger.InsufficientFunds as error:
+        missing = total - budgets.teacher_balance(teacher.id, year)
+        raise CreditTooLow(
+            f"Crédit insuffisant : il vous manque {format_euros(missing)} pour cette commande.",
+            details={"credit": [f"il manque {format_euros(missing)}"]},
+        ) from error
+    order.entry_id = entry.id
+
+    for item, found in zip(items, offers, strict=True):
+        seats = _check_seats(found.plan, item.seats)
+        line = OrderLine(
+            order=order,
+            product_id=found.version.product_id,
+            version_id=found.version.id,
+            vendor_id=found.version.product.vendor_id,
+            title=found.version.title,
+            plan_kind=found.plan.kind,
+            seats=seats,
+            price_cents=found.plan.price_cents,
+            vat_rate_bp=found.plan.vat_rate_bp,
+            vat_cents=found.plan.vat_cents,
+        )
+        db.session.add(line)
+        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                licence = licences.create_licence(
+                    version=found.version,
+                    plan=found.plan,
+                    teacher=teacher,
+                    school=school,
+                    seats=seats,
+                    school_year_code=year,
+                    valid_from=day,
+                )
+        except IntegrityError as error:  # bought at the same moment in another tab
+            raise Conflict(f"Vous disposez déjà de « {found.version.title} ».") from error
+        licence.order_line_id = line.id
+    order.credit_after_cents = budgets.teacher_balance(teacher.id, year)
+    db.session.flush()
+    audit.record(teacher, "order.placed", "order", order.id, total_cents=total)
+    return order
+
+
+def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
+    """Each item still on sale at the price agreed; else the refusal naming them all."""
+    offers: list[Offer] = []
+    withdrawn: list[str] = []
+    changed: list[str] = []
+    owned: list[str] = []
+    for item in items:
+        found = offer(item.product_id, item.plan_kind)
+        if found is None:
+            product = db.session.get(Product, item.product_id)
+            withdrawn.append(product.latest.title if product else str(item.product_id))
+            continue
+        if found.plan.price_cents != item.agreed_price_cents:
+            changed.append(
+                f"{found.version.title} : {format_euros(item.agreed_price_cents)} → "
+                f"{format_euros(found.plan.price_cents)}"
+            )
+        if item.plan_kind is PlanKind.TEACHER and _owned(teacher, item.product_id):
+            owned.append(found.version.title)
+        offers.append(found)
+    if withdrawn:
+        raise NotPurchasable(
+            "Une ressource du panier a été retirée du catalogue : " + ", ".join(withdrawn) + ".",
+            details={"retirée": withdrawn},
+        )
+    if changed:
+        raise PriceChanged(
+            "Le prix a changé depuis l'ajout au panier : " + " ; ".join(changed) + ". "
+            "Vérifiez le panier et confirmez les nouveaux prix.",
+            details={"prix": changed},
+        )
+    if owned:
+        raise Conflict(
+            "Vous disposez déjà de : " + ", ".join(owned) + ".", details={"acquis": owned}
+        )
+    return offers
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+def teacher_orders(teacher: User) -> list[Order]:
+    query = (
+        select(Order)
+        .where(Order.teacher_id == teacher.id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.licence))
+        .order_by(Order.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def teacher_order(teacher: User, order_id: int) -> Order:
+    """One of the teacher's orders; NotFound for anybody else's."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.teacher_id != teacher.id:
+        raise NotFound("Commande introuvable.")
+    return order
+
+
+# --- cancellation ----------------------------------------------------------------------
+
+
+def cancellable(line: OrderLine, on: date | None = None) -> bool:
+    """Within the withdrawal period, and before the licence was activated."""
+    day = on or today()
+    ordered = line.order.created_at.date()
+    licence = line.licence
+    return (
+        line.status is OrderLineStatus.PAID
+        and day <= ordered + timedelta(days=WITHDRAWAL_DAYS)
+        and (licence is None or licence.status in (LicenceStatus.PENDING, LicenceStatus.FAILED))
+    )
+
+
+def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLine:
+    """Cancel an order line: the credit comes back (one refund entry, whatever the number
+    of clicks), the licence is revoked, the vendor's payable goes down."""
+    line = db.session.scalar(select(OrderLine).where(OrderLine.id == line_id).with_for_update())
+    if line is None or line.order.teacher_id != teacher.id:
+        raise NotFound("Ligne de commande introuvable.")
+    if line.status is OrderLineStatus.CANCELLED:
+        return line
+    if not cancellable(line, on):
+        raise Conflict(
+            "Cette ligne ne peut plus être annulée : le délai de 14 jours est passé ou la "
+            "ressource a déjà été activée."
+        )
+    order = line.order
+    entry = ledger.post(
+        EntryKind.REFUND,
+        [
+            (ledger.vendor_payable(line.vendor_id), -line.price_cents),
+            (
+                ledger.teacher_credit(teacher.id, order.academy_code, order.school_year_code),
+                line.price_cents,
+            ),
+        ],
+        idempotency_key=f"refund:order_line:{line.id}",
+        reference=f"order:{order.id}",
+        actor=teacher,
+        memo=f"Annulation — commande {order.number}",
+    )
+    line.status = OrderLineStatus.CANCELLED
+    line.cancelled_at = utcnow()
+    line.refund_entry_id = entry.id
+    if line.licence is not None:
+        licences.revoke(teacher, line.licence, "Commande annulée par l'enseignant.")
+    audit.record(teacher, "order_line.cancelled", "order", order.id, line=line.id)
+    return line
+
+
+# --- receipts --------------------------------------------------------------------------
+
+
+def receipt_key(order: Order) -> str:
+    """The stored PDF receipt of an order, rendered on first request and kept."""
+    if order.receipt_key is None:
+        from app.documents import services as documents
+
+        academy = db.session.get(Academy, order.academy_code)
+        pdf = documents.render_pdf(
+            "documents/receipt.html", order=order, academy=academy, plan_labels=PLAN_LABELS
+        )
+        order.receipt_key = storage.save("receipts", pdf, "pdf")
+    return order.receipt_key
+
+
+# --- the vendor's orders ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VendorOrderFilters:
+    since: date | None = None
+    until: date | None = None
+    product_id: int | None = None
+    status: OrderLineStatus | None = None
+
+
+def vendor_order_lines(
+    vendor_id: int, filters: VendorOrderFilters, limit: int | None = 200
+) -> list[tuple[OrderLine, Order, str, LicenceStatus | None]]:
+    """The vendor's order lines, newest first: (line, order, school UAI, licence status).
+    Nothing about the teacher beyond the school: the vendor does not need it."""
+    query = (
+        select(OrderLine, Order, School.uai, Licence.status)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(School, School.id == Order.school_id)
+        .outerjoin(Licence, Licence.order_line_id == OrderLine.id)
+        .where(OrderLine.vendor_id == vendor_id)
+        .order_by(Order.id.desc(), OrderLine.id)
+    )
+    if filters.since is not None:
+        query = query.where(Order.created_at >= _start_of(filters.since))
+    if filters.until is not None:
+        query = query.where(Order.created_at < _start_of(filters.until + timedelta(days=1)))
+    if filters.product_id is not None:
+        query = query.where(OrderLine.product_id == filters.product_id)
+    if filters.status is not None:
+        query = query.where(OrderLine.status == filters.status)
+    if limit is not None:
+        query = query.limit(limit)
+    return [(line, order, uai, status) for line, order, uai, status in db.session.execute(query)]
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=PARIS)
