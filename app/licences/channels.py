@@ -167,6 +167,8 @@ def call_vendor(licence: Licence) -> Outcome:
         data = {}
     access_url = data.get("access_url") if isinstance(data, dict) else None
     external_id = data.get("external_id") if isinstance(data, dict) else None
+    if access_url and not str(access_url).startswith("https://"):
+        return Outcome("refused", reason="L'adresse d'accès doit commencer par https://.")
     if not access_url and not external_id:
         return Outcome("waiting", reason="L'éditeur prépare l'accès et le confirmera.")
     return Outcome(
