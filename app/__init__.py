@@ -62,10 +62,13 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.routes import blueprint as accounts
+    from app.accounts.token_routes import blueprint as tokens
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
     from app.core.jobs_admin import blueprint as jobs
     from app.documents.routes import blueprint as documents
+    from app.extensions import api
+    from app.licences.api import blueprint as licences_api
     from app.licences.routes import blueprint as licences
     from app.orders.routes import blueprint as orders
     from app.products.routes import blueprint as products
@@ -77,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         budgets,
         vendors,
+        tokens,
         products,
         vetting,
         licences,
@@ -85,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
     ):
         app.register_blueprint(blueprint)
+    api.register_blueprint(licences_api)
     if app.config["DEMO_PEERS"]:
         from app.licences.demo_peers import blueprint as demo_peers
 

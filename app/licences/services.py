@@ -253,7 +253,12 @@ def parse_codes(data: bytes) -> list[str]:
     errors: dict[str, list[str]] = {}
     codes: list[str] = []
     first_line: dict[str, int] = {}
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    except csv.Error as error:
+        raise ValidationFailed(
+            "Le fichier n'est pas un CSV lisible.", details={"fichier": [str(error)]}
+        ) from error
     for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row if cell.strip()]
         if not cells or (number == 1 and cells[0].lower() == "code"):

@@ -163,6 +163,7 @@ def receipt(order_id: int) -> ResponseReturnValue:
     return send_file(
         storage.path_of(key),
         mimetype="application/pdf",
+        as_attachment=True,
         download_name=f"recu-{order.number}.pdf",
         max_age=0,
     )

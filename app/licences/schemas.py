@@ -1,0 +1,193 @@
+"""Marshmallow schemas of the licences API: what vendors send and what they read.
+
+Field descriptions and validation messages are in French: they are what the vendors'
+developers read, in the OpenAPI document and in the 422 answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.licences import channels
+from app.licences.models import LicenceStatus
+from app.licences.services import CODE_MAX_LENGTH
+from app.products.models import PlanKind
+
+PER_PAGE_MAX = 200
+
+# marshmallow's type of a field's `error_messages`
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
+
+REQUIRED: Messages = {"required": "Champ obligatoire.", "null": "Champ obligatoire."}
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Ne peut pas être vide.")
+
+
+def one_of(enum_class: type[LicenceStatus] | type[PlanKind]) -> Messages:
+    values = ", ".join(member.value for member in enum_class)
+    return {"unknown": f"Valeur inconnue : attendu l'une de {values}."}
+
+
+class ApiSchema(Schema):
+    error_messages = {
+        "type": "Un objet JSON est attendu.",
+        "unknown": "Champ inconnu.",
+    }
+
+
+class QueryDateTime(fields.AwareDateTime):
+    """An ISO 8601 date and time with its offset, in a query string. A "+" that was not
+    percent-encoded arrives as a space ("08:00:00 02:00"): it is read back as "+"."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> datetime:
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "+")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- reading licences -------------------------------------------------------------------
+
+
+class LicenceQuerySchema(ApiSchema):
+    status = fields.Enum(
+        LicenceStatus,
+        by_value=True,
+        error_messages=one_of(LicenceStatus),
+        metadata={"description": "Seulement les licences dans cet état."},
+    )
+    updated_since = QueryDateTime(
+        error_messages={
+            "invalid": "Date et heure ISO 8601 attendues (ex. 2026-09-01T08:00:00+02:00).",
+            "invalid_awareness": "Indiquez le fuseau horaire (ex. Z ou +02:00).",
+        },
+        metadata={
+            "description": "Seulement les licences modifiées depuis cet instant (ISO 8601 "
+            "avec fuseau horaire, ex. `2026-09-01T08:00:00Z`). Pour une synchronisation, "
+            "gardez la date `updated_at` de la dernière licence lue."
+        },
+    )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, error="Un entier à partir de {min}."),
+        error_messages={"invalid": "Un entier est attendu."},
+        metadata={"description": "Numéro de la page, à partir de 1."},
+    )
+    per_page = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=PER_PAGE_MAX, error="Entre {min} et {max}."),
+        error_messages={"invalid": "Un entier est attendu."},
+        metadata={"description": f"Licences par page ({PER_PAGE_MAX} au plus)."},
+    )
+
+
+class LicenceSchema(ApiSchema):
+    id = fields.Integer(metadata={"description": "Identifiant de la licence."})
+    status = fields.Enum(
+        LicenceStatus,
+        by_value=True,
+        metadata={
+            "description": "pending : livraison en cours ; active : accès fourni ; "
+            "failed : livraison en échec ; revoked : commande annulée ; "
+            "expired : fin de l'année scolaire."
+        },
+    )
+    product_id = fields.Integer()
+    product_title = fields.String(
+        attribute="version.title",
+        metadata={"description": "Le titre du produit dans la version achetée."},
+    )
+    plan = fields.Enum(PlanKind, by_value=True, attribute="plan_kind")
+    seats = fields.Integer(metadata={"description": "Élèves d'une offre classe ; 1 sinon."})
+    school_uai = fields.String(
+        attribute="school.uai", metadata={"description": "UAI de l'établissement."}
+    )
+    teacher_pseudonym = fields.Function(
+        channels.teacher_pseudonym,
+        metadata={
+            "type": "string",
+            "description": "Identifiant stable de l'enseignant, propre à votre entreprise.",
+        },
+    )
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    access_url = fields.String(allow_none=True)
+    external_id = fields.String(
+        allow_none=True, metadata={"description": "Votre identifiant de la licence."}
+    )
+    activation_code = fields.String(allow_none=True)
+    status_reason = fields.String(
+        allow_none=True, metadata={"description": "Pourquoi la licence attend ou a échoué."}
+    )
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class LicencePageSchema(ApiSchema):
+    items = fields.List(fields.Nested(LicenceSchema))
+    total = fields.Integer(metadata={"description": "Licences répondant aux filtres."})
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer(metadata={"description": "Nombre de pages."})
+
+
+# --- provisioning -----------------------------------------------------------------------
+
+
+class ProvisioningSchema(ApiSchema):
+    access_url = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500, error="{max} caractères au plus."),
+        metadata={"description": "Adresse https:// où l'enseignant accède à la ressource."},
+    )
+    external_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200, error="{max} caractères au plus."),
+        metadata={"description": "Votre identifiant de la licence."},
+    )
+
+
+class FailureSchema(ApiSchema):
+    message = fields.String(
+        required=True,
+        validate=[not_blank, validate.Length(max=2000, error="{max} caractères au plus.")],
+        error_messages=REQUIRED,
+        metadata={"description": "La raison, montrée à l'enseignant et à l'opérateur."},
+    )
+
+
+# --- activation codes -------------------------------------------------------------------
+
+
+class CodesSchema(ApiSchema):
+    plan = fields.Enum(
+        PlanKind, by_value=True, required=True, error_messages={**REQUIRED, **one_of(PlanKind)}
+    )
+    codes = fields.List(
+        fields.String(
+            # Also checked by the codes' own rules; declared here for the document, and so
+            # that no absurdly long value reaches the CSV reader.
+            validate=[
+                not_blank,
+                validate.Length(max=CODE_MAX_LENGTH, error="{max} caractères au plus."),
+            ],
+        ),
+        required=True,
+        validate=validate.Length(min=1, error="Au moins un code."),
+        error_messages={**REQUIRED, "invalid": "Une liste de codes est attendue."},
+        metadata={"description": "Les codes, sans espace ni doublon ; tous ou aucun."},
+    )
+
+
+class CodesAddedSchema(ApiSchema):
+    added = fields.Integer(metadata={"description": "Nombre de codes enregistrés."})
