@@ -34,6 +34,9 @@ class Config:
         "GAR_CA_FILE": "GAR_CA_FILE",
         "GAR_DISTRIBUTOR_ID": "GAR_DISTRIBUTOR_ID",
         "DEMO_BASE_URL": "DEMO_BASE_URL",
+        "PAYOUT_GATEWAY": "PAYOUT_GATEWAY",
+        "STRIPE_SECRET_KEY": "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET": "STRIPE_WEBHOOK_SECRET",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -90,6 +93,12 @@ class Config:
     GAR_CA_FILE = ""
     GAR_DISTRIBUTOR_ID = ""  # our idDistributeurCom (SIREN_ISNI), given by the GAR
 
+    # Paying vendors: "manual" (bank transfers from the CSV export) or "stripe" (Connect).
+    PAYOUT_GATEWAY = "manual"
+    STRIPE_SECRET_KEY = ""
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_HTTP_CLIENT: object | None = None  # tests plug a local transport here
+
     API_TITLE = "Compte Ressources"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -141,6 +150,18 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL")
+
+    @classmethod
+    def check(cls, environ: Mapping[str, str] = os.environ) -> None:
+        super().check(environ)
+        if environ.get("PAYOUT_GATEWAY") == "stripe":
+            missing = [
+                v for v in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not environ.get(v)
+            ]
+            if missing:
+                raise RuntimeError(
+                    "Configuration production incomplète : définissez " + ", ".join(missing)
+                )
 
 
 CONFIGS: dict[str, type[Config]] = {

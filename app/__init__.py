@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 
 from config import BASE_DIR, Config, config_for
 
@@ -35,7 +35,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
 def select_locale() -> str:
     """French unless the person chose English with the language switch."""
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return str(chosen)
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.licences.api import blueprint as licences_api
     from app.licences.routes import blueprint as licences
     from app.orders.routes import blueprint as orders
+    from app.payouts.routes import blueprint as payouts
     from app.products.routes import blueprint as products
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         vetting,
         licences,
         orders,
+        payouts,
         documents,
         jobs,
     ):
@@ -102,6 +104,7 @@ def _register_cli(app: Flask) -> None:
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
     from app.licences.cli import licences_cli
+    from app.payouts.cli import payouts_cli
     from app.vendors.cli import vendors_cli
 
     app.cli.add_command(budgets_cli)
@@ -110,3 +113,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(vendors_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(licences_cli)
+    app.cli.add_command(payouts_cli)

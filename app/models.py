@@ -7,6 +7,7 @@ from app.core.jobs import Job
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
 from app.orders.models import CartLine, Order, OrderLine
+from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
 from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
 from app.vetting.models import Review
@@ -25,6 +26,9 @@ __all__ = [
     "Licence",
     "Order",
     "OrderLine",
+    "Payout",
+    "PayoutAccount",
+    "PayoutLine",
     "Plan",
     "Posting",
     "Product",
@@ -32,6 +36,8 @@ __all__ = [
     "Review",
     "RoleGrant",
     "School",
+    "SettlementRun",
+    "StripeEvent",
     "SchoolYear",
     "User",
     "Vendor",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -27,7 +27,8 @@ def format_cents(cents: int | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
-        links = role_links(current_user) if current_user.is_authenticated else []
+        signed_in = has_request_context() and current_user.is_authenticated
+        links = role_links(current_user) if signed_in else []  # documents render outside requests
         return {"navigation": links, "current_locale": lambda: str(get_locale() or "fr")}
 
     app.add_template_filter(format_cents, "cents")

@@ -1,0 +1,1 @@
+"""Paying vendors: settlement runs, payouts, the payout gateway, statements, Stripe webhooks."""

@@ -1,0 +1,189 @@
+"""Payout pages: the vendor's payout account and payouts; the operator's settlement runs
+and reconciliation; the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import stripe
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.core import storage
+from app.core.auth import role_required
+from app.extensions import csrf, db
+from app.payouts import services, webhooks
+from app.payouts.forms import SettlementForm
+from app.payouts.gateway import GatewayError, StripeGateway, gateway, stripe_client
+from app.payouts.models import PayoutAccount
+from app.vendors import services as vendors
+
+blueprint = Blueprint("payouts", __name__, template_folder="templates")
+
+
+# --- the vendor ------------------------------------------------------------------------
+
+
+@blueprint.get("/editeur/<int:vendor_id>/versements")
+@role_required(Role.VENDOR, scope="vendor_id")
+def vendor_payouts(vendor_id: int) -> ResponseReturnValue:
+    vendor = vendors.get_vendor(vendor_id)
+    account = db.session.get(PayoutAccount, vendor_id)
+    payout_gateway = gateway()
+    return render_template(
+        "payouts/vendor_payouts.html",
+        vendor=vendor,
+        account=account,
+        gateway_name=payout_gateway.name,
+        unusable=payout_gateway.unusable_reason(account),
+        payouts=services.vendor_payouts(vendor_id),
+    )
+
+
+@blueprint.post("/editeur/<int:vendor_id>/versements/inscription")
+@role_required(Role.VENDOR, scope="vendor_id")
+def onboarding(vendor_id: int) -> ResponseReturnValue:
+    """Create the vendor's Stripe Express account if needed, then send them to Stripe."""
+    payout_gateway = gateway()
+    if not isinstance(payout_gateway, StripeGateway):
+        return redirect(url_for("payouts.vendor_payouts", vendor_id=vendor_id))
+    vendor = vendors.get_vendor(vendor_id)
+    account = db.session.get(PayoutAccount, vendor_id) or PayoutAccount(vendor_id=vendor_id)
+    db.session.add(account)
+    back = url_for("payouts.vendor_payouts", vendor_id=vendor_id, _external=True)
+    try:
+        if account.stripe_account_id is None:
+            account.stripe_account_id = payout_gateway.create_account(vendor)
+            db.session.commit()
+        link = payout_gateway.onboarding_link(account.stripe_account_id, back, back)
+    except (stripe.StripeError, GatewayError) as error:
+        db.session.rollback()
+        current_app.logger.warning("Stripe onboarding failed for vendor %s: %s", vendor_id, error)
+        flash(_("Stripe ne répond pas pour l’instant : réessayez dans quelques minutes."), "error")
+        return redirect(url_for("payouts.vendor_payouts", vendor_id=vendor_id))
+    return redirect(link)
+
+
+@blueprint.get("/editeur/<int:vendor_id>/versements/<int:payout_id>/releve.pdf")
+@role_required(Role.VENDOR, scope="vendor_id")
+def statement(vendor_id: int, payout_id: int) -> ResponseReturnValue:
+    payout = services.vendor_payout(vendor_id, payout_id)
+    key = services.statement_key(payout)
+    db.session.commit()
+    return send_file(
+        storage.path_of(key),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"releve-{payout.number}.pdf",
+    )
+
+
+# --- the operator ----------------------------------------------------------------------
+
+
+@blueprint.route("/admin/versements", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def admin_runs() -> ResponseReturnValue:
+    form = SettlementForm()
+    if form.validate_on_submit():
+        run = services.start_run(current_user, form.until.data)
+        db.session.commit()
+        for _result in services.settle(current_user, run):
+            db.session.commit()
+        db.session.commit()
+        flash(_("Règlement %(id)s terminé.", id=run.id), "success")
+        return redirect(url_for("payouts.admin_run", run_id=run.id))
+    if not form.is_submitted():
+        first = date.today().replace(day=1)  # noqa: DTZ011 - civil date in France
+        form.until.data = first - timedelta(days=1)
+    return render_template(
+        "payouts/admin_runs.html", form=form, runs=services.runs(), gateway_name=gateway().name
+    ), (422 if form.errors else 200)
+
+
+@blueprint.get("/admin/versements/reglements/<int:run_id>")
+@role_required(Role.ADMIN)
+def admin_run(run_id: int) -> ResponseReturnValue:
+    run = services.get_run(run_id)
+    names = {str(v.id): v.legal_name for v, _count in vendors.all_vendors()}
+    return render_template("payouts/admin_run.html", run=run, names=names)
+
+
+@blueprint.get("/admin/versements/a-payer.csv")
+@role_required(Role.ADMIN)
+def manual_export() -> ResponseReturnValue:
+    """The payouts of the manual gateway, for the accounting office's bank transfers."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(["versement", "date", "editeur", "siret", "montant_eur", "statut"])
+    for payout in services.payouts_to_pay():
+        writer.writerow(
+            [
+                payout.number,
+                payout.created_at.date().isoformat(),
+                payout.vendor.legal_name,
+                payout.vendor.siret,
+                f"{payout.amount_cents / 100:.2f}".replace(".", ","),
+                payout.status.value,
+            ]
+        )
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=versements-a-payer.csv"},
+    )
+
+
+@blueprint.get("/admin/versements/rapprochement")
+@role_required(Role.ADMIN)
+def reconciliation() -> ResponseReturnValue:
+    today = date.today()  # noqa: DTZ011 - civil date in France
+    try:
+        since = date.fromisoformat(request.args.get("du", ""))
+    except ValueError:
+        since = today.replace(day=1)
+    try:
+        until = date.fromisoformat(request.args.get("au", ""))
+    except ValueError:
+        until = today
+    return render_template("payouts/reconciliation.html", report=services.reconcile(since, until))
+
+
+# --- Stripe ----------------------------------------------------------------------------
+
+
+@blueprint.post("/webhooks/stripe")
+@csrf.exempt
+def stripe_webhook() -> ResponseReturnValue:
+    """Verified before anything is read: a bad or missing signature is a 400."""
+    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    if not secret:  # never accept events signed with an empty key
+        return jsonify(error={"code": "not_configured", "message": "Webhook non configuré."}), 400
+    payload = request.get_data()
+    try:
+        event = stripe_client().construct_event(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            secret,
+        )
+    except (ValueError, stripe.SignatureVerificationError):
+        return jsonify(error={"code": "bad_signature", "message": "Signature invalide."}), 400
+    processed = webhooks.handle(event)
+    db.session.commit()
+    return jsonify(received=True, duplicate=not processed)

@@ -1,0 +1,422 @@
+"""Settlement: paying vendors what they earned, exactly once, and matching the ledger.
+
+``settle(until)`` pays, per vendor, the order lines bought up to `until` (inclusive,
+Paris time) whose withdrawal period is over, that were not cancelled and not paid yet,
+minus the refunds of lines paid by an earlier payout. Each vendor's payout is one
+transaction: the payout and its lines (a unique constraint pays an order line once),
+a balanced PAYOUT entry ``vendor_payable → vendor_paid``. The transfer through the
+gateway follows; a payout whose transfer did not go through stays open and the next
+run retries it with the same idempotency key, so the gateway never pays twice.
+
+A vendor whose net is zero or negative (refunds larger than sales) receives nothing:
+its sales and refunds wait, unrecorded, for the next run. A vendor that cannot be paid
+(no usable payout account) is skipped, with the reason kept on the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import User
+from app.core import audit, storage
+from app.core.db import utcnow
+from app.core.errors import NotFound
+from app.extensions import db
+from app.ledger import services as ledger
+from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
+from app.orders.models import Order, OrderLine, OrderLineStatus
+from app.orders.services import WITHDRAWAL_DAYS
+from app.payouts.gateway import GatewayError, PayoutGateway, gateway
+from app.payouts.models import (
+    Payout,
+    PayoutAccount,
+    PayoutLine,
+    PayoutLineKind,
+    PayoutStatus,
+    SettlementRun,
+)
+from app.vendors.models import Vendor
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=PARIS)
+
+
+def _paid_as(kind: PayoutLineKind) -> ColumnElement[bool]:
+    paid = aliased(PayoutLine)
+    return exists().where(paid.order_line_id == OrderLine.id, paid.kind == kind)
+
+
+def _sales(vendor_id: int, until: date, now: datetime) -> list[OrderLine]:
+    """Lines to pay: bought by `until`, past the withdrawal period, not cancelled, unpaid."""
+    settled_before = now - timedelta(days=WITHDRAWAL_DAYS)
+    query = (
+        select(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.vendor_id == vendor_id,
+            OrderLine.status == OrderLineStatus.PAID,
+            Order.created_at < _end_of(until),
+            Order.created_at <= settled_before,
+            ~_paid_as(PayoutLineKind.SALE),
+        )
+        .order_by(OrderLine.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _refunds(vendor_id: int) -> list[OrderLine]:
+    """Lines paid by an earlier payout and cancelled since: to deduct."""
+    query = (
+        select(OrderLine)
+        .where(
+            OrderLine.vendor_id == vendor_id,
+            OrderLine.status == OrderLineStatus.CANCELLED,
+            _paid_as(PayoutLineKind.SALE),
+            ~_paid_as(PayoutLineKind.REFUND),
+        )
+        .order_by(OrderLine.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _vendors_to_settle(until: date) -> list[Vendor]:
+    """Vendors with an unpaid sale or an undeducted refund (cheap pre-filter)."""
+    unpaid = and_(
+        OrderLine.vendor_id == Vendor.id,
+        ~_paid_as(PayoutLineKind.SALE),
+        OrderLine.status == OrderLineStatus.PAID,
+    )
+    undeducted = and_(
+        OrderLine.vendor_id == Vendor.id,
+        OrderLine.status == OrderLineStatus.CANCELLED,
+        _paid_as(PayoutLineKind.SALE),
+        ~_paid_as(PayoutLineKind.REFUND),
+    )
+    query = (
+        select(Vendor)
+        .where(exists().where(unpaid) | exists().where(undeducted))
+        .order_by(Vendor.id)
+    )
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class VendorResult:
+    vendor: Vendor
+    payout: Payout | None
+    skipped: str | None
+
+
+def start_run(actor: User | None, until: date) -> SettlementRun:
+    run = SettlementRun(until=until, gateway=gateway().name, started_by=actor.id if actor else None)
+    db.session.add(run)
+    db.session.flush()
+    audit.record(actor, "settlement.started", "settlement_run", run.id, until=until.isoformat())
+    return run
+
+
+def settle(
+    actor: User | None, run: SettlementRun, now: datetime | None = None
+) -> Iterator[VendorResult]:
+    """Settle every vendor for the run's cut-off; yields one result per vendor, the caller
+    commits after each (so a long run shows progress and can be resumed)."""
+    now = now or utcnow()
+    payout_gateway = gateway()
+    for vendor in _vendors_to_settle(run.until):
+        account = db.session.get(PayoutAccount, vendor.id)
+        reason = payout_gateway.unusable_reason(account)
+        if reason is None:
+            payout, reason = _payout(actor, run, vendor, now, payout_gateway.name)
+        else:
+            payout = None
+        if reason is not None:
+            run.skipped = {**run.skipped, str(vendor.id): reason}
+        yield VendorResult(vendor, payout, reason)
+    yield from _transfers(payout_gateway)
+    run.finished_at = utcnow()
+
+
+def _payout(
+    actor: User | None, run: SettlementRun, vendor: Vendor, now: datetime, gateway_name: str
+) -> tuple[Payout | None, str | None]:
+    sales = _sales(vendor.id, run.until, now)
+    refunds = _refunds(vendor.id)
+    sales_cents = sum(line.price_cents for line in sales)
+    deductions_cents = sum(line.price_cents for line in refunds)
+    net = sales_cents - deductions_cents
+    if not sales and not refunds:
+        return None, "Aucune vente réglable à cette date (délai de rétractation en cours)."
+    if net <= 0:
+        return None, (
+            f"Solde négatif ou nul ({(net / 100):.2f} €) : les remboursements dépassent les "
+            "ventes ; rien n'est versé avant qu'il redevienne positif."
+        ).replace(".", ",", 1)
+    entry = ledger.transfer(
+        ledger.vendor_payable(vendor.id),
+        ledger.vendor_paid(vendor.id),
+        net,
+        kind=EntryKind.PAYOUT,
+        idempotency_key=f"payout:run:{run.id}:vendor:{vendor.id}",
+        reference=f"payout:run:{run.id}:vendor:{vendor.id}",
+        actor=actor,
+        memo=f"Versement à {vendor.legal_name} (ventes jusqu'au {run.until:%d/%m/%Y})",
+    )
+    payout = Payout(
+        run=run,
+        vendor_id=vendor.id,
+        until=run.until,
+        sales_cents=sales_cents,
+        deductions_cents=deductions_cents,
+        amount_cents=net,
+        gateway=gateway_name,
+        entry_id=entry.id,
+    )
+    db.session.add(payout)
+    payout.lines = [
+        PayoutLine(order_line_id=line.id, kind=PayoutLineKind.SALE, amount_cents=line.price_cents)
+        for line in sales
+    ] + [
+        PayoutLine(
+            order_line_id=line.id, kind=PayoutLineKind.REFUND, amount_cents=-line.price_cents
+        )
+        for line in refunds
+    ]
+    db.session.flush()
+    audit.record(actor, "payout.created", "payout", payout.id, amount_cents=net)
+    return payout, None
+
+
+def _transfers(payout_gateway: PayoutGateway) -> Iterator[VendorResult]:
+    """Transfer the open payouts (this run's and any left open by an earlier one)."""
+    open_payouts = db.session.scalars(
+        select(Payout)
+        .where(Payout.status.in_([PayoutStatus.PENDING, PayoutStatus.FAILED]))
+        .order_by(Payout.id)
+    )
+    for payout in list(open_payouts):
+        transfer(payout, payout_gateway)
+        yield VendorResult(payout.vendor, payout, payout.failure_reason)
+
+
+def transfer(payout: Payout, payout_gateway: PayoutGateway | None = None) -> None:
+    """Send an open payout through the gateway; a refusal leaves it open (failed)."""
+    payout_gateway = payout_gateway or gateway()
+    account = db.session.get(PayoutAccount, payout.vendor_id)
+    try:
+        result = payout_gateway.transfer(payout, account)
+    except GatewayError as error:
+        payout.status = PayoutStatus.FAILED
+        payout.failure_reason = str(error)
+        return
+    payout.status = PayoutStatus.TRANSFERRED
+    payout.transfer_id = result.id
+    payout.transferred_at = utcnow()
+    payout.failure_reason = None
+    statement_key(payout)
+    audit.record(None, "payout.transferred", "payout", payout.id, transfer_id=result.id)
+
+
+def record_reversal(transfer_id: str, reversed_cents: int, event_id: str) -> Payout | None:
+    """A transfer was reversed: the money is owed to the vendor again (reversal entry),
+    and the payout is flagged."""
+    payout = db.session.scalar(select(Payout).where(Payout.transfer_id == transfer_id))
+    if payout is None or reversed_cents <= 0:
+        return payout
+    entry = ledger.transfer(
+        ledger.vendor_paid(payout.vendor_id),
+        ledger.vendor_payable(payout.vendor_id),
+        min(reversed_cents, payout.amount_cents),
+        kind=EntryKind.REVERSAL,
+        idempotency_key=f"transfer_reversed:{event_id}",
+        reference=f"payout:{payout.id}",
+        actor=None,
+        memo=f"Virement {transfer_id} annulé",
+    )
+    payout.status = PayoutStatus.REVERSED
+    payout.reversal_entry_id = entry.id
+    audit.record(None, "payout.reversed", "payout", payout.id, cents=reversed_cents)
+    return payout
+
+
+# --- statements ------------------------------------------------------------------------
+
+
+def statement_rows(payout: Payout) -> list[tuple[PayoutLine, OrderLine, Order, str]]:
+    from app.budgets.models import School
+
+    query = (
+        select(PayoutLine, OrderLine, Order, School.uai)
+        .join(OrderLine, OrderLine.id == PayoutLine.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(School, School.id == Order.school_id)
+        .where(PayoutLine.payout_id == payout.id)
+        .order_by(PayoutLine.kind.desc(), Order.id, OrderLine.id)
+    )
+    return [(p, line, order, uai) for p, line, order, uai in db.session.execute(query)]
+
+
+def statement_key(payout: Payout) -> str:
+    """The PDF statement of a payout, rendered once and kept."""
+    if payout.statement_key is None:
+        from app.documents import services as documents
+        from app.products.models import PLAN_LABELS
+
+        pdf = documents.render_pdf(
+            "documents/statement.html",
+            payout=payout,
+            rows=statement_rows(payout),
+            plan_labels=PLAN_LABELS,
+        )
+        payout.statement_key = storage.save("statements", pdf, "pdf")
+    return payout.statement_key
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def vendor_payouts(vendor_id: int) -> list[Payout]:
+    query = select(Payout).where(Payout.vendor_id == vendor_id).order_by(Payout.id.desc())
+    return list(db.session.scalars(query))
+
+
+def vendor_payout(vendor_id: int, payout_id: int) -> Payout:
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.vendor_id != vendor_id:
+        raise NotFound("Versement introuvable.")
+    return payout
+
+
+def runs() -> list[SettlementRun]:
+    return list(db.session.scalars(select(SettlementRun).order_by(SettlementRun.id.desc())))
+
+
+def get_run(run_id: int) -> SettlementRun:
+    run = db.session.get(SettlementRun, run_id)
+    if run is None:
+        raise NotFound("Règlement introuvable.")
+    return run
+
+
+def payouts_to_pay() -> list[Payout]:
+    """Manual gateway: the payouts the accounting office must still pay by transfer."""
+    query = select(Payout).where(Payout.gateway == "manual").order_by(Payout.id)
+    return list(db.session.scalars(query))
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconciliationLine:
+    payout: Payout
+    ledger_cents: int  # what the PAYOUT entry moved to vendor_paid
+    transferred_cents: int  # what the gateway transferred (0 while not transferred)
+    statement_cents: int  # the total of the statement's lines
+    reversed_cents: int  # taken back since by a reversal
+
+    @property
+    def differences(self) -> list[str]:
+        problems = []
+        if self.ledger_cents != self.statement_cents:
+            problems.append("grand livre ≠ relevé")
+        if self.transferred_cents != self.ledger_cents:
+            problems.append(
+                "virement non effectué" if not self.transferred_cents else "grand livre ≠ virement"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    since: date
+    until: date
+    lines: list[ReconciliationLine]
+    ledger_total_cents: int  # every PAYOUT entry of the period, summed from the postings
+
+    @property
+    def payouts_total_cents(self) -> int:
+        return sum(line.ledger_cents for line in self.lines)
+
+    @property
+    def transferred_total_cents(self) -> int:
+        return sum(line.transferred_cents for line in self.lines)
+
+    @property
+    def statements_total_cents(self) -> int:
+        return sum(line.statement_cents for line in self.lines)
+
+    @property
+    def ok(self) -> bool:
+        return not any(line.differences for line in self.lines) and (
+            self.ledger_total_cents == self.payouts_total_cents
+        )
+
+
+def _paid_side(entry_ids: list[int]) -> dict[int, int]:
+    """Per entry, what it moved on vendor_paid accounts (from the postings)."""
+    rows = db.session.execute(
+        select(Posting.entry_id, func.sum(Posting.amount_cents))
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(Posting.entry_id.in_(entry_ids), LedgerAccount.kind == AccountKind.VENDOR_PAID)
+        .group_by(Posting.entry_id)
+    )
+    return {entry_id: int(cents) for entry_id, cents in rows}
+
+
+def reconcile(since: date, until: date) -> Reconciliation:
+    """For the payouts made between two dates (inclusive): ledger vs gateway vs statements."""
+    start, end = _end_of(since - timedelta(days=1)), _end_of(until)
+    payouts = list(
+        db.session.scalars(
+            select(Payout)
+            .where(Payout.created_at >= start, Payout.created_at < end)
+            .order_by(Payout.id)
+        )
+    )
+    statements = {
+        payout_id: int(cents)
+        for payout_id, cents in db.session.execute(
+            select(PayoutLine.payout_id, func.sum(PayoutLine.amount_cents))
+            .where(PayoutLine.payout_id.in_([p.id for p in payouts]))
+            .group_by(PayoutLine.payout_id)
+        )
+    }
+    entry_ids = [p.entry_id for p in payouts] + [
+        p.reversal_entry_id for p in payouts if p.reversal_entry_id is not None
+    ]
+    paid = _paid_side(entry_ids)
+    lines = []
+    for payout in payouts:
+        ledger_cents = paid.get(payout.entry_id, 0)
+        went = payout.status in (PayoutStatus.TRANSFERRED, PayoutStatus.REVERSED)
+        reversed_cents = -paid.get(payout.reversal_entry_id, 0) if payout.reversal_entry_id else 0
+        lines.append(
+            ReconciliationLine(
+                payout,
+                ledger_cents=ledger_cents,
+                transferred_cents=payout.amount_cents if went else 0,
+                statement_cents=statements.get(payout.id, 0),
+                reversed_cents=reversed_cents,
+            )
+        )
+    ledger_total = db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_cents), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(
+            JournalEntry.kind == EntryKind.PAYOUT,
+            JournalEntry.created_at >= start,
+            JournalEntry.created_at < end,
+            LedgerAccount.kind == AccountKind.VENDOR_PAID,
+        )
+    )
+    return Reconciliation(since, until, lines, int(ledger_total or 0))
