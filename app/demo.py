@@ -23,6 +23,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
+from app.core.db import utcnow
 from app.extensions import db
 from app.ledger.models import JournalEntry
 from app.licences import services as licences
@@ -358,20 +359,21 @@ def seed_budgets(school_year: str) -> None:
 
 DEMO_CODES_PER_PLAN = 25
 
-# The demo teacher's past orders: (products' keys and plans, the line cancelled if any).
+# The demo teacher's past orders: (days ago, products' keys and plans, line cancelled).
 DEMO_ORDERS = (
-    ((("lumiere-fractions-en-images", "teacher", 1),), None),
-    ((("numeris-calcul-mental", "teacher", 1), ("polyglotte-english-time", "class", 25)), 1),
-    ((("lumiere-maths-6e", "teacher", 1),), None),
+    (30, (("lumiere-fractions-en-images", "teacher", 1),), None),
+    (30, (("numeris-calcul-mental", "teacher", 1), ("polyglotte-english-time", "class", 25)), 1),
+    (0, (("lumiere-maths-6e", "teacher", 1),), None),
 )
 
 
 def seed_orders() -> None:
-    """A few orders of the demo teacher, one line cancelled (replayed by their keys)."""
+    """A few orders of the demo teacher, two of them a month old (so a settlement has
+    something to pay), one line cancelled. Replayed by their keys."""
     teacher = accounts.find_user("teacher@demo.test")
     assert teacher is not None
     titles = {item.key: item.title for item in demo_catalogue().products}
-    for number, (wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):
+    for number, (days_ago, wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):
         items = []
         for key, plan, seats in wanted:
             product_id = db.session.scalar(
@@ -384,8 +386,11 @@ def seed_orders() -> None:
             assert found is not None, key
             items.append(orders.Item(product_id, PlanKind(plan), seats, found.plan.price_cents))
         order = orders.place_order(teacher, items, f"demo:teacher:order:{number}")
+        if days_ago and order.created_at > utcnow() - timedelta(days=days_ago - 1):
+            order.created_at = utcnow() - timedelta(days=days_ago)  # demo history only
         if cancelled is not None:
-            orders.cancel_line(teacher, order.lines[cancelled].id)
+            ordered_on = order.created_at.date()
+            orders.cancel_line(teacher, order.lines[cancelled].id, on=ordered_on)
 
 
 def seed_delivery(vendors: dict[str, Vendor]) -> None:

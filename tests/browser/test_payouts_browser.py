@@ -1,0 +1,38 @@
+"""Paying vendors in a real browser: the operator runs a settlement, the vendor downloads
+the statement of its payout."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_catalogue_browser import login, logout
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_runs_a_settlement_and_the_vendor_downloads_the_statement(
+    live_server: str, page: Page
+) -> None:
+    login(page, live_server, "admin@demo.test")
+    page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Versements"
+    ).click()
+    page.get_by_label("Ventes réglées jusqu’au (inclus)").fill(date.today().isoformat())  # noqa: DTZ011
+    page.get_by_role("button", name="Régler et payer").click()
+    expect(page.get_by_text("terminé")).to_be_visible()
+    expect(page.get_by_role("cell", name="Éditions Lumière SAS")).to_be_visible()
+    logout(page)
+
+    login(page, live_server, "vendor@demo.test")
+    page.get_by_role("link", name="Versements").click()
+    expect(page.get_by_role("heading", name="Vos versements")).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Relevé PDF").first.click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("releve-VRS-")
+    assert download.path().read_bytes().startswith(b"%PDF")
+    assert screenshot(page, "vendor-payouts").stat().st_size > 0
