@@ -99,6 +99,9 @@ class Config:
     STRIPE_WEBHOOK_SECRET = ""
     STRIPE_HTTP_CLIENT: object | None = None  # tests plug a local transport here
 
+    # Dashboards read a summary rebuilt by a job when it is older than this.
+    REPORTING_MAX_AGE_SECONDS = 600
+
     API_TITLE = "Compte Ressources"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

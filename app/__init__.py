@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.orders.routes import blueprint as orders
     from app.payouts.routes import blueprint as payouts
     from app.products.routes import blueprint as products
+    from app.reporting.routes import blueprint as reporting
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
         licences,
         orders,
         payouts,
+        reporting,
         documents,
         jobs,
     ):

@@ -9,6 +9,7 @@ from app.licences.models import ActivationCode, Licence
 from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
+from app.reporting.models import SpendingSummary
 from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
 from app.vetting.models import Review
 
@@ -37,6 +38,7 @@ __all__ = [
     "RoleGrant",
     "School",
     "SettlementRun",
+    "SpendingSummary",
     "StripeEvent",
     "SchoolYear",
     "User",

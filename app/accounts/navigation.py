@@ -43,6 +43,9 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
         links.append((Role.REVIEWER, Link(_("Commission"), url_for("vetting.queue"))))
     if user.has_role(Role.ADMIN):
         links.append((Role.ADMIN, Link(_("Administration"), url_for("budgets.national"))))
+        links.append(
+            (Role.ADMIN, Link(_("Tableau de bord"), url_for("reporting.national_dashboard")))
+        )
         links.append((Role.ADMIN, Link(_("Éditeurs"), url_for("vendors.admin_list"))))
         links.append((Role.ADMIN, Link(_("Versements"), url_for("payouts.admin_runs"))))
         links.append((Role.ADMIN, Link(_("Tâches en échec"), url_for("jobs.dead"))))

@@ -1,0 +1,144 @@
+"""Dashboard pages: an academy's (its managers only) and the national one (admins);
+exports and the monthly PDF report of an academy."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date
+
+from app.accounts.models import Role
+from app.budgets import services as budgets
+from app.core.auth import role_required
+from app.core.db import utcnow
+from app.core.errors import NotFound
+from app.extensions import db
+from app.reporting import services
+from app.reporting.services import Dashboard
+
+blueprint = Blueprint("reporting", __name__, template_folder="templates")
+
+MANAGER = Role.ACADEMY_MANAGER
+
+
+def _today() -> date:
+    return date.today()  # noqa: DTZ011 - the civil date in France
+
+
+def _school_year() -> str:
+    asked = request.args.get("annee", "")
+    first, _, second = asked.partition("-")
+    if first.isdigit() and second.isdigit() and int(second) == int(first) + 1:
+        return asked
+    return budgets.school_year_code(_today())
+
+
+def _fresh(dash: Dashboard, year: str) -> Dashboard:
+    """Queue a refresh when the figures are missing or old (the page shows their date)."""
+    max_age = timedelta(seconds=int(current_app.config["REPORTING_MAX_AGE_SECONDS"]))
+    if dash.refreshed_at is None or utcnow() - dash.refreshed_at > max_age:
+        services.refresh_soon(year)
+        db.session.commit()
+    return dash
+
+
+@blueprint.get("/academies/<academy_code>/tableau-de-bord")
+@role_required(MANAGER, scope="academy_code")
+def academy_dashboard(academy_code: str) -> ResponseReturnValue:
+    academy = budgets.get_academy(academy_code)
+    year = _school_year()
+    dash = _fresh(services.dashboard(year, academy.code), year)
+    return render_template("reporting/academy_dashboard.html", academy=academy, dash=dash)
+
+
+@blueprint.get("/admin/tableau-de-bord")
+@role_required(Role.ADMIN)
+def national_dashboard() -> ResponseReturnValue:
+    year = _school_year()
+    dash = _fresh(services.dashboard(year), year)
+    return render_template(
+        "reporting/national_dashboard.html",
+        dash=dash,
+        academies=services.academies_side_by_side(year),
+        catalogue=services.catalogue_figures(_today()),
+    )
+
+
+EXPORTS = {"allocations", "achats", "remboursements"}
+
+
+@blueprint.get("/academies/<academy_code>/exports/<kind>.csv")
+@role_required(MANAGER, scope="academy_code")
+def export(academy_code: str, kind: str) -> ResponseReturnValue:
+    """CSV for a French spreadsheet: UTF-8 with BOM, `;`, decimal comma."""
+    if kind not in EXPORTS:
+        raise NotFound("Export inconnu.")
+    academy = budgets.get_academy(academy_code)
+    year = _school_year()
+    since = _day("du") or date(int(year[:4]), 9, 1)
+    until = _day("au") or date(int(year[-4:]), 8, 31)
+    if kind == "allocations":
+        rows = services.allocation_rows(academy.code, since, until)
+    else:
+        rows = services.purchase_rows(academy.code, since, until, refunds=kind == "remboursements")
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"
+        for row in rows:
+            buffer = io.StringIO()
+            csv.writer(buffer, delimiter=";").writerow(row)
+            yield buffer.getvalue()
+
+    filename = f"{kind}-{academy.code}-{since}-{until}.csv"
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@blueprint.get("/academies/<academy_code>/rapport.pdf")
+@role_required(MANAGER, scope="academy_code")
+def monthly_report(academy_code: str) -> ResponseReturnValue:
+    """The month's report (`?mois=2026-11`, the current month by default)."""
+    from app.documents import services as documents
+
+    academy = budgets.get_academy(academy_code)
+    try:
+        month = date.fromisoformat(request.args.get("mois", "") + "-01")
+    except ValueError:
+        month = _today().replace(day=1)
+    year = budgets.school_year_code(month)
+    pdf = documents.render_pdf(
+        "documents/monthly_report.html",
+        academy=academy,
+        dash=services.dashboard(year, academy.code),
+        month=services.month_figures(academy.code, month),
+        month_label=format_date(month, "MMMM y"),
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename=rapport-{academy.code}-{month:%Y-%m}.pdf"
+        },
+    )
