@@ -19,7 +19,6 @@ import enum
 import json
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -27,7 +26,14 @@ from importlib import resources
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
-from catalog.vocabularies import VocabularyError
+from catalog.datafiles import (
+    VocabularyError,
+    check_unique,
+    load_objects,
+    object_list,
+    read_json,
+    str_field,
+)
 
 __all__ = [
     "RULES",
@@ -146,44 +152,11 @@ class DataCategory:
     identifying: bool
 
 
-def _read_json(filename: str) -> object:
-    path = resources.files("catalog") / "data" / filename
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise VocabularyError(f"{filename}: cannot be read ({exc})") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"{filename}: invalid JSON ({exc})") from exc
-
-
-def _object_list(filename: str, data: object) -> list[Mapping[str, object]]:
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise VocabularyError(f"{filename}: expected a JSON list of objects")
-    if not data:
-        raise VocabularyError(f"{filename}: the list is empty")
-    return data
-
-
-def _data_str(filename: str, index: int, item: Mapping[str, object], key: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise VocabularyError(f"{filename}: item {index}: {key!r} must be a non-empty string")
-    return value
-
-
 def _data_int(filename: str, data: Mapping[str, object], key: str) -> int:
     value = data.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise VocabularyError(f"{filename}: {key!r} must be a positive integer")
     return value
-
-
-def _check_unique(filename: str, what: str, values: Iterable[str]) -> None:
-    duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
-    if duplicates:
-        raise VocabularyError(f"{filename}: duplicate {what}: {', '.join(duplicates)}")
 
 
 def _is_country_code(value: str) -> bool:
@@ -194,7 +167,7 @@ def _is_country_code(value: str) -> bool:
 def limits() -> Limits:
     """The limits of ``conduct_limits.json``: retention, breach notification, EEA countries."""
     filename = "conduct_limits.json"
-    data = _read_json(filename)
+    data = read_json(filename)
     if not isinstance(data, dict):
         raise VocabularyError(f"{filename}: expected a JSON object")
     countries = data.get("eea_countries")
@@ -203,7 +176,7 @@ def limits() -> Limits:
     for country in countries:
         if not isinstance(country, str) or not _is_country_code(country):
             raise VocabularyError(f"{filename}: country {country!r} must be 2 capital letters")
-    _check_unique(filename, "countries", countries)
+    check_unique(filename, "countries", countries)
     return Limits(
         retention_days_max=_data_int(filename, data, "retention_days_max"),
         breach_notification_hours_max=_data_int(filename, data, "breach_notification_hours_max"),
@@ -219,12 +192,12 @@ def exclusion_list() -> tuple[ExcludedCompany, ...]:
     """The companies of the groups excluded from the marketplace, in file order."""
     filename = "exclusion_list.json"
     result: list[ExcludedCompany] = []
-    for i, item in enumerate(_object_list(filename, _read_json(filename))):
-        name = _data_str(filename, i, item, "name")
+    for i, item in enumerate(load_objects(filename)):
+        name = str_field(filename, i, item, "name")
         if not normalize_company_name(name):
             raise VocabularyError(f"{filename}: item {i}: name {name!r} has no letter or digit")
-        result.append(ExcludedCompany(name, _data_str(filename, i, item, "group")))
-    _check_unique(filename, "names", [normalize_company_name(c.name) for c in result])
+        result.append(ExcludedCompany(name, str_field(filename, i, item, "group")))
+    check_unique(filename, "names", [normalize_company_name(c.name) for c in result])
     return tuple(result)
 
 
@@ -239,38 +212,38 @@ def label_criteria() -> tuple[LabelCriterion, ...]:
     filename = "label_criteria.json"
     result = [
         LabelCriterion(
-            code=_data_str(filename, i, item, "code"),
-            label=_data_str(filename, i, item, "label"),
-            description=_data_str(filename, i, item, "description"),
+            code=str_field(filename, i, item, "code"),
+            label=str_field(filename, i, item, "label"),
+            description=str_field(filename, i, item, "description"),
         )
-        for i, item in enumerate(_object_list(filename, _read_json(filename)))
+        for i, item in enumerate(load_objects(filename))
     ]
-    _check_unique(filename, "codes", [c.code for c in result])
+    check_unique(filename, "codes", [c.code for c in result])
     return tuple(result)
 
 
 @cache
 def _all_data_categories() -> dict[str, tuple[DataCategory, ...]]:
     filename = "data_categories.json"
-    data = _read_json(filename)
+    data = read_json(filename)
     if not isinstance(data, dict):
         raise VocabularyError(f"{filename}: expected a JSON object")
     result: dict[str, tuple[DataCategory, ...]] = {}
     for public in ("teacher", "pupil"):
         where = f"{filename} ({public})"
         categories: list[DataCategory] = []
-        for i, item in enumerate(_object_list(where, data.get(public))):
+        for i, item in enumerate(object_list(where, data.get(public))):
             identifying = item.get("identifying")
             if not isinstance(identifying, bool):
                 raise VocabularyError(f"{where}: item {i}: 'identifying' must be true or false")
             categories.append(
                 DataCategory(
-                    _data_str(where, i, item, "code"),
-                    _data_str(where, i, item, "label"),
+                    str_field(where, i, item, "code"),
+                    str_field(where, i, item, "label"),
                     identifying,
                 )
             )
-        _check_unique(where, "codes", [c.code for c in categories])
+        check_unique(where, "codes", [c.code for c in categories])
         result[public] = tuple(categories)
     return result
 

@@ -12,16 +12,15 @@ The loader is cached and shares them: copy a declaration before changing it.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from importlib import resources
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
+from catalog.datafiles import VocabularyError, read_json
 from catalog.identifiers import (
     InvalidIdentifier,
     validate_siret,
@@ -520,13 +519,8 @@ def parse_demo_catalogue(data: object) -> DemoCatalogue:
 @cache
 def demo_catalogue() -> DemoCatalogue:
     """The demo catalogue of ``catalog/data/demo_catalogue.json``, checked, in file order."""
-    path = resources.files("catalog") / "data" / FILENAME
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DemoCatalogueError(f"{FILENAME}: cannot be read ({exc})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DemoCatalogueError(f"{FILENAME}: invalid JSON ({exc})") from exc
+        data = read_json(FILENAME)
+    except VocabularyError as exc:
+        raise DemoCatalogueError(str(exc)) from exc
     return parse_demo_catalogue(data)

@@ -6,14 +6,18 @@ it is loaded (required fields, unique codes); a broken file raises :class:`Vocab
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Literal, TypeVar
 
+from catalog.datafiles import (
+    VocabularyError,
+    check_unique,
+    list_field,
+    load_objects,
+    str_field,
+)
 from catalog.identifiers import normalize_uai
 
 __all__ = [
@@ -34,10 +38,6 @@ __all__ = [
     "resource_types",
     "school_kinds",
 ]
-
-
-class VocabularyError(ValueError):
-    """A data file of ``catalog/data`` is missing, malformed or inconsistent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,48 +105,11 @@ _T = TypeVar("_T")
 # --- loading -------------------------------------------------------------------------------
 
 
-def _load_json(filename: str) -> list[Mapping[str, object]]:
-    path = resources.files("catalog") / "data" / filename
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise VocabularyError(f"{filename}: cannot be read ({exc})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"{filename}: invalid JSON ({exc})") from exc
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise VocabularyError(f"{filename}: expected a JSON list of objects")
-    if not data:
-        raise VocabularyError(f"{filename}: the list is empty")
-    return data
-
-
-def _str_field(filename: str, index: int, item: Mapping[str, object], key: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise VocabularyError(f"{filename}: item {index}: {key!r} must be a non-empty string")
-    return value
-
-
-def _list_field(filename: str, index: int, item: Mapping[str, object], key: str) -> list[object]:
-    value = item.get(key)
-    if not isinstance(value, list) or not value:
-        raise VocabularyError(f"{filename}: item {index}: {key!r} must be a non-empty list")
-    return value
-
-
-def _check_unique(filename: str, what: str, values: Sequence[str]) -> None:
-    duplicates = sorted(value for value, count in Counter(values).items() if count > 1)
-    if duplicates:
-        raise VocabularyError(f"{filename}: duplicate {what}: {', '.join(duplicates)}")
-
-
 def _load_coded(filename: str, factory: Callable[[str, str], _T]) -> tuple[_T, ...]:
-    items = _load_json(filename)
-    codes = [_str_field(filename, i, item, "code") for i, item in enumerate(items)]
-    labels = [_str_field(filename, i, item, "label") for i, item in enumerate(items)]
-    _check_unique(filename, "codes", codes)
+    items = load_objects(filename)
+    codes = [str_field(filename, i, item, "code") for i, item in enumerate(items)]
+    labels = [str_field(filename, i, item, "label") for i, item in enumerate(items)]
+    check_unique(filename, "codes", codes)
     return tuple(factory(code, label) for code, label in zip(codes, labels, strict=True))
 
 
@@ -155,12 +118,12 @@ def academies() -> tuple[Academy, ...]:
     """The 30 academies, in file order."""
     filename = "academies.json"
     result: list[Academy] = []
-    for i, item in enumerate(_load_json(filename)):
-        code = _str_field(filename, i, item, "code")
+    for i, item in enumerate(load_objects(filename)):
+        code = str_field(filename, i, item, "code")
         if len(code) != 2 or not code.isdigit():
             raise VocabularyError(f"{filename}: item {i}: code {code!r} must be 2 digits")
         departments: list[str] = []
-        for department in _list_field(filename, i, item, "departments"):
+        for department in list_field(filename, i, item, "departments"):
             if not (isinstance(department, str) and len(department) == 3 and department.isdigit()):
                 raise VocabularyError(
                     f"{filename}: academy {code}: department {department!r} must be 3 digits"
@@ -169,14 +132,14 @@ def academies() -> tuple[Academy, ...]:
         result.append(
             Academy(
                 code=code,
-                name=_str_field(filename, i, item, "name"),
-                email_domain=_str_field(filename, i, item, "email_domain").lower(),
+                name=str_field(filename, i, item, "name"),
+                email_domain=str_field(filename, i, item, "email_domain").lower(),
                 departments=tuple(departments),
             )
         )
-    _check_unique(filename, "codes", [a.code for a in result])
-    _check_unique(filename, "email domains", [a.email_domain for a in result])
-    _check_unique(filename, "departments", [d for a in result for d in a.departments])
+    check_unique(filename, "codes", [a.code for a in result])
+    check_unique(filename, "email domains", [a.email_domain for a in result])
+    check_unique(filename, "departments", [d for a in result for d in a.departments])
     return tuple(result)
 
 
@@ -215,19 +178,19 @@ def levels() -> tuple[Level, ...]:
     """Cycles 1 to 4 and the lycée, each with its classes, in file order."""
     filename = "levels.json"
     result: list[Level] = []
-    for i, item in enumerate(_load_json(filename)):
-        code = _str_field(filename, i, item, "code")
+    for i, item in enumerate(load_objects(filename)):
+        code = str_field(filename, i, item, "code")
         classes: list[SchoolClass] = []
-        for j, raw in enumerate(_list_field(filename, i, item, "classes")):
+        for j, raw in enumerate(list_field(filename, i, item, "classes")):
             if not isinstance(raw, dict):
                 raise VocabularyError(f"{filename}: level {code}: class {j} must be an object")
             where = f"{filename} (level {code})"
             classes.append(
-                SchoolClass(_str_field(where, j, raw, "code"), _str_field(where, j, raw, "label"))
+                SchoolClass(str_field(where, j, raw, "code"), str_field(where, j, raw, "label"))
             )
-        result.append(Level(code, _str_field(filename, i, item, "label"), tuple(classes)))
-    _check_unique(filename, "level codes", [level.code for level in result])
-    _check_unique(filename, "class codes", [c.code for level in result for c in level.classes])
+        result.append(Level(code, str_field(filename, i, item, "label"), tuple(classes)))
+    check_unique(filename, "level codes", [level.code for level in result])
+    check_unique(filename, "class codes", [c.code for level in result for c in level.classes])
     return tuple(result)
 
 

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from catalog import vocabularies
+from catalog import datafiles, vocabularies
 from catalog.vocabularies import (
     Discipline,
     VocabularyError,
@@ -242,7 +242,7 @@ def test_duplicate_codes_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
             {"code": "francais", "label": "Lettres"},
         ]
 
-    monkeypatch.setattr(vocabularies, "_load_json", fake_load)
+    monkeypatch.setattr(vocabularies, "load_objects", fake_load)
     with pytest.raises(VocabularyError, match="duplicate codes: francais"):
         vocabularies._load_coded("disciplines.json", Discipline)
 
@@ -251,11 +251,11 @@ def test_missing_label_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_load(filename: str) -> list[dict[str, object]]:
         return [{"code": "francais", "label": ""}]
 
-    monkeypatch.setattr(vocabularies, "_load_json", fake_load)
+    monkeypatch.setattr(vocabularies, "load_objects", fake_load)
     with pytest.raises(VocabularyError, match="'label' must be a non-empty string"):
         vocabularies._load_coded("disciplines.json", Discipline)
 
 
 def test_missing_file_is_reported() -> None:
     with pytest.raises(VocabularyError, match="nope.json"):
-        vocabularies._load_json("nope.json")
+        datafiles.load_objects("nope.json")

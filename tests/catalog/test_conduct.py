@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog import conduct
+from catalog import conduct, datafiles
 from catalog.__main__ import main
 from catalog.conduct import (
     RULES,
@@ -187,14 +187,15 @@ def test_sample_declaration_is_the_example_file_and_a_fresh_copy() -> None:
 def test_broken_data_files_are_rejected(
     monkeypatch: pytest.MonkeyPatch, loader: Any, content: object, message: str
 ) -> None:
-    monkeypatch.setattr(conduct, "_read_json", lambda filename: content)
+    monkeypatch.setattr(conduct, "read_json", lambda filename: content)
+    monkeypatch.setattr(conduct, "load_objects", lambda f: datafiles.object_list(f, content))
     with pytest.raises(VocabularyError, match=message):
         loader.__wrapped__()
 
 
 def test_missing_data_file_is_reported() -> None:
     with pytest.raises(VocabularyError, match="nope.json"):
-        conduct._read_json("nope.json")
+        datafiles.read_json("nope.json")
 
 
 # --- the rules -----------------------------------------------------------------------------
