@@ -127,6 +127,7 @@ def confirm(
             "L'adresse d'accès doit commencer par https://.",
             details={"access_url": ["adresse https:// attendue"]},
         )
+    licence = _locked(licence.id) or licence  # the provisioning job may be at it too
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
         raise Conflict(f"La licence {licence.id} est {licence.status.value} : rien à confirmer.")
     _activate(licence, access_url, external_id, actor, "vendor")
