@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,6 +20,7 @@ from app.accounts.models import Role
 from app.budgets import services
 from app.budgets.forms import AllocateOneForm, AllocationFileForm, FundingForm, RuleForm
 from app.budgets.models import Academy
+from app.core import dates
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.templating import format_cents
@@ -41,12 +41,12 @@ def _school_year() -> str:
     match = re.fullmatch(r"(\d{4})-(\d{4})", asked)
     if match and int(match[2]) == int(match[1]) + 1:
         return asked
-    return services.school_year_code(date.today())  # noqa: DTZ011 - the civil date in France
+    return services.school_year_code(dates.today())
 
 
 def _year_args(year: str) -> dict[str, Any]:
     """The query arguments that keep a school year other than the current one in links."""
-    return {} if year == services.school_year_code(date.today()) else {"annee": year}  # noqa: DTZ011
+    return {} if year == services.school_year_code(dates.today()) else {"annee": year}
 
 
 def _home(academy_code: str, year: str) -> ResponseReturnValue:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
+from app.core import dates
 from app.extensions import db
 from app.licences import services
 
@@ -23,7 +24,7 @@ licences_cli = AppGroup("licences", help="Licences.")
 )
 def expire(on: datetime | None) -> None:
     """Expire the licences that ended before the day (safe to run again, e.g. nightly)."""
-    day = on.date() if on is not None else date.today()  # noqa: DTZ011 - civil date in France
+    day = on.date() if on is not None else dates.today()
     count = services.expire_ended(day)
     db.session.commit()
     click.echo(f"{count} licence(s) arrivée(s) à échéance.")

@@ -12,9 +12,7 @@ from app.core.forms import TokenForm
 
 class AddToCartForm(FlaskForm):
     plan = RadioField(_l("Offre"), validators=[InputRequired(_l("Choisissez une offre."))])
-    seats = IntegerField(
-        _l("Nombre d’élèves (licence classe)"), validators=[Optional(), NumberRange(min=1)]
-    )
+    seats = IntegerField(_l("Nombre d’élèves (licence classe)"), validators=[Optional()])
 
 
 class SeatsForm(FlaskForm):

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.budgets.services import school_year_code
-from app.core import storage
+from app.core import dates, storage
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import options
@@ -59,9 +59,8 @@ def add(product_id: int) -> ResponseReturnValue:
         flash(_("Choisissez une offre."), "error")
         return redirect(url_for("products.storefront_product", product_id=product_id))
     try:
-        services.add_to_cart(
-            current_user, product_id, PlanKind(form.plan.data), form.seats.data or 1
-        )
+        seats = 1 if form.seats.data is None else form.seats.data
+        services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), seats)
         db.session.commit()
     except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
         db.session.rollback()
@@ -243,7 +242,7 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
         writer.writerow(
             [
                 order.number,
-                order.created_at.date().isoformat(),
+                dates.local_date(order.created_at).isoformat(),
                 uai,
                 line.title,
                 line.plan_kind.value,

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,8 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
-from app.core import audit, storage
+from app.core import audit, dates, storage
+from app.core.dates import PARIS
 from app.core.db import insert_or_ignore, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.money import format_euros
@@ -40,7 +40,6 @@ from app.products import services as products
 from app.products.models import PLAN_LABELS, Plan, PlanKind, Product, ProductVersion
 
 WITHDRAWAL_DAYS = 14
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class NotPurchasable(DomainError):
@@ -56,7 +55,7 @@ class CreditTooLow(DomainError):
 
 
 def today() -> date:
-    return date.today()  # noqa: DTZ011 - the civil date in France
+    return dates.today()
 
 
 # --- what can be bought -------------------------------------------------------------------
@@ -333,7 +332,7 @@ def place_order(
             memo=f"Commande {order.number}",
         )
     except ledger.InsufficientFunds as error:
-        missing = total - budgets.teacher_balance(teacher.id, year)
+        missing = total - ledger.balance(credit)
         raise CreditTooLow(
             f"Crédit insuffisant : il vous manque {format_euros(missing)} pour cette commande.",
             details={"credit": [f"il manque {format_euros(missing)}"]},
@@ -441,7 +440,7 @@ def teacher_order(teacher: User, order_id: int) -> Order:
 def cancellable(line: OrderLine, on: date | None = None) -> bool:
     """Within the withdrawal period, and before the licence was activated."""
     day = on or today()
-    ordered = line.order.created_at.date()
+    ordered = dates.local_date(line.order.created_at)
     licence = line.licence
     return (
         line.status is OrderLineStatus.PAID

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.core import storage
+from app.core import dates, storage
 from app.core.auth import role_required
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
@@ -110,7 +110,7 @@ def admin_runs() -> ResponseReturnValue:
         flash(_("Règlement %(id)s terminé.", id=run.id), "success")
         return redirect(url_for("payouts.admin_run", run_id=run.id))
     if not form.is_submitted():
-        first = date.today().replace(day=1)  # noqa: DTZ011 - civil date in France
+        first = dates.today().replace(day=1)
         form.until.data = first - timedelta(days=1)
     return render_template(
         "payouts/admin_runs.html", form=form, runs=services.runs(), gateway_name=gateway().name
@@ -153,7 +153,7 @@ def manual_export() -> ResponseReturnValue:
 @blueprint.get("/admin/versements/rapprochement")
 @role_required(Role.ADMIN)
 def reconciliation() -> ResponseReturnValue:
-    today = date.today()  # noqa: DTZ011 - civil date in France
+    today = dates.today()
     try:
         since = date.fromisoformat(request.args.get("du", ""))
     except ValueError:

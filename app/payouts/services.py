@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import User
 from app.core import audit, storage
+from app.core.dates import PARIS
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.extensions import db
@@ -42,8 +42,6 @@ from app.payouts.models import (
     SettlementRun,
 )
 from app.vendors.models import Vendor
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _end_of(day: date) -> datetime:

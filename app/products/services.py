@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
-from app.core import audit, storage
+from app.core import audit, dates, storage
 from app.core.db import is_postgres
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -295,7 +295,7 @@ def company_of(vendor: Vendor) -> conduct.Company:
 
 
 def today() -> date:
-    return date.today()  # noqa: DTZ011 - labels expire on a civil date in France
+    return dates.today()
 
 
 def purchasable(on: date | None = None) -> ColumnElement[bool]:

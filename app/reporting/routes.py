@@ -21,6 +21,7 @@ from flask_babel import format_date
 
 from app.accounts.models import Role
 from app.budgets import services as budgets
+from app.core import dates
 from app.core.auth import role_required
 from app.core.db import utcnow
 from app.core.errors import NotFound
@@ -34,7 +35,7 @@ MANAGER = Role.ACADEMY_MANAGER
 
 
 def _today() -> date:
-    return date.today()  # noqa: DTZ011 - the civil date in France
+    return dates.today()
 
 
 def _school_year() -> str:

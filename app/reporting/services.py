@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
@@ -34,6 +33,7 @@ from sqlalchemy import (
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
 from app.core import jobs
+from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.extensions import db
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
@@ -484,8 +484,6 @@ def catalogue_figures(on: date) -> CatalogueFigures:
 
 
 # --- exports and the monthly report ------------------------------------------------------
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _bounds(since: date, until: date) -> tuple[datetime, datetime]:

@@ -1,0 +1,193 @@
+"""Cancelling an order line: within 14 days and before activation, the licence is revoked
+and one refund entry gives the credit back; otherwise it is neither offered nor done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.core import dates
+from app.core.errors import Conflict
+from app.extensions import db
+from app.ledger import services as ledger
+from app.ledger.models import EntryKind, JournalEntry, Posting
+from app.licences import services as licences
+from app.licences.models import LicenceStatus
+from app.orders import services as orders
+from app.orders.models import Order, OrderLine, OrderLineStatus
+from tests import factories
+from tests.conftest import AuthActions
+from tests.orders.conftest import Shop
+from tests.orders.helpers import buy, credit_of, footprint, visible_text
+
+
+@pytest.fixture
+def order(shop: Shop) -> Order:
+    """The atlas (40 €) and the lab for 25 pupils (60 €): the 100 € of credit spent."""
+    return buy(shop.teacher, shop.atlas, shop.lab)
+
+
+def _ordered_on(order: Order) -> date:
+    return dates.local_date(order.created_at)
+
+
+def _activate(line: OrderLine) -> None:
+    assert line.licence is not None
+    licences.confirm(None, line.licence, access_url="https://mer.example/acces", external_id=None)
+
+
+def _payable(shop: Shop) -> int:
+    return ledger.balance(ledger.vendor_payable(shop.vendor.id))
+
+
+def test_a_cancelled_line_is_refunded_and_its_licence_revoked(shop: Shop, order: Order) -> None:
+    atlas, lab = order.lines
+    assert (credit_of(shop.teacher), _payable(shop)) == (0, 100_00)
+
+    cancelled = orders.cancel_line(shop.teacher, atlas.id)
+
+    assert cancelled.status is OrderLineStatus.CANCELLED
+    assert cancelled.cancelled_at is not None
+    assert atlas.licence is not None
+    assert atlas.licence.status is LicenceStatus.REVOKED
+    assert lab.status is OrderLineStatus.PAID
+    assert lab.licence is not None
+    assert lab.licence.status is LicenceStatus.PENDING
+    assert credit_of(shop.teacher) == 40_00
+    assert _payable(shop) == 60_00
+    refund = db.session.get(JournalEntry, cancelled.refund_entry_id)
+    assert refund is not None
+    assert refund.kind is EntryKind.REFUND
+    postings = db.session.scalars(select(Posting.amount_cents).where(Posting.entry_id == refund.id))
+    assert sorted(postings) == [-40_00, 40_00]
+    assert ledger.verify().ok
+
+
+def test_cancelling_twice_refunds_once(shop: Shop, order: Order) -> None:
+    atlas = order.lines[0]
+    first = orders.cancel_line(shop.teacher, atlas.id).refund_entry_id
+    after_first = footprint(shop.teacher)
+
+    again = orders.cancel_line(shop.teacher, atlas.id)
+
+    assert again.refund_entry_id == first
+    assert footprint(shop.teacher) == after_first
+    assert after_first["refunds"] == 1
+    assert credit_of(shop.teacher) == 40_00
+
+
+def test_the_withdrawal_period_ends_after_14_days(shop: Shop, order: Order) -> None:
+    atlas = order.lines[0]
+    last_day = _ordered_on(order) + timedelta(days=14)
+    assert orders.cancellable(atlas, on=last_day)
+    assert not orders.cancellable(atlas, on=last_day + timedelta(days=1))
+    before = footprint(shop.teacher)
+
+    with pytest.raises(Conflict, match="le délai de 14 jours est passé"):
+        orders.cancel_line(shop.teacher, atlas.id, on=last_day + timedelta(days=1))
+
+    assert footprint(shop.teacher) == before
+    assert atlas.status is OrderLineStatus.PAID
+
+
+def test_an_activated_licence_cannot_be_cancelled(shop: Shop, order: Order) -> None:
+    atlas = order.lines[0]
+    _activate(atlas)
+    before = footprint(shop.teacher)
+
+    assert not orders.cancellable(atlas)
+    with pytest.raises(Conflict, match="la ressource a déjà été activée"):
+        orders.cancel_line(shop.teacher, atlas.id)
+
+    assert footprint(shop.teacher) == before
+    assert atlas.licence is not None
+    assert atlas.licence.status is LicenceStatus.ACTIVE
+
+
+def test_a_licence_whose_delivery_failed_can_be_cancelled(shop: Shop, order: Order) -> None:
+    atlas = order.lines[0]
+    assert atlas.licence is not None
+    licences.fail(atlas.licence, "Plus de codes d'activation.", None)
+
+    orders.cancel_line(shop.teacher, atlas.id)
+
+    assert credit_of(shop.teacher) == 40_00
+    assert atlas.licence.status is LicenceStatus.REVOKED
+
+
+# --- through the pages ------------------------------------------------------------------
+
+
+def test_the_order_page_offers_the_cancellation_and_refunds(
+    teacher_client: FlaskClient, shop: Shop, order: Order
+) -> None:
+    atlas = order.lines[0]
+    page = teacher_client.get(f"/mes-commandes/{order.id}").get_data(as_text=True)
+    assert f"/mes-commandes/lignes/{atlas.id}/annuler" in page
+
+    response = teacher_client.post(
+        f"/mes-commandes/lignes/{atlas.id}/annuler", follow_redirects=True
+    )
+
+    assert (
+        "« Atlas des océans » est annulée : 40,00 € sont revenus sur votre compte."
+        in visible_text(response)
+    )
+    assert credit_of(shop.teacher) == 40_00
+    assert f"/mes-commandes/lignes/{atlas.id}/annuler" not in response.get_data(as_text=True)
+
+
+def _fifteen_days_later(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
+    later = _ordered_on(order) + timedelta(days=15)
+    monkeypatch.setattr(orders, "today", lambda: later)
+
+
+def _activated(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
+    _activate(order.lines[0])
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "too_late", [_fifteen_days_later, _activated], ids=["after-14-days", "licence-active"]
+)
+def test_too_late_the_page_offers_no_cancellation_and_a_forced_one_is_refused(
+    teacher_client: FlaskClient,
+    shop: Shop,
+    order: Order,
+    monkeypatch: pytest.MonkeyPatch,
+    too_late: Callable[[Order, pytest.MonkeyPatch], None],
+) -> None:
+    atlas = order.lines[0]
+    too_late(order, monkeypatch)
+    before = footprint(shop.teacher)
+    licence_status = atlas.licence.status if atlas.licence else None
+
+    page = teacher_client.get(f"/mes-commandes/{order.id}").get_data(as_text=True)
+    forced = teacher_client.post(f"/mes-commandes/lignes/{atlas.id}/annuler")
+
+    assert f"/mes-commandes/lignes/{atlas.id}/annuler" not in page
+    assert forced.status_code == 409
+    assert "ne peut plus être annulée" in visible_text(forced)
+    assert footprint(shop.teacher) == before
+    db.session.refresh(atlas)
+    assert atlas.status is OrderLineStatus.PAID
+    assert atlas.licence is not None
+    assert atlas.licence.status is licence_status
+
+
+def test_the_vendor_sees_the_cancelled_line(
+    client: FlaskClient, auth: AuthActions, shop: Shop, order: Order
+) -> None:
+    orders.cancel_line(shop.teacher, order.lines[0].id)
+    member = factories.vendor_member(shop.vendor)
+    db.session.commit()
+    auth.login(member.email)
+
+    page = visible_text(client.get(f"/editeur/{shop.vendor.id}/commandes"))
+
+    assert "Atlas des océans Licence établissement 1 40,00 € Annulée" in page
+    assert "Laboratoire de chimie Licence classe 25 60,00 € Payée" in page

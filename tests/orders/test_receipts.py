@@ -1,0 +1,102 @@
+"""Receipts: what the PDF says (read from the HTML it is printed from, and from the PDF
+itself), rendered once on the first download and kept."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+
+from app.core import storage
+from app.documents import services as documents
+from app.extensions import db
+from app.orders.models import Order
+from tests.orders.conftest import Shop
+from tests.orders.helpers import buy, give_credit, visible_text
+
+
+class RenderSpy:
+    """Stands in for `render_pdf`: keeps the HTML of each rendering, then renders for real."""
+
+    def __init__(self, real: Callable[..., bytes]) -> None:
+        self.real = real
+        self.pages: list[str] = []
+
+    def __call__(self, template: str, **context: Any) -> bytes:
+        self.pages.append(documents.render_html(template, **context))
+        return self.real(template, **context)
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> RenderSpy:
+    spy = RenderSpy(documents.render_pdf)
+    monkeypatch.setattr(documents, "render_pdf", spy)
+    return spy
+
+
+@pytest.fixture
+def order(shop: Shop) -> Order:
+    """Atlas (school plan, 40 €, VAT 20 %) and the lab for 25 pupils (60 €, VAT 5,5 %),
+    bought with 150 € of credit."""
+    give_credit(shop.teacher, 50_00)
+    return buy(shop.teacher, shop.atlas, shop.lab)
+
+
+def test_the_receipt_says_who_bought_what_where_for_how_much_in_french(
+    teacher_client: FlaskClient, shop: Shop, order: Order, renders: RenderSpy
+) -> None:
+    teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    (html,) = renders.pages
+    receipt = visible_text(html)
+    paris_time = order.created_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert f"Reçu de la commande {order.number}" in receipt
+    assert f"Date : {paris_time:%d/%m/%Y %H:%M}" in receipt
+    assert "Enseignant : Camille Durand (camille.durand@ac-paris.fr)" in receipt
+    assert f"Établissement : Collège Jean Moulin, Paris — UAI {shop.school.uai}" in receipt
+    assert "Académie de Paris · année scolaire 2026-2027" in receipt
+    assert (
+        "Atlas des océans Éditions de la Mer SAS Licence établissement 20,0 % — 6,67 € 40,00 €"
+    ) in receipt
+    assert (
+        "Laboratoire de chimie Éditions de la Mer SAS Licence classe (25 élèves) "
+        "5,5 % — 3,13 € 60,00 €"
+    ) in receipt
+    assert "Total payé avec le compte ressources 100,00 €" in receipt
+    assert "Dont TVA : 9,80 €." in receipt
+    assert "Crédit restant après cette commande : 50,00 €" in receipt
+    assert '<html lang="fr">' in html
+
+
+def test_the_pdf_opens_and_carries_the_order_number_and_total(
+    teacher_client: FlaskClient, order: Order
+) -> None:
+    response = teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert f"recu-{order.number}.pdf" in response.headers["Content-Disposition"]
+    pdf = PdfReader(io.BytesIO(response.data))
+    assert len(pdf.pages) >= 1
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert order.number in text
+    assert "100,00" in text
+
+
+def test_the_receipt_is_rendered_once_and_kept(
+    teacher_client: FlaskClient, order: Order, renders: RenderSpy
+) -> None:
+    first = teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+    second = teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    assert len(renders.pages) == 1
+    assert first.data == second.data
+    db.session.refresh(order)
+    assert order.receipt_key is not None
+    assert order.receipt_key.startswith("receipts/")
+    assert storage.path_of(order.receipt_key).read_bytes() == first.data
