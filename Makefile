@@ -42,7 +42,7 @@ translations: $(BIN)/.installed ## Compile the translation catalogues
 
 translations-update: $(BIN)/.installed ## Extract new strings into app/translations/*/messages.po
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o instance/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i instance/messages.pot -d app/translations --omit-header
+	$(BIN)/pybabel update -i instance/messages.pot -d app/translations
 
 # Debian packages the tests and PDF rendering need: Chromium for the browser tests,
 # Pango for WeasyPrint, fonts for both. Installed only when missing.
