@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from app.accounts.models import User
 from app.core import audit, dates, storage
@@ -319,6 +319,7 @@ def is_purchasable(version: ProductVersion, on: date | None = None) -> bool:
 
 SORTS = ("pertinence", "prix", "recent")
 PAGE_SIZE = 20
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,7 @@ class StorefrontPage:
     page: int
     pages: int
     query: StorefrontQuery = field(default_factory=StorefrontQuery)
+    capped: bool = False  # more than COUNT_CAP matches: `total` is the cap
 
 
 def _singular(word: str) -> str:
@@ -395,7 +397,13 @@ def search(query: StorefrontQuery) -> StorefrontPage:
     if plan_filters:
         base = base.where(exists().where(Plan.version_id == ProductVersion.id, *plan_filters))
 
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # Counting and ranking every match of a common word ("mathematiques" can match a
+    # quarter of the catalogue) would cost more than a page is worth: past COUNT_CAP
+    # matches the page says "more than 1,000" and ranks the 1,000 newest of them.
+    matches = base.with_only_columns(ProductVersion.id).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(matches)) or 0
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(1, query.page), pages)
     newest = (ProductVersion.created_at.desc(), ProductVersion.id.desc())
@@ -403,15 +411,26 @@ def search(query: StorefrontQuery) -> StorefrontPage:
         ordered = base.order_by(ProductVersion.price_from_cents, *newest)
     elif query.sort == "recent" or rank is None:
         ordered = base.order_by(*newest)
+    elif capped:
+        candidates = base.with_only_columns(ProductVersion.id).order_by(*newest).limit(COUNT_CAP)
+        ordered = base.where(ProductVersion.id.in_(candidates)).order_by(rank.desc(), *newest)
     else:
         ordered = base.order_by(rank.desc(), *newest)
+    card = load_only(
+        ProductVersion.product_id,
+        ProductVersion.title,
+        ProductVersion.summary,
+        ProductVersion.price_from_cents,
+        ProductVersion.logo_key,
+        ProductVersion.created_at,
+    )
     rows = db.session.execute(
-        ordered.options(selectinload(ProductVersion.plans))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        ordered.options(card).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     results = [(version, vendor_name) for version, vendor_name in rows]
-    return StorefrontPage(results=results, total=total, page=page, pages=pages, query=query)
+    return StorefrontPage(
+        results=results, total=total, page=page, pages=pages, query=query, capped=capped
+    )
 
 
 def storefront_product(product_id: int) -> ProductVersion:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,13 +13,14 @@ from sqlalchemy import select
 from app.accounts import services
 from app.accounts.models import User
 from app.budgets import services as budgets
+from app.core import dates
 from app.core.audit import AuditEvent
 from app.extensions import db
 from tests import factories
 from tests.conftest import AuthActions
 from tests.helpers import page_text
 
-YEAR = budgets.school_year_code(date.today())  # noqa: DTZ011
+YEAR = budgets.school_year_code(dates.today())
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ the statement of its payout."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.core import dates
 from tests.browser.conftest import screenshot
 from tests.browser.test_catalogue_browser import login, logout
 
@@ -21,7 +20,7 @@ def test_admin_runs_a_settlement_and_the_vendor_downloads_the_statement(
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Versements"
     ).click()
-    page.get_by_label("Ventes réglées jusqu’au (inclus)").fill(date.today().isoformat())  # noqa: DTZ011
+    page.get_by_label("Ventes réglées jusqu’au (inclus)").fill(dates.today().isoformat())
     page.get_by_role("button", name="Régler et payer").click()
     expect(page.get_by_text("terminé")).to_be_visible()
     expect(page.get_by_role("cell", name="Éditions Lumière SAS")).to_be_visible()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.budgets import services
 from app.budgets.models import Allocation, School
+from app.core import dates
 from app.core.money import format_euros
 from app.extensions import db
 from app.ledger import services as ledger
@@ -24,7 +24,7 @@ from tests import factories
 from tests.conftest import AuthActions
 from tests.helpers import page_text
 
-YEAR = services.school_year_code(date.today())  # noqa: DTZ011 - the pages' default year
+YEAR = services.school_year_code(dates.today())
 FUNDED = 1_000_000  # 10 000,00 € in Paris's pool
 
 MANAGER_PAGES = [

@@ -3,13 +3,14 @@ purchasable products. Passes on PostgreSQL (full-text search) and SQLite (LIKE f
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from babel.dates import format_date
 from flask.testing import FlaskClient
 
+from app.core import dates
 from app.extensions import db
 from app.products.models import PlanKind, Product
 from app.products.services import PlanDraft
@@ -19,7 +20,7 @@ from tests import factories
 from tests.helpers import page_text
 from tests.products.helpers import result_titles
 
-TODAY = date.today()  # noqa: DTZ011 - labels expire on a civil date
+TODAY = dates.today()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
+from app.core import dates
 from app.extensions import db
 from app.products.models import Product, VersionStatus
 from app.vendors.models import Vendor
@@ -26,7 +27,7 @@ from tests.helpers import page_text
 from tests.products.helpers import form_data
 from tests.vetting.helpers import actions, decision_form, product_page
 
-TODAY = date.today()  # noqa: DTZ011 - labels expire on a civil date
+TODAY = dates.today()
 
 
 @pytest.fixture
