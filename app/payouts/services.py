@@ -146,6 +146,8 @@ def settle(
 def _payout(
     actor: User | None, run: SettlementRun, vendor: Vendor, now: datetime, gateway_name: str
 ) -> tuple[Payout | None, str | None]:
+    # One settlement of a vendor at a time: a second run waits here, then finds it paid.
+    db.session.execute(select(Vendor.id).where(Vendor.id == vendor.id).with_for_update())
     sales = _sales(vendor.id, run.until, now)
     refunds = _refunds(vendor.id)
     sales_cents = sum(line.price_cents for line in sales)
@@ -223,25 +225,47 @@ def transfer(payout: Payout, payout_gateway: PayoutGateway | None = None) -> Non
     audit.record(None, "payout.transferred", "payout", payout.id, transfer_id=result.id)
 
 
-def record_reversal(transfer_id: str, reversed_cents: int, event_id: str) -> Payout | None:
-    """A transfer was reversed: the money is owed to the vendor again (reversal entry),
-    and the payout is flagged."""
-    payout = db.session.scalar(select(Payout).where(Payout.transfer_id == transfer_id))
-    if payout is None or reversed_cents <= 0:
+def reversed_so_far(payout: Payout) -> int:
+    """What reversals of this payout's transfer already gave back (from the ledger)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_cents), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(
+            JournalEntry.kind == EntryKind.REVERSAL,
+            JournalEntry.reference == f"payout:{payout.id}",
+            LedgerAccount.kind == AccountKind.VENDOR_PAYABLE,
+        )
+    )
+    return int(total or 0)
+
+
+def record_reversal(transfer_id: str, amount_reversed: int, event_id: str) -> Payout | None:
+    """A transfer was (partly) reversed: what came back is owed to the vendor again (a
+    reversal entry), and the payout is flagged once wholly reversed. Stripe's
+    `amount_reversed` is a running total: only its increase is booked."""
+    payout = db.session.scalar(
+        select(Payout).where(Payout.transfer_id == transfer_id).with_for_update()
+    )
+    if payout is None:
+        return None
+    cents = min(amount_reversed, payout.amount_cents) - reversed_so_far(payout)
+    if cents <= 0:
         return payout
     entry = ledger.transfer(
         ledger.vendor_paid(payout.vendor_id),
         ledger.vendor_payable(payout.vendor_id),
-        min(reversed_cents, payout.amount_cents),
+        cents,
         kind=EntryKind.REVERSAL,
         idempotency_key=f"transfer_reversed:{event_id}",
         reference=f"payout:{payout.id}",
         actor=None,
-        memo=f"Virement {transfer_id} annulé",
+        memo=f"Virement {transfer_id} annulé ({cents / 100:.2f} €)".replace(".", ","),
     )
-    payout.status = PayoutStatus.REVERSED
     payout.reversal_entry_id = entry.id
-    audit.record(None, "payout.reversed", "payout", payout.id, cents=reversed_cents)
+    if amount_reversed >= payout.amount_cents:
+        payout.status = PayoutStatus.REVERSED
+    audit.record(None, "payout.reversed", "payout", payout.id, cents=cents)
     return payout
 
 
@@ -388,15 +412,12 @@ def reconcile(since: date, until: date) -> Reconciliation:
             .group_by(PayoutLine.payout_id)
         )
     }
-    entry_ids = [p.entry_id for p in payouts] + [
-        p.reversal_entry_id for p in payouts if p.reversal_entry_id is not None
-    ]
-    paid = _paid_side(entry_ids)
+    paid = _paid_side([p.entry_id for p in payouts])
     lines = []
     for payout in payouts:
         ledger_cents = paid.get(payout.entry_id, 0)
         went = payout.status in (PayoutStatus.TRANSFERRED, PayoutStatus.REVERSED)
-        reversed_cents = -paid.get(payout.reversal_entry_id, 0) if payout.reversal_entry_id else 0
+        reversed_cents = reversed_so_far(payout)
         lines.append(
             ReconciliationLine(
                 payout,
