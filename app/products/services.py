@@ -399,7 +399,7 @@ def search(query: StorefrontQuery) -> StorefrontPage:
 
     # Counting and ranking every match of a common word ("mathematiques" can match a
     # quarter of the catalogue) would cost more than a page is worth: past COUNT_CAP
-    # matches the page says "more than 1,000" and ranks the 1,000 newest of them.
+    # matches the page says "more than 1,000" and shows the newest first.
     matches = base.with_only_columns(ProductVersion.id).limit(COUNT_CAP + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(matches)) or 0
     capped = total > COUNT_CAP
@@ -409,11 +409,8 @@ def search(query: StorefrontQuery) -> StorefrontPage:
     newest = (ProductVersion.created_at.desc(), ProductVersion.id.desc())
     if query.sort == "prix":
         ordered = base.order_by(ProductVersion.price_from_cents, *newest)
-    elif query.sort == "recent" or rank is None:
+    elif query.sort == "recent" or rank is None or capped:
         ordered = base.order_by(*newest)
-    elif capped:
-        candidates = base.with_only_columns(ProductVersion.id).order_by(*newest).limit(COUNT_CAP)
-        ordered = base.where(ProductVersion.id.in_(candidates)).order_by(rank.desc(), *newest)
     else:
         ordered = base.order_by(rank.desc(), *newest)
     card = load_only(
