@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
@@ -13,7 +11,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.budgets.services import school_year_code
-from app.core import dates, storage
+from app.core import dates, exports, storage
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import options
@@ -223,36 +221,22 @@ def vendor_orders(vendor_id: int) -> ResponseReturnValue:
 
 
 def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(
+    header = ["commande", "date", "uai", "produit", "offre", "eleves", "montant_ttc", "statut"]
+    lines = [
         [
-            "commande",
-            "date",
-            "uai",
-            "produit",
-            "offre",
-            "eleves",
-            "montant_ttc",
-            "statut",
-            "licence",
+            order.number,
+            dates.local_date(order.created_at).isoformat(),
+            uai,
+            line.title,
+            line.plan_kind.value,
+            line.seats,
+            f"{line.price_cents / 100:.2f}".replace(".", ","),
+            line.status.value,
+            licence_status.value if licence_status else "",
         ]
-    )
-    for line, order, uai, licence_status in rows:
-        writer.writerow(
-            [
-                order.number,
-                dates.local_date(order.created_at).isoformat(),
-                uai,
-                line.title,
-                line.plan_kind.value,
-                line.seats,
-                f"{line.price_cents / 100:.2f}".replace(".", ","),
-                line.status.value,
-                licence_status.value if licence_status else "",
-            ]
-        )
-    data = "\ufeff" + buffer.getvalue()
+        for line, order, uai, licence_status in rows
+    ]
+    data = exports.text([[*header, "licence"], *lines])
     return Response(
         data,
         mimetype="text/csv",

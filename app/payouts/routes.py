@@ -3,8 +3,6 @@ and reconciliation; the Stripe webhook endpoint."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 import stripe
@@ -25,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.core import dates, storage
+from app.core import dates, exports, storage
 from app.core.auth import role_required
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
@@ -129,22 +127,20 @@ def admin_run(run_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def manual_export() -> ResponseReturnValue:
     """The payouts of the manual gateway, for the accounting office's bank transfers."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["versement", "date", "editeur", "siret", "montant_eur", "statut"])
-    for payout in services.payouts_to_pay():
-        writer.writerow(
-            [
-                payout.number,
-                payout.created_at.date().isoformat(),
-                payout.vendor.legal_name,
-                payout.vendor.siret,
-                f"{payout.amount_cents / 100:.2f}".replace(".", ","),
-                payout.status.value,
-            ]
-        )
+    rows = [
+        [
+            payout.number,
+            dates.local_date(payout.created_at).isoformat(),
+            payout.vendor.legal_name,
+            payout.vendor.siret,
+            f"{payout.amount_cents / 100:.2f}".replace(".", ","),
+            payout.status.value,
+        ]
+        for payout in services.payouts_to_pay()
+    ]
+    header = ["versement", "date", "editeur", "siret", "montant_eur", "statut"]
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        exports.text([header, *rows]),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=versements-a-payer.csv"},
     )

@@ -3,9 +3,6 @@ exports and the monthly PDF report of an academy."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 from flask import (
@@ -21,7 +18,7 @@ from flask_babel import format_date
 
 from app.accounts.models import Role
 from app.budgets import services as budgets
-from app.core import dates
+from app.core import dates, exports
 from app.core.auth import role_required
 from app.core.db import utcnow
 from app.core.errors import NotFound
@@ -95,16 +92,9 @@ def export(academy_code: str, kind: str) -> ResponseReturnValue:
     else:
         rows = services.purchase_rows(academy.code, since, until, refunds=kind == "remboursements")
 
-    def lines() -> Iterator[str]:
-        yield "\ufeff"
-        for row in rows:
-            buffer = io.StringIO()
-            csv.writer(buffer, delimiter=";").writerow(row)
-            yield buffer.getvalue()
-
     filename = f"{kind}-{academy.code}-{since}-{until}.csv"
     return Response(
-        stream_with_context(lines()),
+        stream_with_context(exports.lines(rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )

@@ -89,7 +89,7 @@ def _spending(year: str, dimension: str, key: Any, *joins: tuple[Any, Any]) -> A
             cast(key, String),
             func.sum(OrderLine.price_cents),
             func.sum(refunded),
-            func.count(),
+            func.sum(case((OrderLine.status == OrderLineStatus.PAID, 1), else_=0)),
             literal(utcnow()),
         )
         .select_from(OrderLine)
@@ -127,7 +127,6 @@ def refresh(school_year: str) -> None:
     ):
         _insert(_spending(school_year, dimension, key, *joins))
     _insert_ledger(school_year, now)
-    _insert_people(school_year, now)
     national = (
         select(
             SpendingSummary.school_year_code,
@@ -143,6 +142,20 @@ def refresh(school_year: str) -> None:
         .group_by(SpendingSummary.school_year_code, SpendingSummary.dimension, SpendingSummary.key)
     )
     _insert(national)
+    _insert_people(school_year, now)
+    # Dates the refresh even when nothing has happened yet in the year.
+    db.session.add(
+        SpendingSummary(
+            school_year_code=school_year,
+            academy_code=NATIONAL,
+            dimension="refresh",
+            key="",
+            amount_cents=0,
+            refunded_cents=0,
+            count=0,
+            refreshed_at=now,
+        )
+    )
     db.session.flush()
 
 
@@ -207,22 +220,29 @@ def _insert_ledger(year: str, now: datetime) -> None:
 
 
 def _insert_people(year: str, now: datetime) -> None:
+    """Teachers and buyers per academy, and for the country counted once each (a teacher
+    of two academies is one person)."""
     teachers = (
-        select(School.academy_code, func.count(distinct(RoleGrant.user_id)))
+        select(func.count(distinct(RoleGrant.user_id)))
         .join(School, School.id == RoleGrant.school_id)
         .where(RoleGrant.role == Role.TEACHER)
-        .group_by(School.academy_code)
     )
     buyers = (
-        select(Order.academy_code, func.count(distinct(Order.teacher_id)))
+        select(func.count(distinct(Order.teacher_id)))
         .join(
             OrderLine,
             and_(OrderLine.order_id == Order.id, OrderLine.status == OrderLineStatus.PAID),
         )
         .where(Order.school_year_code == year)
-        .group_by(Order.academy_code)
     )
-    for key, query in (("teachers", teachers), ("buyers", buyers)):
+    queries: list[tuple[str, Any]] = []
+    for key, query, academy in (
+        ("teachers", teachers, School.academy_code),
+        ("buyers", buyers, Order.academy_code),
+    ):
+        queries.append((key, query.add_columns(academy).group_by(academy)))
+        queries.append((key, query.add_columns(literal(NATIONAL))))
+    for key, query in queries:
         db.session.add_all(
             SpendingSummary(
                 school_year_code=year,
@@ -234,7 +254,7 @@ def _insert_people(year: str, now: datetime) -> None:
                 count=int(count),
                 refreshed_at=now,
             )
-            for academy, count in db.session.execute(query)
+            for count, academy in db.session.execute(query)
         )
     db.session.flush()
 
