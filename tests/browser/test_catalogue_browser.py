@@ -34,11 +34,11 @@ def test_vendor_submits_reviewer_approves_teacher_finds(live_server: str, page: 
         "Les élèves reproduisent des figures avec les sept pièces du tangram et nomment les "
         "polygones qu'ils assemblent."
     )
-    page.get_by_label("Mathématiques").check()
-    page.get_by_label("Cycle 3 — consolidation").check()
+    page.get_by_label("Mathématiques").check(force=True)
+    page.get_by_label("Cycle 3 — consolidation").check(force=True)
     page.get_by_label("Type de ressource").select_option(label="Jeu sérieux")
     page.get_by_label("Adresse d’accès à la ressource").fill("https://tangram.example/jeu")
-    page.locator("#plans-teacher-offered").check()
+    page.locator("#plans-teacher-offered").check(force=True)
     page.locator("#plans-teacher-price").fill("24,90")
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
@@ -50,8 +50,8 @@ def test_vendor_submits_reviewer_approves_teacher_finds(live_server: str, page: 
     login(page, live_server, "reviewer@demo.test")
     page.get_by_role("link", name=TITLE).click()
     for checkbox in page.locator("input[name^='criterion_']").all():
-        checkbox.check()
-    page.get_by_label("Label accordé").check()
+        checkbox.check(force=True)
+    page.get_by_label("Label accordé").check(force=True)
     page.get_by_role("button", name="Enregistrer la décision").click()
     expect(page.get_by_text("Décision enregistrée.")).to_be_visible()
     logout(page)

@@ -20,7 +20,7 @@ def test_demo_teacher_searches_buys_and_downloads_the_receipt(live_server: str, 
     page.get_by_role("button", name="Rechercher").first.click()
     page.get_by_role("link", name="Géométrie animée 4e-3e").click()
 
-    page.get_by_label("Licence enseignant").check()
+    page.get_by_label("Licence enseignant").check(force=True)
     page.get_by_role("button", name="Ajouter au panier").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon panier")
     expect(page.get_by_text("Ajouté au panier.")).to_be_visible()
