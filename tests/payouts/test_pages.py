@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
+from app.core import dates
 from app.extensions import db
 from app.payouts.models import Payout, PayoutStatus, SettlementRun
 from tests import factories
@@ -194,7 +195,7 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
-    made_on = sea.created_at.date().isoformat()
+    made_on = dates.local_date(sea.created_at).isoformat()
     assert rows == [
         ["versement", "date", "editeur", "siret", "montant_eur", "statut"],
         [sea.number, made_on, "Éditions de la Mer SAS", market.sea.siret, "100,00", "transferred"],
