@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
 )
 
 from app.accounts.models import Role, RoleGrant, User
@@ -143,6 +144,8 @@ def refresh(school_year: str) -> None:
     )
     _insert(national)
     _insert_people(school_year, now)
+    if is_postgres(db.session):  # fresh statistics, or the planner thinks the table empty
+        db.session.execute(text("ANALYZE spending_summary"))
     # Dates the refresh even when nothing has happened yet in the year.
     db.session.add(
         SpendingSummary(
@@ -407,11 +410,8 @@ def dashboard(school_year: str, academy_code: str = NATIONAL) -> Dashboard:
             _rows(school_year, academy_code, "week").order_by(SpendingSummary.key)
         )
     ]
-    refreshed = db.session.scalar(
-        select(func.max(SpendingSummary.refreshed_at)).where(
-            SpendingSummary.school_year_code == school_year
-        )
-    )
+    marker = db.session.get(SpendingSummary, (school_year, NATIONAL, "refresh", ""))
+    refreshed = marker.refreshed_at if marker is not None else None
     return Dashboard(
         school_year=school_year,
         academy_code=academy_code,
@@ -444,9 +444,10 @@ class CatalogueFigures:
 
 def academies_side_by_side(school_year: str) -> list[AcademyRow]:
     rows = db.session.scalars(
-        select(SpendingSummary).where(
+        select(SpendingSummary)
+        .join(Academy, Academy.code == SpendingSummary.academy_code)  # by key, not `!= '*'`
+        .where(
             SpendingSummary.school_year_code == school_year,
-            SpendingSummary.academy_code != NATIONAL,
             SpendingSummary.dimension.in_(["ledger", "people"]),
         )
     )
