@@ -292,22 +292,22 @@ def place_order(
     offers = _checked(teacher, items)
     total = sum(found.plan.price_cents for found in offers)
 
-    with db.session.begin_nested():
-        inserted = db.session.execute(
-            insert_or_ignore(db.session, Order)
-            .values(
-                teacher_id=teacher.id,
-                school_id=school.id,
-                academy_code=school.academy_code,
-                school_year_code=year,
-                idempotency_key=idempotency_key,
-                total_cents=total,
-                credit_after_cents=0,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing()
-            .returning(Order.id)
-        ).scalar()
+    # The order claims the key first: a twin checkout waits here, then finds it.
+    inserted = db.session.execute(
+        insert_or_ignore(db.session, Order)
+        .values(
+            teacher_id=teacher.id,
+            school_id=school.id,
+            academy_code=school.academy_code,
+            school_year_code=year,
+            idempotency_key=idempotency_key,
+            total_cents=total,
+            credit_after_cents=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(Order.id)
+    ).scalar()
     if inserted is None:  # the same checkout, sent at the same time, won the key
         replay = _replay(teacher, idempotency_key)
         assert replay is not None  # noqa: S101 - the unique key is there
