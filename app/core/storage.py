@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app, send_file
 
 from app.core.errors import NotFound
 
@@ -45,3 +45,14 @@ def path_of(key: str) -> Path:
     if not path.is_file():
         raise NotFound("Fichier introuvable.")
     return path
+
+
+def send_pdf(key: str, download_name: str) -> Response:
+    """A stored PDF as a download (receipts, statements)."""
+    return send_file(
+        path_of(key),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name,
+        max_age=0,
+    )

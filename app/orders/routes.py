@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -157,13 +157,7 @@ def receipt(order_id: int) -> ResponseReturnValue:
     order = services.teacher_order(current_user, order_id)
     key = services.receipt_key(order)
     db.session.commit()
-    return send_file(
-        storage.path_of(key),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"recu-{order.number}.pdf",
-        max_age=0,
-    )
+    return storage.send_pdf(key, f"recu-{order.number}.pdf")
 
 
 @blueprint.post("/mes-commandes/lignes/<int:line_id>/annuler")

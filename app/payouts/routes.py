@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -84,12 +83,7 @@ def statement(vendor_id: int, payout_id: int) -> ResponseReturnValue:
     payout = services.vendor_payout(vendor_id, payout_id)
     key = services.statement_key(payout)
     db.session.commit()
-    return send_file(
-        storage.path_of(key),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"releve-{payout.number}.pdf",
-    )
+    return storage.send_pdf(key, f"releve-{payout.number}.pdf")
 
 
 # --- the operator ----------------------------------------------------------------------
