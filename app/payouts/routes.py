@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.core import dates, exports, storage
+from app.core import audit, dates, exports, storage
 from app.core.auth import role_required
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
@@ -115,6 +115,27 @@ def admin_run(run_id: int) -> ResponseReturnValue:
     run = services.get_run(run_id)
     names = {str(v.id): v.legal_name for v, _count in vendors.all_vendors()}
     return render_template("payouts/admin_run.html", run=run, names=names)
+
+
+@blueprint.post("/admin/versements/<int:payout_id>/annuler-virement")
+@role_required(Role.ADMIN)
+def reverse(payout_id: int) -> ResponseReturnValue:
+    """Ask Stripe to take a transfer back (a correction); the `transfer.reversed` webhook
+    then books the money as owed to the vendor again."""
+    payout = services.get_payout(payout_id)
+    payout_gateway = gateway()
+    if not isinstance(payout_gateway, StripeGateway) or payout.transfer_id is None:
+        flash(_("Seul un virement Stripe peut être annulé ici."), "error")
+    else:
+        try:
+            payout_gateway.reverse(payout)
+        except GatewayError as error:
+            flash(_("Stripe a refusé l’annulation : %(reason)s", reason=str(error)), "error")
+        else:
+            audit.record(current_user, "payout.reversal_requested", "payout", payout.id)
+            db.session.commit()
+            flash(_("Annulation demandée à Stripe ; elle apparaîtra à sa confirmation."), "success")
+    return redirect(url_for("payouts.admin_run", run_id=payout.run_id))
 
 
 @blueprint.get("/admin/versements/a-payer.csv")

@@ -317,6 +317,13 @@ def vendor_payout(vendor_id: int, payout_id: int) -> Payout:
     return payout
 
 
+def get_payout(payout_id: int) -> Payout:
+    payout = db.session.get(Payout, payout_id)
+    if payout is None:
+        raise NotFound("Versement introuvable.")
+    return payout
+
+
 def runs() -> list[SettlementRun]:
     return list(db.session.scalars(select(SettlementRun).order_by(SettlementRun.id.desc())))
 

@@ -300,3 +300,25 @@ def test_without_an_account_the_gateway_refuses_before_calling_stripe(
     with pytest.raises(GatewayError, match="Compte de versement Stripe absent"):
         StripeGateway(stripe_client()).transfer(payout, None)
     assert stripe_api.requests == []
+
+
+def test_the_operator_asks_stripe_to_take_a_transfer_back_from_the_run_page(
+    market: Market, stripe_api: StripeTransport, client: FlaskClient, auth: AuthActions, admin: User
+) -> None:
+    connect(market.sea)
+    buy(market.teacher, market.atlas, paris(2026, 9, 10))
+    run = settle(SEPTEMBER, now=OCTOBER_5)
+    [payout] = run.payouts
+    auth.login(admin.email)
+    run_page = f"/admin/versements/reglements/{run.id}"
+    assert "Annuler le virement" in visible_text(client.get(run_page))
+
+    response = client.post(f"/admin/versements/{payout.id}/annuler-virement")
+
+    assert response.status_code == 302
+    [reversal] = stripe_api.calls("POST", r"/v1/transfers/[^/]+/reversals")
+    assert reversal.idempotency_key == f"reversal-{payout.id}"
+    assert "Annulation demandée à Stripe" in visible_text(client.get(run_page))
+    # The books move only when Stripe confirms (the transfer.reversed webhook).
+    db.session.refresh(payout)
+    assert payout.status is PayoutStatus.TRANSFERRED
