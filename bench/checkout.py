@@ -68,6 +68,8 @@ from sqlalchemy.exc import DBAPIError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import libpq_url, recreate_database  # noqa: E402
+
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
 from app.budgets import services as budgets  # noqa: E402
@@ -102,14 +104,6 @@ BENCH_KEY = "bench:"  # the app's orders' idempotency keys start with it
 
 def log(message: str = "") -> None:
     print(message, flush=True)
-
-
-def libpq_url(url: URL, database: str | None = None) -> str:
-    """The URL as psycopg wants it (no "+psycopg"), optionally on another database."""
-    url = url.set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
 
 
 def one_line(statement: str, width: int = 170) -> str:
@@ -254,18 +248,6 @@ class Sampler:
 
 
 # --- 1. the database ---------------------------------------------------------------------
-
-
-def recreate_database(url: URL) -> None:
-    name = url.database or ""
-    if url.get_backend_name() != "postgresql" or "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop {name!r}: the benchmark only drops and recreates a PostgreSQL "
-            "database whose name contains 'bench'"
-        )
-    with psycopg.connect(libpq_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_schema(app: Flask) -> None:

@@ -50,6 +50,8 @@ from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import libpq_url, recreate_database  # noqa: E402
+
 from app import create_app  # noqa: E402
 from app.accounts import services as accounts  # noqa: E402
 from app.accounts.models import Role  # noqa: E402
@@ -124,14 +126,6 @@ def log(message: str = "") -> None:
     print(message, flush=True)
 
 
-def libpq_url(url: URL, database: str | None = None) -> str:
-    """The URL as psycopg wants it (no "+psycopg"), optionally on another database."""
-    url = url.set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
 def percentile(values: Sequence[float], share: float) -> float:
     """The nearest-rank percentile (share 0.95 for p95) of a non-empty sample."""
     ordered = sorted(values)
@@ -179,18 +173,6 @@ def describe(statement: str, params: Any, width: int = 150) -> str:
 
 
 # --- 1. the database ---------------------------------------------------------------------
-
-
-def recreate_database(url: URL) -> None:
-    name = url.database or ""
-    if url.get_backend_name() != "postgresql" or "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop {name!r}: the benchmark only drops and recreates a PostgreSQL "
-            "database whose name contains 'bench'"
-        )
-    with psycopg.connect(libpq_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_schema(app: Flask) -> None:

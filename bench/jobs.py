@@ -64,6 +64,8 @@ from sqlalchemy.engine import URL, make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import libpq_url, recreate_database  # noqa: E402
+
 from app import create_app  # noqa: E402
 from app.core import jobs  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -113,31 +115,11 @@ def log(message: str = "") -> None:
     print(message, flush=True)
 
 
-def libpq_url(url: URL, database: str | None = None) -> str:
-    """The URL as psycopg wants it (no "+psycopg"), optionally on another database."""
-    url = url.set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
 def make_app(url: str) -> Flask:
     return create_app("test", SQLALCHEMY_DATABASE_URI=url)
 
 
 # --- 1-2. the database and its jobs ------------------------------------------------------
-
-
-def recreate_database(url: URL) -> None:
-    name = url.database or ""
-    if url.get_backend_name() != "postgresql" or "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop {name!r}: the benchmark only drops and recreates a PostgreSQL "
-            "database whose name contains 'bench'"
-        )
-    with psycopg.connect(libpq_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_schema(app: Flask) -> None:
