@@ -22,8 +22,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.core import audit, dates, exports, storage
+from app.core import dates, exports, storage
 from app.core.auth import role_required
+from app.core.errors import DomainError
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
 from app.payouts.forms import SettlementForm
@@ -123,18 +124,14 @@ def reverse(payout_id: int) -> ResponseReturnValue:
     """Ask Stripe to take a transfer back (a correction); the `transfer.reversed` webhook
     then books the money as owed to the vendor again."""
     payout = services.get_payout(payout_id)
-    payout_gateway = gateway()
-    if not isinstance(payout_gateway, StripeGateway) or payout.transfer_id is None:
-        flash(_("Seul un virement Stripe peut être annulé ici."), "error")
+    try:
+        services.request_reversal(current_user, payout)
+        db.session.commit()
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
     else:
-        try:
-            payout_gateway.reverse(payout)
-        except GatewayError as error:
-            flash(_("Stripe a refusé l’annulation : %(reason)s", reason=str(error)), "error")
-        else:
-            audit.record(current_user, "payout.reversal_requested", "payout", payout.id)
-            db.session.commit()
-            flash(_("Annulation demandée à Stripe ; elle apparaîtra à sa confirmation."), "success")
+        flash(_("Annulation demandée à Stripe ; elle apparaîtra à sa confirmation."), "success")
     return redirect(url_for("payouts.admin_run", run_id=payout.run_id))
 
 

@@ -26,13 +26,13 @@ from app.accounts.models import User
 from app.core import audit, storage
 from app.core.dates import PARIS
 from app.core.db import utcnow
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from app.orders.models import Order, OrderLine, OrderLineStatus
 from app.orders.services import WITHDRAWAL_DAYS
-from app.payouts.gateway import GatewayError, PayoutGateway, gateway
+from app.payouts.gateway import GatewayError, PayoutGateway, StripeGateway, gateway
 from app.payouts.models import (
     Payout,
     PayoutAccount,
@@ -238,6 +238,19 @@ def reversed_so_far(payout: Payout) -> int:
         )
     )
     return int(total or 0)
+
+
+def request_reversal(actor: User, payout: Payout) -> None:
+    """Ask Stripe to take a transfer back (an operator's correction). Nothing moves in the
+    books until Stripe confirms: the `transfer.reversed` webhook calls record_reversal."""
+    payout_gateway = gateway()
+    if not isinstance(payout_gateway, StripeGateway) or payout.transfer_id is None:
+        raise Conflict("Seul un virement Stripe peut être annulé ici.")
+    try:
+        payout_gateway.reverse(payout)
+    except GatewayError as error:
+        raise Conflict(f"Stripe a refusé l'annulation : {error}") from error
+    audit.record(actor, "payout.reversal_requested", "payout", payout.id)
 
 
 def record_reversal(transfer_id: str, amount_reversed: int, event_id: str) -> Payout | None:

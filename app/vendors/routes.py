@@ -56,14 +56,7 @@ def register() -> ResponseReturnValue:
 
 def _new_account(form: CompanyForm) -> User:
     assert isinstance(form, RegistrationForm)  # noqa: S101 - anonymous visitors get this form
-    errors: dict[str, list[str]] = {}
-    if not (form.name.data or "").strip():
-        errors["name"] = ["ce champ est obligatoire"]
-    if len(form.password.data or "") < 8:
-        errors["password"] = ["8 caractères au moins"]
-    if errors:
-        raise ValidationFailed("Votre compte ne peut pas être créé.", details=errors)
-    return accounts.create_user(form.email.data or "", form.name.data or "", form.password.data)
+    return services.new_account(form.email.data or "", form.name.data or "", form.password.data)
 
 
 @blueprint.get("/editeur")

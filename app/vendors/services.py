@@ -99,6 +99,18 @@ def exclusion_reason(legal_name: str, parent_company: str) -> tuple[str, str] | 
     return None
 
 
+def new_account(email: str, name: str, password: str | None) -> User:
+    """The account of someone who registers a company without having one yet."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["ce champ est obligatoire"]
+    if len(password or "") < 8:
+        errors["password"] = ["8 caractères au moins"]
+    if errors:
+        raise ValidationFailed("Votre compte ne peut pas être créé.", details=errors)
+    return accounts.create_user(email, name, password)
+
+
 def register_vendor(user: User, details: CompanyDetails) -> Vendor:
     """Register a company with `user` as its first member."""
     details = _checked(details)
