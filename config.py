@@ -37,6 +37,14 @@ class Config:
         "PAYOUT_GATEWAY": "PAYOUT_GATEWAY",
         "STRIPE_SECRET_KEY": "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET": "STRIPE_WEBHOOK_SECRET",
+        "PUBLIC_URL": "PUBLIC_URL",
+        "MAIL_URL": "MAIL_URL",
+        "MAIL_FROM": "MAIL_FROM",
+        "MAIL_REPLY_TO": "MAIL_REPLY_TO",
+        "PROCONNECT_ISSUER": "PROCONNECT_ISSUER",
+        "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
+        "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
+        "PROCONNECT_REQUIRED_ROLES": "PROCONNECT_REQUIRED_ROLES",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -64,8 +72,31 @@ class Config:
     # Rate limits (Flask-Limiter): memory for one web process, Redis for several.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Only failed logins count: per account, and per network address with a ceiling high
+    # enough for a whole school signing in from behind one address.
     LOGIN_FAILURES_PER_EMAIL = "5 per 15 minutes"
-    LOGIN_ATTEMPTS_PER_ADDRESS = "30 per 15 minutes"
+    LOGIN_FAILURES_PER_ADDRESS = "200 per 15 minutes"
+    # Password-reset, activation and address-change requests (each sends a mail).
+    MAIL_REQUESTS_PER_EMAIL = "3 per hour"
+    MAIL_REQUESTS_PER_ADDRESS = "60 per hour"
+
+    # The address people reach the service at: every link in a mail is built from it,
+    # never from the request's Host header.
+    PUBLIC_URL = ""
+    # Where mail goes: smtp://host:port, smtps://…, smtp+starttls://…, with user:password@
+    # when the server asks; file:///path writes .eml files (development).
+    MAIL_URL = ""
+    MAIL_FROM = "Compte Ressources <ne-pas-repondre@compte-ressources.education.gouv.fr>"
+    MAIL_REPLY_TO = ""
+    MAIL_TIMEOUT_SECONDS = 30
+
+    # ProConnect, the State's sign-in for its agents (OpenID Connect). No issuer: no button.
+    PROCONNECT_ISSUER = ""
+    PROCONNECT_CLIENT_ID = ""
+    PROCONNECT_CLIENT_SECRET = ""
+    # Roles that must sign in with ProConnect, not a password (comma-separated). Empty
+    # outside production, so the demo and the tests can use passwords for everyone.
+    PROCONNECT_REQUIRED_ROLES = ""
 
     # Uploaded and generated files (logos, receipts, statements), named by their SHA-256.
     # With several web machines this directory must be shared by all of them.
@@ -136,6 +167,8 @@ class DevelopmentConfig(Config):
     DEMO_BASE_URL = "http://127.0.0.1:5000"
     GAR_BASE_URL = "http://127.0.0.1:5000/demo/gar/abonnements"
     GAR_DISTRIBUTOR_ID = "000000000_0000000000000000"
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    MAIL_URL = f"file://{INSTANCE_DIR / 'mail'}"
 
 
 class TestConfig(Config):
@@ -148,11 +181,14 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     # Most tests post forms without a token; the CSRF tests switch it back on.
     WTF_CSRF_ENABLED = False
+    PUBLIC_URL = "http://compte-ressources.test"
+    MAIL_URL = ""  # each mail test points it at its own SMTP server or directory
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL")
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
+    PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:

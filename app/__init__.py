@@ -19,6 +19,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     _init_extensions(app)
     _register_blueprints(app)
+    _register_messages()
     _register_cli(app)
 
     from app.core.errors import register_error_handlers
@@ -61,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.accounts.profile import blueprint as profile
     from app.accounts.routes import blueprint as accounts
     from app.accounts.token_routes import blueprint as tokens
     from app.budgets.routes import blueprint as budgets
@@ -80,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         health,
         accounts,
+        profile,
         budgets,
         vendors,
         tokens,
@@ -98,6 +101,14 @@ def _register_blueprints(app: Flask) -> None:
         from app.licences.demo_peers import blueprint as demo_peers
 
         app.register_blueprint(demo_peers)
+        from app.mail.demo import blueprint as mail_demo
+
+        app.register_blueprint(mail_demo)
+
+
+def _register_messages() -> None:
+    """Every feature's e-mails (app/mail): declared when their module is imported."""
+    from app.accounts import mails as accounts_mails  # noqa: F401
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """Imports every feature's models, so the metadata and the mappers are complete."""
 
-from app.accounts.models import ApiToken, RoleGrant, User
+from app.accounts.models import ApiToken, ExternalIdentity, RoleGrant, User
 from app.budgets.models import Academy, Allocation, School, SchoolYear
 from app.core.audit import AuditEvent
 from app.core.jobs import Job
@@ -21,6 +21,7 @@ __all__ = [
     "AuditEvent",
     "CartLine",
     "ExcludedCompany",
+    "ExternalIdentity",
     "Job",
     "JournalEntry",
     "LedgerAccount",

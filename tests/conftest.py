@@ -25,6 +25,7 @@ from app import create_app
 from app.budgets.services import sync_academies
 from app.extensions import db, limiter
 from tests.database import describe, test_database_url
+from tests.smtp import Inbox, SmtpServer
 
 DATABASE_URL = test_database_url()
 # Reference data loaded once per run and kept by `committed` tests' clean-up.
@@ -171,3 +172,35 @@ def auth(client: FlaskClient) -> AuthActions:
 requires_postgres = pytest.mark.skipif(
     not DATABASE_URL.startswith("postgresql"), reason="needs PostgreSQL"
 )
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Mailbox:
+    """The test's mail: what the SMTP server received once the mail jobs ran."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def deliver(self) -> Inbox:
+        """Run every ready mail job (as a worker would, after commit); the inbox."""
+        from app.core import jobs
+
+        jobs.work(once=True, kinds=["mail"])
+        return self.inbox
+
+
+@pytest.fixture
+def mailbox(app: Flask, smtp_server: SmtpServer) -> Iterator[Mailbox]:
+    """Mail goes to the tests' SMTP server (127.0.0.1), emptied before each test."""
+    smtp_server.inbox.clear()
+    saved = app.config["MAIL_URL"]
+    app.config["MAIL_URL"] = smtp_server.url
+    yield Mailbox(smtp_server.inbox)
+    app.config["MAIL_URL"] = saved

@@ -38,6 +38,8 @@ def test_every_demo_account_logs_in_and_sees_its_home(
 def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "s3cr3t")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/prod")
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:9")
+    monkeypatch.setenv("PUBLIC_URL", "https://compte-ressources.example")
     result = create_app("production").test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "production" in result.output

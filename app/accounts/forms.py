@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, Field, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app.accounts.services import password_problem
+
+PASSWORD_HINT = _l(
+    "12 caractères ou plus. Une phrase de plusieurs mots, facile à retenir, est idéale."
+)
+
+
+def _good_password(form: Any, field: Field) -> None:
+    problem = password_problem(field.data or "", getattr(form, "email_of_owner", ""))
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):
@@ -22,23 +36,29 @@ class LoginForm(FlaskForm):
     )
 
 
-class FirstLoginForm(FlaskForm):
+class EmailRequestForm(FlaskForm):
+    """An address to send a link to (first login, forgotten password)."""
+
     email = EmailField(
-        _l("Adresse électronique académique"),
+        _l("Adresse électronique"),
         validators=[DataRequired(_l("Saisissez votre adresse électronique.")), Length(max=254)],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
 
-class ActivationForm(FlaskForm):
+class NewPasswordForm(FlaskForm):
+    """Choosing a password: first activation, or after a reset link."""
+
+    email_of_owner = ""  # set by the view, so the password cannot contain the address
+
     password = PasswordField(
-        _l("Choisissez un mot de passe"),
+        _l("Nouveau mot de passe"),
         validators=[
             DataRequired(_l("Saisissez un mot de passe.")),
-            Length(
-                min=8, max=200, message=_l("Le mot de passe doit compter 8 caractères ou plus.")
-            ),
+            Length(max=200),
+            _good_password,
         ],
+        description=PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
     confirmation = PasswordField(
@@ -48,4 +68,28 @@ class ActivationForm(FlaskForm):
             EqualTo("password", _l("Les deux mots de passe ne sont pas identiques.")),
         ],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class NameForm(FlaskForm):
+    name = StringField(
+        _l("Prénom et nom"),
+        validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        _l("Nouvelle adresse électronique"),
+        validators=[DataRequired(_l("Saisissez la nouvelle adresse.")), Length(max=254)],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = PasswordField(
+        _l("Mot de passe actuel"),
+        validators=[DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Timestamped, UTCDateTime, enum_column
@@ -56,6 +56,9 @@ class User(UserMixin, Timestamped, Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the session cookie's user id: raising it signs the person out everywhere
+    # ("se déconnecter de partout", a password change).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -66,6 +69,9 @@ class User(UserMixin, Timestamped, Model):
     @property
     def is_active(self) -> bool:  # flask-login: a deactivated user cannot log in
         return self.active
+
+    def get_id(self) -> str:  # flask-login: what the session cookie holds
+        return f"{self.id}.{self.session_version}"
 
     @property
     def roles(self) -> set[Role]:
@@ -128,6 +134,27 @@ class RoleGrant(Timestamped, Model):
     @property
     def scope_object(self) -> object | None:
         return self.school or self.academy or self.vendor
+
+
+class ExternalIdentity(Timestamped, Model):
+    """The identity a person signs in with at an identity provider (ProConnect): the
+    provider's stable subject, linked to the account on the first sign-in whose verified
+    e-mail matched it, and used alone afterwards."""
+
+    __tablename__ = "external_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("provider", "subject"),
+        UniqueConstraint("provider", "user_id"),
+    )
 
 
 class ApiToken(Timestamped, Model):

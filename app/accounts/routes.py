@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,14 +18,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.accounts import services
-from app.accounts.forms import ActivationForm, FirstLoginForm, LoginForm
+from app.accounts.forms import EmailRequestForm, LoginForm, NewPasswordForm
 from app.accounts.models import User
 from app.accounts.navigation import home_url
-from app.core import audit
+from app.accounts.signin import sign_in, sign_out
 from app.core.errors import DomainError
 from app.extensions import db, limiter, login_manager
 
@@ -31,8 +34,16 @@ blueprint = Blueprint("accounts", __name__, template_folder="templates")
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_user_id: str) -> User | None:
+    """The user named by the session cookie ("<id>.<session version>"), unless they have
+    since signed out everywhere or changed their password (the version moved on)."""
+    user_id, _dot, version = session_user_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def _login_email_key() -> str:
@@ -67,27 +78,38 @@ def index() -> ResponseReturnValue:
     methods=["POST"],
     deduct_when=_login_failed,
 )
-@limiter.limit(lambda: str(current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"]), methods=["POST"])
+@limiter.limit(
+    lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
-        if user is not None:
-            login_user(user)
-            session.permanent = True
-            audit.record(user, "user.logged_in", "user", user.id)
+        if user is not None and services.must_use_proconnect(user):
+            form.password.errors.append(
+                _(
+                    "Les agents de l'État (gestion académique, commission, opérateur) se "
+                    "connectent avec ProConnect : utilisez le bouton « S'identifier avec "
+                    "ProConnect »."
+                )
+            )
+        elif user is not None:
+            sign_in(user, "password")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or home_url(user))
-        form.password.errors.append(_("Adresse électronique ou mot de passe incorrect."))
+        else:
+            form.password.errors.append(_("Adresse électronique ou mot de passe incorrect."))
     return render_template("accounts/login.html", form=form)
 
 
 @blueprint.post("/deconnexion")
 @login_required
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sign_out()
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("accounts.index"))
 
@@ -105,43 +127,87 @@ def set_language(lang: str) -> ResponseReturnValue:
     return redirect(_safe_next(request.args.get("next")) or url_for("accounts.index"))
 
 
+def _mail_request_email_key() -> str:
+    return "mail-request:" + services.normalize_email(request.form.get("email", ""))
+
+
+def _mail_requests_limited(view: Callable[[], ResponseReturnValue]) -> Any:
+    """Pages that send a link: a few per address per hour, more per network address."""
+    per_email = limiter.limit(
+        lambda: str(current_app.config["MAIL_REQUESTS_PER_EMAIL"]),
+        key_func=_mail_request_email_key,
+        methods=["POST"],
+    )
+    per_address = limiter.limit(
+        lambda: str(current_app.config["MAIL_REQUESTS_PER_ADDRESS"]), methods=["POST"]
+    )
+    return per_email(per_address(view))
+
+
+LINK_SENT = _l(
+    "Si un compte correspond à cette adresse, un message vient de lui être envoyé avec un "
+    "lien. Pensez à regarder dans les courriers indésirables."
+)
+
+
 @blueprint.route("/premiere-connexion", methods=["GET", "POST"])
-@limiter.limit(lambda: str(current_app.config["LOGIN_FAILURES_PER_EMAIL"]), methods=["POST"])
+@_mail_requests_limited
 def first_login() -> ResponseReturnValue:
-    """A teacher whose academy registered them asks for the link to choose a password."""
-    form = FirstLoginForm()
+    """A person registered by their academy (or a vendor) asks for the activation link."""
+    form = EmailRequestForm()
     if form.validate_on_submit():
-        user = services.account_waiting_for(form.email.data or "")
-        if user is not None:
-            link = url_for(
-                "accounts.activate", token=services.activation_token(user), _external=True
-            )
-            # Until the jobs outbox sends e-mails, the message goes to the log.
-            current_app.logger.info("Activation link for %s: %s", user.email, link)
-        # The same answer whether or not an account waits: nothing to enumerate.
-        flash(
-            _(
-                "Si un compte vous attend, un lien d'activation vient d'être envoyé à "
-                "cette adresse. Il est valable 14 jours."
-            ),
-            "success",
-        )
+        services.request_password_reset(form.email.data or "")
+        db.session.commit()
+        # The same answer whether or not an account exists: nothing to enumerate.
+        flash(str(LINK_SENT), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/first_login.html", form=form)
 
 
+@blueprint.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@_mail_requests_limited
+def forgotten_password() -> ResponseReturnValue:
+    form = EmailRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data or "")
+        db.session.commit()
+        flash(str(LINK_SENT), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgotten_password.html", form=form)
+
+
+@blueprint.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    """The page a reset link opens: choose a new password, then you are signed in."""
+    try:
+        owner = services.user_of_reset_token(token)
+    except DomainError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 410
+    form = NewPasswordForm()
+    form.email_of_owner = owner.email
+    if form.validate_on_submit():
+        user = services.reset_password(token, form.password.data or "")
+        sign_in(user, "password_reset")
+        db.session.commit()
+        flash(_("Votre mot de passe est changé. Vous êtes connecté."), "success")
+        return redirect(home_url(user))
+    status = 422 if form.errors else 200
+    return render_template("accounts/reset_password.html", form=form), status
+
+
 @blueprint.route("/activation/<token>", methods=["GET", "POST"])
 def activate(token: str) -> ResponseReturnValue:
-    form = ActivationForm()
+    try:
+        owner = services.user_of_activation_token(token)
+    except DomainError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 410
+    form = NewPasswordForm()
+    form.email_of_owner = owner.email
     if form.validate_on_submit():
-        try:
-            user = services.activate(token, form.password.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return render_template("accounts/activate.html", form=form), error.status
+        user = services.activate(token, form.password.data or "")
+        sign_in(user, "activation")
         db.session.commit()
-        login_user(user)
         flash(_("Votre compte est activé. Bienvenue !"), "success")
         return redirect(home_url(user))
-    return render_template("accounts/activate.html", form=form)
+    status = 422 if form.errors else 200
+    return render_template("accounts/activate.html", form=form), status

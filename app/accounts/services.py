@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import mail
 from app.accounts.models import Role, RoleGrant, User
+from app.accounts.signin import end_every_session
 from app.budgets.models import Academy, School
 from app.core import audit
-from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.vendors.models import Vendor
 
-MIN_PASSWORD_LENGTH = 8
+# ANSSI and CNIL guidance for a password alone: long rather than complicated. Twelve
+# characters at least (a passphrase of several words is welcome), never one of the most
+# common passwords, never the person's own address.
+MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 # Checked against when the email is unknown, so a wrong email and a wrong password
 # take the same time and cannot be told apart.
@@ -26,13 +37,33 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_password(password: str) -> str:
-    """A scrypt hash (werkzeug's default), salted."""
+@cache
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why `password` is not good enough, in French; None when it is."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.",
-            details={"password": ["trop court"]},
+        return (
+            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères : "
+            "une phrase de plusieurs mots est facile à retenir et difficile à deviner."
         )
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(lowered)) <= 2:
+        return "Ce mot de passe fait partie des plus courants : choisissez-en un autre."
+    local_part = normalize_email(email).partition("@")[0]
+    if len(local_part) >= 4 and local_part in lowered:
+        return "Le mot de passe ne doit pas contenir votre adresse électronique."
+    return None
+
+
+def hash_password(password: str, email: str = "") -> str:
+    """A scrypt hash (werkzeug's default), salted, of a password that follows the rules."""
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise ValidationFailed(problem, details={"password": [problem]})
     return generate_password_hash(password)
 
 
@@ -50,7 +81,7 @@ def create_user(
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=password_hash or (hash_password(password) if password else None),
+        password_hash=password_hash or (hash_password(password, email) if password else None),
     )
     db.session.add(user)
     db.session.flush()
@@ -64,8 +95,16 @@ def authenticate(email: str, password: str) -> User | None:
     valid = check_password_hash(stored or _UNKNOWN_USER_HASH, password)
     if user is None or stored is None or not valid or not user.active:
         return None
-    user.last_login_at = utcnow()
     return user
+
+
+def must_use_proconnect(user: User) -> bool:
+    """Whether `user` holds a role that signs in with ProConnect only (the setting
+    PROCONNECT_REQUIRED_ROLES; never when ProConnect is not set up)."""
+    if not current_app.config["PROCONNECT_ISSUER"]:
+        return False
+    required = {name.strip() for name in current_app.config["PROCONNECT_REQUIRED_ROLES"].split(",")}
+    return any(role.value in required for role in user.roles)
 
 
 def grant_role(
@@ -110,7 +149,7 @@ def grant_role(
     return grant
 
 
-# --- first login of a teacher registered by their academy ---------------------------------
+# --- first login of a person registered by someone else ---------------------------------
 
 ACTIVATION_MAX_AGE = 14 * 24 * 3600  # seconds a link stays valid
 
@@ -132,8 +171,18 @@ def account_waiting_for(email: str) -> User | None:
     return user
 
 
-def activate(token: str, password: str) -> User:
-    """Set the first password of the account named by an activation token."""
+def send_activation(user: User, *, vendor: Vendor | None = None, again: bool = False) -> None:
+    """Queue the mail with the link to choose a first password. Sent once per account
+    (an allocation run twice does not send twice) unless the person asks `again`."""
+    payload: dict[str, Any] = {"user": user.id}
+    if vendor is not None:
+        payload["vendor"] = vendor.id
+    key = None if again else f"user:{user.id}"
+    mail.send("account_activation", payload, to=user.email, key=key)
+
+
+def user_of_activation_token(token: str) -> User:
+    """The account an activation link is for, while it still waits; else a DomainError."""
     invalid = DomainError(
         "Ce lien d'activation n'est pas valide ou a expiré : demandez-en un nouveau.",
         code="invalid_activation",
@@ -145,6 +194,145 @@ def activate(token: str, password: str) -> User:
     user = db.session.get(User, data.get("user"))
     if user is None or user.email != data.get("email") or account_waiting_for(user.email) is None:
         raise invalid
-    user.password_hash = hash_password(password)
+    return user
+
+
+def activate(token: str, password: str) -> User:
+    """Set the first password of the account named by an activation token."""
+    user = user_of_activation_token(token)
+    user.password_hash = hash_password(password, user.email)
     audit.record(user, "user.activated", "user", user.id)
+    return user
+
+
+# --- a forgotten password ------------------------------------------------------------------
+
+PASSWORD_RESET_MAX_AGE = 3600  # seconds
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes whenever the password does: a reset link works once, and not after any
+    later change."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def password_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"user": user.id, "password": _password_fingerprint(user)})
+
+
+def request_password_reset(email: str) -> None:
+    """Someone says they forgot the password of `email`: mail the account's owner a link
+    to choose a new one (or, for an account still waiting, its activation link). Nothing
+    at all for an unknown or closed address; the caller answers the same either way."""
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    if user.password_hash is None:
+        send_activation(user, again=True)
+    else:
+        mail.send("password_reset", {"user": user.id}, to=user.email)
+    audit.record(None, "user.password_reset_requested", "user", user.id)
+
+
+def user_of_reset_token(token: str) -> User:
+    """The user a reset link is for, while it is valid; else a DomainError."""
+    invalid = DomainError(
+        "Ce lien de réinitialisation n'est plus valable (il sert une seule fois, pendant "
+        "une heure) : demandez-en un nouveau.",
+        code="invalid_password_reset",
+    )
+    try:
+        data = _reset_serializer().loads(token, max_age=PASSWORD_RESET_MAX_AGE)
+    except BadSignature:
+        raise invalid from None
+    user = db.session.get(User, data.get("user"))
+    if user is None or not user.active or data.get("password") != _password_fingerprint(user):
+        raise invalid
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password from a reset link; every open session of the user ends."""
+    user = user_of_reset_token(token)
+    user.password_hash = hash_password(password, user.email)
+    end_every_session(user)
+    audit.record(user, "user.password_reset", "user", user.id)
+    return user
+
+
+# --- the profile ----------------------------------------------------------------------------
+
+EMAIL_CHANGE_MAX_AGE = 24 * 3600  # seconds
+
+
+def rename(user: User, name: str) -> None:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("Saisissez votre nom.", details={"name": ["Saisissez votre nom."]})
+    if name != user.name:
+        user.name = name[:200]
+        audit.record(user, "user.renamed", "user", user.id)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace the password, after checking the current one; other sessions end (the
+    caller signs this one in again)."""
+    if user.password_hash is None or not check_password_hash(user.password_hash, current):
+        wrong = "Le mot de passe actuel n'est pas le bon."
+        raise ValidationFailed(wrong, details={"current_password": [wrong]})
+    user.password_hash = hash_password(new, user.email)
+    end_every_session(user)
+    audit.record(user, "user.password_changed", "user", user.id)
+
+
+def _email_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-change")
+
+
+def email_change_token(user: User, new_email: str) -> str:
+    return _email_serializer().dumps({"user": user.id, "from": user.email, "to": new_email})
+
+
+def request_email_change(user: User, new_email: str) -> str:
+    """Mail a confirmation link to `new_email`; the address changes only once it is
+    followed, so a typo never locks anyone out. Returns the normalised address."""
+    try:
+        new_email = validate_email(new_email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        invalid = "Cette adresse électronique n'est pas valide."
+        raise ValidationFailed(invalid, details={"email": [invalid]}) from None
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        same = "C'est déjà votre adresse électronique."
+        raise ValidationFailed(same, details={"email": [same]})
+    if find_user(new_email) is not None:
+        taken = "Un autre compte utilise déjà cette adresse."
+        raise Conflict(taken, details={"email": [taken]})
+    mail.send("email_change", {"user": user.id, "email": new_email}, to=new_email)
+    audit.record(user, "user.email_change_requested", "user", user.id, email=new_email)
+    return new_email
+
+
+def confirm_email_change(token: str) -> User:
+    """Move the account to the address a confirmation link was sent to."""
+    invalid = DomainError(
+        "Ce lien de confirmation n'est pas valide ou a expiré : refaites la demande depuis "
+        "votre profil.",
+        code="invalid_email_change",
+    )
+    try:
+        data = _email_serializer().loads(token, max_age=EMAIL_CHANGE_MAX_AGE)
+    except BadSignature:
+        raise invalid from None
+    user = db.session.get(User, data.get("user"))
+    if user is None or not user.active or user.email != data.get("from"):
+        raise invalid
+    if find_user(data["to"]) is not None:
+        raise Conflict("Un autre compte utilise déjà cette adresse.", code="email_taken")
+    user.email = data["to"]
+    audit.record(user, "user.email_changed", "user", user.id, previous=data["from"])
     return user

@@ -10,7 +10,9 @@ from datetime import date, datetime
 
 from sqlalchemy import except_, func, literal, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
+from app import mail
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.allocation_file import ParsedFile
@@ -604,6 +606,7 @@ def _apply_rule(
         count = 0
         if entry is not None:
             count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
+        _invite_waiting_teachers(LedgerAccount.id.in_(select(ids.c.id)))
         done += min(size, len(todo_ids) - start)
         allocation.teacher_count += count
         allocation.total_cents += count * rule.cents
@@ -662,7 +665,19 @@ def _apply_lines(
         actor=actor,
         memo=f"Répartition n°{allocation.id} : {allocation.description}",
     )
+    _invite_waiting_teachers(LedgerAccount.id.in_(list(account_ids.values())))
     yield len(parsed.lines), len(parsed.lines)
+
+
+def _invite_waiting_teachers(credited: ColumnElement[bool]) -> None:
+    """Queue the activation mail of every credited teacher who has no password yet, in
+    one statement: at most once per person, however many allocations reach them."""
+    waiting = (
+        select(User.id.label("user"), User.email.label("to"))
+        .join(LedgerAccount, LedgerAccount.user_id == User.id)
+        .where(credited, User.password_hash.is_(None), User.active.is_(True))
+    )
+    mail.send_many("account_activation", waiting, key="user")
 
 
 def _teachers_for_lines(

@@ -90,30 +90,61 @@ class RetryLater(Exception):  # noqa: N818 - reads as what the handler asks for
     down, a timeout): the job is retried with backoff, then dies after max attempts."""
 
 
+class GiveUp(Exception):  # noqa: N818 - reads as what the handler asks for
+    """Raised by a handler when trying again cannot help (a mail server refused the
+    address for good): the job is dead at once, with this reason on the failed-jobs page."""
+
+
 @dataclass(frozen=True)
 class Handler:
     kind: str
     run: Callable[[dict[str, Any]], None]
     # Called in the transaction that marks the job dead (e.g. the licence becomes failed).
     on_dead: Callable[[dict[str, Any], str], None] | None = None
+    # What a job of this kind is about, in French, for the failed-jobs page.
+    describe: Callable[[dict[str, Any]], str] | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
+# Called when a worker has nothing more to run (its queue is empty, or it stops): where a
+# handler keeps something open between jobs (the SMTP connection), it closes it here.
+IDLE_HOOKS: list[Callable[[], None]] = []
+
+
+def on_idle(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register a function the worker calls when it runs out of ready jobs."""
+    IDLE_HOOKS.append(hook)
+    return hook
+
+
+def _idle() -> None:
+    for hook in IDLE_HOOKS:
+        hook()
 
 
 def handler(
-    kind: str, on_dead: Callable[[dict[str, Any], str], None] | None = None
+    kind: str,
+    on_dead: Callable[[dict[str, Any], str], None] | None = None,
+    describe: Callable[[dict[str, Any]], str] | None = None,
 ) -> Callable[[Callable[[dict[str, Any]], None]], Callable[[dict[str, Any]], None]]:
     """Register the function that runs the jobs of `kind`."""
 
     def register(run: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
-        HANDLERS[kind] = Handler(kind, run, on_dead)
+        HANDLERS[kind] = Handler(kind, run, on_dead, describe)
         return run
 
     return register
 
 
-@handler("noop")
+def describe(job: Job) -> str:
+    """What `job` is about, in words for the failed-jobs page."""
+    registered = HANDLERS.get(job.kind)
+    if registered is None or registered.describe is None:
+        return f"Tâche « {job.kind} »"
+    return registered.describe(job.payload)
+
+
+@handler("noop", describe=lambda payload: "Tâche de vérification (sans effet)")
 def _noop(payload: dict[str, Any]) -> None:
     """Does nothing: for checking that workers run, and for the benchmark."""
 
@@ -222,10 +253,10 @@ def reclaim_expired() -> int:
     return len(expired)
 
 
-def _failed(job: Job, error: str) -> None:
+def _failed(job: Job, error: str, *, give_up: bool = False) -> None:
     job.last_error = error[:4000]
     job.lease_expires_at = None
-    if job.attempts >= job.max_attempts:
+    if give_up or job.attempts >= job.max_attempts:
         job.status = JobStatus.DEAD
         job.finished_at = utcnow()
         registered = HANDLERS.get(job.kind)
@@ -257,12 +288,11 @@ def run(job_id: int) -> JobStatus:
         db.session.rollback()
         job = db.session.get(Job, job_id)
         assert job is not None  # noqa: S101 - it was there before the rollback
-        message = (
-            str(error) if isinstance(error, RetryLater) else f"{type(error).__name__}: {error}"
-        )
-        if not isinstance(error, RetryLater):
+        expected = isinstance(error, RetryLater | GiveUp)
+        message = str(error) if expected else f"{type(error).__name__}: {error}"
+        if not expected:
             current_app.logger.exception("Job %s (%s) failed", job_id, job.kind)
-        _failed(job, message)
+        _failed(job, message, give_up=isinstance(error, GiveUp))
         db.session.commit()
         return job.status
 
@@ -287,20 +317,24 @@ def work(
     worker = worker_name()
     done = 0
     last_reclaim = 0.0
-    while not _Stop.requested and (max_jobs is None or done < max_jobs):
-        if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
-            reclaim_expired()
-            last_reclaim = time.monotonic()
-        job_id = claim(kinds, worker)
-        if job_id is None:
-            if once:
-                break
-            time.sleep(poll_seconds)
-            continue
-        status = run(job_id)
-        done += 1
-        if on_job is not None:
-            on_job(job_id, status)
+    try:
+        while not _Stop.requested and (max_jobs is None or done < max_jobs):
+            if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
+                reclaim_expired()
+                last_reclaim = time.monotonic()
+            job_id = claim(kinds, worker)
+            if job_id is None:
+                _idle()
+                if once:
+                    break
+                time.sleep(poll_seconds)
+                continue
+            status = run(job_id)
+            done += 1
+            if on_job is not None:
+                on_job(job_id, status)
+    finally:
+        _idle()
     return done
 
 

@@ -39,7 +39,7 @@ def work_command(once: bool, max_jobs: int | None, kinds: str, poll: float) -> N
 @blueprint.get("/admin/taches")
 @role_required(Role.ADMIN)
 def dead() -> ResponseReturnValue:
-    return render_template("jobs/dead.html", jobs=jobs.dead_jobs())
+    return render_template("jobs/dead.html", jobs=jobs.dead_jobs(), describe=jobs.describe)
 
 
 @blueprint.post("/admin/taches/<int:job_id>/relancer")

@@ -74,7 +74,11 @@ def _locked(licence_id: int) -> Licence | None:
     return db.session.scalar(query)
 
 
-@jobs.handler(PROVISION, on_dead=lambda payload, error: _gave_up(payload["licence_id"], error))
+@jobs.handler(
+    PROVISION,
+    on_dead=lambda payload, error: _gave_up(payload["licence_id"], error),
+    describe=lambda payload: f"Mise à disposition de la licence n°{payload['licence_id']}",
+)
 def provision(payload: dict[str, Any]) -> None:
     """The provisioning job: ask the channel, record what it answered."""
     licence = _locked(int(payload["licence_id"]))

@@ -262,7 +262,10 @@ def _insert_people(year: str, now: datetime) -> None:
     db.session.flush()
 
 
-@jobs.handler(REFRESH)
+@jobs.handler(
+    REFRESH,
+    describe=lambda payload: f"Mise à jour des tableaux de bord {payload['school_year']}",
+)
 def _refresh_job(payload: dict[str, Any]) -> None:
     refresh(str(payload["school_year"]))
 

@@ -3,13 +3,13 @@ suspensions and exclusion list."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
-from app.accounts import services as accounts
 from app.accounts.models import Role, User
+from app.accounts.signin import sign_in
 from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
@@ -47,7 +47,8 @@ def register() -> ResponseReturnValue:
             error.details = attach_errors(form, refused.details)
         else:
             if not signed_in:
-                login_user(user)
+                sign_in(user, "registration")
+                db.session.commit()
             flash(_("Votre entreprise est inscrite. Vous pouvez déposer vos produits."), "success")
             return redirect(url_for("vendors.space", vendor_id=vendor.id))
     status = 422 if error or form.errors else 200
@@ -97,12 +98,14 @@ def invite(vendor_id: int) -> ResponseReturnValue:
             flash(refused.message, "error")
         else:
             if user.password_hash is None:
-                link = url_for(
-                    "accounts.activate", token=accounts.activation_token(user), _external=True
+                message = _(
+                    "%(email)s fait maintenant partie de l’équipe : un lien pour activer son "
+                    "compte vient de lui être envoyé.",
+                    email=user.email,
                 )
-                # Until the jobs outbox sends e-mails, the message goes to the log.
-                current_app.logger.info("Activation link for %s: %s", user.email, link)
-            flash(_("%(email)s fait maintenant partie de l’équipe.", email=user.email), "success")
+            else:
+                message = _("%(email)s fait maintenant partie de l’équipe.", email=user.email)
+            flash(message, "success")
     else:
         for errors in form.errors.values():
             for message in errors:

@@ -148,8 +148,8 @@ def members(vendor: Vendor) -> list[User]:
 
 
 def invite_member(actor: User, vendor: Vendor, email: str, name: str) -> User:
-    """Give a colleague access to the vendor's space; a new person gets an account to
-    activate (see accounts.services.activation_token)."""
+    """Give a colleague access to the vendor's space; a new person gets an account and a
+    mail with the link to activate it."""
     user = accounts.find_user(email) or accounts.create_user(email, name or email)
     if user.has_role(Role.VENDOR, vendor.id):
         raise Conflict(
@@ -157,6 +157,8 @@ def invite_member(actor: User, vendor: Vendor, email: str, name: str) -> User:
         )
     accounts.grant_role(actor, user, Role.VENDOR, vendor=vendor)
     audit.record(actor, "vendor.member_invited", "vendor", vendor.id, email=user.email)
+    if user.password_hash is None:
+        accounts.send_activation(user, vendor=vendor, again=True)
     return user
 
 

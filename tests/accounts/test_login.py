@@ -146,3 +146,57 @@ def test_one_person_can_hold_several_roles(client: FlaskClient, auth: AuthAction
     page = client.get("/mon-compte").get_data(as_text=True)
     assert 'href="/commission"' in page
     assert client.get("/commission").status_code == 200
+
+
+def test_a_whole_school_behind_one_address_can_sign_in(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """40 teachers of one school, one network address: successes never count."""
+    teachers = [factories.teacher() for _ in range(40)]
+    for teacher in teachers:
+        assert auth.login(teacher.email).status_code == 302
+        auth.logout()
+
+
+def test_failures_from_one_address_are_limited_with_a_higher_ceiling(
+    app: Flask, auth: AuthActions
+) -> None:
+    saved = app.config["LOGIN_FAILURES_PER_ADDRESS"]
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = "8 per 15 minutes"
+    try:
+        users = [factories.teacher() for _ in range(3)]
+        # 3 failures on each of 3 accounts: under the per-account limit, over the address's.
+        statuses = [auth.login(u.email, "mauvais-mot-de-passe").status_code for u in users * 3]
+        assert statuses[:8] == [200] * 8
+        assert statuses[8] == 429
+    finally:
+        app.config["LOGIN_FAILURES_PER_ADDRESS"] = saved
+
+
+def test_signing_in_starts_a_new_session(client: FlaskClient, auth: AuthActions) -> None:
+    """Whatever the cookie held before (an attacker's planted session) is dropped; the
+    chosen language stays."""
+    user = factories.teacher()
+    with client.session_transaction() as before:
+        before["planted"] = "by-an-attacker"
+        before["lang"] = "en"
+    assert auth.login(user.email).status_code == 302
+    with client.session_transaction() as after:
+        assert "planted" not in after
+        assert after["lang"] == "en"
+        assert after["_user_id"] == f"{user.id}.{user.session_version}"
+
+
+def test_state_staff_must_use_proconnect_when_it_is_set_up(app: Flask, auth: AuthActions) -> None:
+    manager = factories.academy_manager("01")
+    vendor = factories.vendor_member()
+    saved = app.config["PROCONNECT_ISSUER"], app.config["PROCONNECT_REQUIRED_ROLES"]
+    app.config["PROCONNECT_ISSUER"] = "http://127.0.0.1:9/proconnect"
+    app.config["PROCONNECT_REQUIRED_ROLES"] = "academy_manager,reviewer,admin"
+    try:
+        refused = auth.login(manager.email)
+        assert refused.status_code == 200
+        assert "se connectent avec ProConnect" in page_text(refused)
+        assert auth.login(vendor.email).status_code == 302  # vendors keep their password
+    finally:
+        app.config["PROCONNECT_ISSUER"], app.config["PROCONNECT_REQUIRED_ROLES"] = saved

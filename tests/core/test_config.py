@@ -4,24 +4,34 @@ import pytest
 
 from app import create_app
 
+PRODUCTION = {
+    "SECRET_KEY": "s3cr3t",
+    "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/prod",
+    "MAIL_URL": "smtp+starttls://relais:mdp@smtp.education.gouv.fr:587",
+    "PUBLIC_URL": "https://compte-ressources.education.gouv.fr",
+}
 
-def test_production_refuses_to_start_without_its_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/x")
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app("production")
-    monkeypatch.setenv("SECRET_KEY", "s3cr3t")
-    monkeypatch.delenv("DATABASE_URL")
-    with pytest.raises(RuntimeError, match="DATABASE_URL"):
+
+@pytest.mark.parametrize("missing", list(PRODUCTION))
+def test_production_refuses_to_start_without_its_settings(
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=missing):
         create_app("production")
 
 
 def test_production_reads_its_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SECRET_KEY", "s3cr3t")
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/prod")
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
     app = create_app("production")
+    assert app.config["MAIL_URL"] == PRODUCTION["MAIL_URL"]
+    assert app.config["PUBLIC_URL"] == PRODUCTION["PUBLIC_URL"]
+    assert "academy_manager" in app.config["PROCONNECT_REQUIRED_ROLES"]
     assert app.config["SECRET_KEY"] == "s3cr3t"
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/prod")
     assert app.config["SESSION_COOKIE_SECURE"] is True
