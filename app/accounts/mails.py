@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload
+
 from app import mail
 from app.accounts import services
 from app.accounts.models import User
@@ -16,15 +19,17 @@ from app.vendors.models import Vendor
 
 
 def _active_user(payload: dict[str, Any]) -> User | None:
-    user = db.session.get(User, payload["user"])
+    """The user the message is for, without their role grants (a mail needs none)."""
+    query = select(User).where(User.id == payload["user"]).options(lazyload(User.grants))
+    user = db.session.scalar(query)
     return user if user is not None and user.active else None
 
 
 @mail.message("account_activation", label="Lien d'activation du compte")
 def account_activation(payload: dict[str, Any]) -> mail.Letter | None:
     user = _active_user(payload)
-    if user is None or services.account_waiting_for(user.email) is None:
-        return None
+    if user is None or user.password_hash is not None:
+        return None  # activated meanwhile: nothing to say
     vendor = db.session.get(Vendor, payload["vendor"]) if payload.get("vendor") else None
     link = mail.public_url("accounts.activate", token=services.activation_token(user))
     days = services.ACTIVATION_MAX_AGE // 86400

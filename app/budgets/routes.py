@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.budgets import services
 from app.budgets.forms import AllocateOneForm, AllocationFileForm, FundingForm, RuleForm
@@ -131,7 +132,16 @@ def allocate_one(academy_code: str) -> ResponseReturnValue:
         return _refused("budgets/allocate_one.html", error, **page)
     db.session.commit()
     total = format_cents(allocation.total_cents)
-    flash(_("%(amount)s attribués à %(email)s.", amount=total, email=email), "success")
+    if accounts.account_waiting_for(email) is not None:
+        message = _(
+            "%(amount)s attribués à %(email)s. Cette personne n'a pas encore de compte actif : "
+            "un lien d'activation lui est envoyé par courriel.",
+            amount=total,
+            email=email,
+        )
+    else:
+        message = _("%(amount)s attribués à %(email)s.", amount=total, email=email)
+    flash(message, "success")
     return _home(academy.code, year)
 
 

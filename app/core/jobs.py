@@ -31,10 +31,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import JSON, Index, Integer, String, Text, select, text, update
+from sqlalchemy import JSON, Index, Integer, String, Text, literal, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import BigId, UTCDateTime, enum_column, insert_or_ignore, utcnow
+from app.core.db import AnySelect, BigId, UTCDateTime, enum_column, insert_or_ignore, utcnow
 from app.extensions import Model, db
 
 
@@ -175,6 +175,39 @@ def enqueue(
     db.session.execute(insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing())
     if has_request_context():
         g.jobs_enqueued = True
+
+
+def enqueue_many(kind: str, payloads_and_keys: AnySelect) -> int:
+    """Add one job of `kind` per row of a SELECT of two columns, the payload (JSON) and
+    the key, in one INSERT … SELECT (no row goes through Python); keys already used are
+    skipped. Returns how many jobs were added."""
+    if kind not in HANDLERS:
+        raise ValueError(f"unknown job kind: {kind}")
+    rows = payloads_and_keys.subquery()
+    payload, key = rows.columns
+    now = utcnow()
+    values = select(
+        literal(kind),
+        payload,
+        key,
+        literal(JobStatus.QUEUED.value),
+        literal(0),
+        literal(current_app.config["JOBS_MAX_ATTEMPTS"]),
+        literal(now, Job.run_after.type),
+        literal(now, Job.created_at.type),
+    ).select_from(rows)
+    # SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT (parsing ambiguity).
+    values = values.where(literal(1) == 1)
+    columns = ["kind", "payload", "key", "status", "attempts", "max_attempts", "run_after"]
+    insert: Any = (
+        insert_or_ignore(db.session, Job)
+        .from_select([*columns, "created_at"], values)
+        .on_conflict_do_nothing()
+    )
+    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
+    if has_request_context():
+        g.jobs_enqueued = True
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def retry(job: Job) -> None:

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
-from jinja2 import Template
+from jinja2 import Environment, Template
 from sqlalchemy import JSON, String, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core import jobs
-from app.core.db import AnySelect, insert_or_ignore, is_postgres, utcnow
+from app.core.db import AnySelect, is_postgres, utcnow
 from app.extensions import db
 from app.mail import transport
 
@@ -71,41 +71,15 @@ def send_many(name: str, rows: AnySelect, key: str) -> int:
     if name not in MESSAGES:
         raise ValueError(f"unknown message: {name}")
     source = rows.subquery()
-    build = func.json_build_object if is_postgres(db.session) else func.json_object
     pairs: list[Any] = [literal("message"), literal(name)]
     for column in source.columns:
         pairs += [literal(str(column.name), String()), column]
-    job_key: ColumnElement[str] = literal(f"mail:{name}:") + cast(source.c[key], String)
-    now = utcnow()
-    queued = select(
-        literal(JOB_KIND),
-        cast(build(*pairs), JSON) if is_postgres(db.session) else build(*pairs),
-        job_key,
-        literal(jobs.JobStatus.QUEUED.value),
-        literal(0),
-        literal(current_app.config["JOBS_MAX_ATTEMPTS"]),
-        literal(now, jobs.Job.run_after.type),
-        literal(now, jobs.Job.created_at.type),
-    ).select_from(source)
-    insert: Any = (
-        insert_or_ignore(db.session, jobs.Job)
-        .from_select(
-            [
-                "kind",
-                "payload",
-                "key",
-                "status",
-                "attempts",
-                "max_attempts",
-                "run_after",
-                "created_at",
-            ],
-            queued,
-        )
-        .on_conflict_do_nothing()
-    )
-    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if is_postgres(db.session):
+        payload: ColumnElement[Any] = cast(func.json_build_object(*pairs), JSON)
+    else:
+        payload = func.json_object(*pairs)
+    job_key = literal(f"mail:{name}:") + cast(source.c[key], String)
+    return jobs.enqueue_many(JOB_KIND, select(payload, job_key).select_from(source))
 
 
 def public_url(endpoint: str, **values: Any) -> str:
@@ -118,6 +92,16 @@ def public_url(endpoint: str, **values: Any) -> str:
 
 
 # --- rendering --------------------------------------------------------------------------------
+
+
+def _text_environment() -> Environment:
+    """The app's Jinja environment without HTML escaping, for the plain-text part; made
+    once per app, so its templates are compiled once."""
+    env: Environment | None = current_app.extensions.get("mail_text_env")
+    if env is None:
+        env = current_app.jinja_env.overlay(autoescape=False)
+        current_app.extensions["mail_text_env"] = env
+    return env
 
 
 def _render_block(template: Template, block: str, context: dict[str, Any]) -> str:
@@ -138,8 +122,7 @@ def render(name: str, letter: Letter) -> EmailMessage:
     template_name = f"mail/{name}.html"
     with force_locale(letter.locale):
         html_env = current_app.jinja_env
-        text_env = html_env.overlay(autoescape=False)  # the plain-text part is not HTML
-        text_template = text_env.get_template(template_name)
+        text_template = _text_environment().get_template(template_name)
         subject = " ".join(_render_block(text_template, "subject", context).split())
         text = _render_block(text_template, "text", context)
         html = html_env.get_template(template_name).render(context)
