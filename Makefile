@@ -64,7 +64,10 @@ migrate: install ## Apply the database migrations
 seed: migrate ## Fill the database with the demo (safe to run again)
 	$(BIN)/flask seed-demo
 
+# The app, and beside it a local ProConnect (tests/peers/proconnect.mjs, demo identities)
+# on 127.0.0.1:9000, stopped with the app.
 run: seed ## Install, migrate, seed the demo and serve on http://127.0.0.1:5000
+	node tests/peers/proconnect.mjs & provider=$$!; trap "kill $$provider" EXIT; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 lint: install ## ruff, ruff format --check, mypy

@@ -169,6 +169,10 @@ class DevelopmentConfig(Config):
     GAR_DISTRIBUTOR_ID = "000000000_0000000000000000"
     PUBLIC_URL = "http://127.0.0.1:5000"
     MAIL_URL = f"file://{INSTANCE_DIR / 'mail'}"
+    # The local ProConnect that `make run` starts (tests/peers/proconnect.mjs).
+    PROCONNECT_ISSUER = "http://127.0.0.1:9000"
+    PROCONNECT_CLIENT_ID = "compte-ressources"
+    PROCONNECT_CLIENT_SECRET = "secret-de-demonstration"  # noqa: S105 - development only
 
 
 class TestConfig(Config):

@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.accounts.proconnect import blueprint as proconnect
     from app.accounts.profile import blueprint as profile
     from app.accounts.routes import blueprint as accounts
     from app.accounts.token_routes import blueprint as tokens
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         accounts,
         profile,
+        proconnect,
         budgets,
         vendors,
         tokens,

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.accounts import services
+from app.accounts import proconnect, services
 from app.accounts.forms import EmailRequestForm, LoginForm, NewPasswordForm
 from app.accounts.models import User
 from app.accounts.navigation import home_url
@@ -109,9 +109,11 @@ def login() -> ResponseReturnValue:
 @blueprint.post("/deconnexion")
 @login_required
 def logout() -> ResponseReturnValue:
+    """Sign out here, then at ProConnect too when that is how the person came in."""
+    at_provider = proconnect.logout_url()
     sign_out()
     flash(_("Vous êtes déconnecté."), "success")
-    return redirect(url_for("accounts.index"))
+    return redirect(at_provider or url_for("accounts.index"))
 
 
 @blueprint.get("/sans-role")
