@@ -20,6 +20,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from authlib.integrations.flask_client import OAuth
 from authlib.integrations.flask_client.apps import FlaskOAuth2App
 from flask import Blueprint, current_app, redirect, render_template, request, session
@@ -201,9 +202,13 @@ def callback() -> ResponseReturnValue:
                 _("La réponse de ProConnect n'a pas pu être vérifiée : la connexion est refusée."),
                 code="proconnect_refused",
             ) from error
-        id_claims = _verified(
-            token["id_token"], client, expires=True, nonce=session.pop(NONCE, None)
-        )
+        nonce = session.pop(NONCE, None)
+        if not nonce or not token.get("id_token"):
+            raise Refused(
+                _("La réponse de ProConnect n'a pas pu être vérifiée : la connexion est refusée."),
+                code="proconnect_incomplete",
+            )
+        id_claims = _verified(token["id_token"], client, expires=True, nonce=nonce)
         claims = _userinfo(client, token, str(id_claims["sub"]))
         user = sign_in_with_proconnect(str(id_claims["sub"]), claims)
     except NoAccount as no_account:
@@ -215,6 +220,10 @@ def callback() -> ResponseReturnValue:
         db.session.rollback()
         current_app.logger.warning("ProConnect sign-in refused: %s", refused.__cause__ or refused)
         return _error(refused.message, refused.status)
+    except requests.RequestException:  # the keys or userinfo could not be fetched
+        db.session.rollback()
+        current_app.logger.exception("ProConnect unreachable during sign-in")
+        return _error(_("ProConnect ne répond pas pour le moment. Réessayez dans un instant."), 502)
     sign_in(user, "proconnect")
     session[ID_TOKEN] = token["id_token"]
     db.session.commit()
