@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,15 +33,15 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        return str(ROLE_LABELS[self])
 
 
 ROLE_LABELS = {
-    Role.TEACHER: "Enseignant",
-    Role.VENDOR: "Éditeur",
-    Role.REVIEWER: "Membre de la commission",
-    Role.ACADEMY_MANAGER: "Gestionnaire académique",
-    Role.ADMIN: "Opérateur national",
+    Role.TEACHER: _l("Enseignant"),
+    Role.VENDOR: _l("Éditeur"),
+    Role.REVIEWER: _l("Membre de la commission"),
+    Role.ACADEMY_MANAGER: _l("Gestionnaire académique"),
+    Role.ADMIN: _l("Opérateur national"),
 }
 
 

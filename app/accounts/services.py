@@ -130,8 +130,14 @@ def grant_role(
     }
     expected = {needed[0]} if needed else set()
     if set(given) != expected:
+        scope_words = {
+            "school": "un établissement",
+            "academy": "une académie",
+            "vendor": "un éditeur",
+        }
+        wanted = scope_words[needed[0]] if needed else "aucun établissement, académie ni éditeur"
         raise ValidationFailed(
-            f"Le rôle {role.label} demande : {', '.join(sorted(expected)) or 'aucun périmètre'}.",
+            f"Le rôle « {role.label} » se donne pour {wanted}.",
             details={"role": ["périmètre incohérent"]},
         )
     for grant in user.grants:

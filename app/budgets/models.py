@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -81,6 +82,17 @@ class AllocationMethod(enum.StrEnum):
     ONE = "one"  # one teacher, from a form
     FILE = "file"  # an uploaded CSV file, one amount per line
     RULE = "rule"  # the same amount to every teacher of the academy (or of chosen schools)
+
+    @property
+    def label(self) -> str:
+        return str(ALLOCATION_METHOD_LABELS[self])
+
+
+ALLOCATION_METHOD_LABELS = {
+    AllocationMethod.ONE: _l("Un enseignant"),
+    AllocationMethod.FILE: _l("Fichier"),
+    AllocationMethod.RULE: _l("Règle"),
+}
 
 
 class Allocation(Model):

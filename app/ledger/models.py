@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +31,20 @@ class AccountKind(enum.StrEnum):
     VENDOR_PAID = "vendor_paid"  # what was transferred to a vendor
     EXPIRED = "expired"  # credit that lapsed and was not returned to a pool
 
+    @property
+    def label(self) -> str:
+        return str(ACCOUNT_KIND_LABELS[self])
+
+
+ACCOUNT_KIND_LABELS = {
+    AccountKind.NATIONAL_FUNDING: _l("Financement national"),
+    AccountKind.ACADEMY_POOL: _l("Enveloppe de l’académie"),
+    AccountKind.TEACHER_CREDIT: _l("Crédit d’un enseignant"),
+    AccountKind.VENDOR_PAYABLE: _l("Dû à l’éditeur"),
+    AccountKind.VENDOR_PAID: _l("Versé à l’éditeur"),
+    AccountKind.EXPIRED: _l("Crédit expiré"),
+}
+
 
 GUARDED_KINDS = (AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT)
 
@@ -42,6 +57,21 @@ class EntryKind(enum.StrEnum):
     PAYOUT = "payout"
     EXPIRE = "expire"
     REVERSAL = "reversal"
+
+    @property
+    def label(self) -> str:
+        return str(ENTRY_KIND_LABELS[self])
+
+
+ENTRY_KIND_LABELS = {
+    EntryKind.FUND: _l("Dotation"),
+    EntryKind.ALLOCATE: _l("Répartition"),
+    EntryKind.PURCHASE: _l("Achat"),
+    EntryKind.REFUND: _l("Remboursement"),
+    EntryKind.PAYOUT: _l("Versement"),
+    EntryKind.EXPIRE: _l("Expiration"),
+    EntryKind.REVERSAL: _l("Correction"),
+}
 
 
 class LedgerAccount(Model):
