@@ -97,7 +97,6 @@ def _verification_url(vendor_id: int, product_id: int) -> str:
         vendor_id=vendor_id,
         product_id=product_id,
         verifier=1,
-        _anchor="verification",
     )
 
 

@@ -107,7 +107,9 @@ def _problems(draft: ProductDraft, *, for_submission: bool) -> dict[str, list[st
         t.code for t in vocabularies.resource_types()
     }:
         refuse("resource_type", "type de ressource inconnu")
-    if len(draft.access_url) > 500 or (
+    if not draft.access_url.strip() and for_submission:
+        refuse("access_url", "ce champ est obligatoire")
+    elif len(draft.access_url) > 500 or (
         for_submission and not draft.access_url.startswith("https://")
     ):
         refuse("access_url", "une adresse https:// de 500 caractères au plus")

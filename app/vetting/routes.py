@@ -45,7 +45,6 @@ def submit(vendor_id: int, product_id: int) -> ResponseReturnValue:
                 vendor_id=vendor_id,
                 product_id=product_id,
                 verifier=1,
-                _anchor="verification",
             )
         )
     db.session.commit()  # a refused submission keeps its findings and its trace

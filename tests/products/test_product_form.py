@@ -276,7 +276,7 @@ def test_an_incomplete_draft_is_saved_and_its_submission_names_what_is_missing(
 
     submitted = client.post(f"/editeur/{vendor.id}/produits/{product.id}/soumettre")
 
-    edit = f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1#verification"
+    edit = f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1"
     assert submitted.headers["Location"] == edit
     text = page_text(client.get(edit))
     assert "Soumission impossible : des informations manquent ou sont invalides." in text
@@ -409,7 +409,7 @@ def test_a_hosting_row_posted_without_its_country_is_saved_and_named_by_the_chec
 
     product = only_product(vendor)
     assert response.headers["Location"] == (
-        f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1#verification"
+        f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1"
     )
     text = page_text(client.get(response.headers["Location"]))
     assert "Hébergement n° 2 — Pays (code ISO, ex. FR) : " in text
