@@ -37,6 +37,7 @@ from catalog.datafiles import (
 
 __all__ = [
     "RULES",
+    "RULE_FIELDS",
     "Company",
     "DataCategory",
     "Declaration",
@@ -49,7 +50,9 @@ __all__ = [
     "Public",
     "Severity",
     "Subprocessor",
+    "PartialCheck",
     "check",
+    "check_partial",
     "data_categories",
     "excluded_match",
     "exclusion_list",
@@ -982,3 +985,101 @@ def check(
 def has_blocker(findings: Iterable[Finding]) -> bool:
     """Whether any finding is a blocker (the submission must be refused)."""
     return any(f.severity is Severity.BLOCKER for f in findings)
+
+
+# --- checking a declaration still being written ---------------------------------------------
+
+RULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "hosting_eea": ("hosting",),
+    "subprocessors_eea": ("subprocessors",),
+    "advertising": ("advertising",),
+    "data_sale": ("data_sale",),
+    "pupil_profiling": ("pupil_profiling",),
+    "retention": ("retention_days",),
+    "dpo_contact": ("dpo_contact",),
+    "privacy_policy": ("privacy_policy_url",),
+    "breach_notification": ("breach_notification_hours",),
+    "deletion_at_end": ("deletion_at_end",),
+    "pupil_identity_gar": ("pupil_data", "gar_access"),
+    "exclusion_list": ("company",),
+    "trackers": ("trackers",),
+    "certifications": ("certifications",),
+}
+"""The declaration's fields each rule reads: a rule is applied to a partial declaration only
+when all of them could be read."""
+
+# Values that read without error, put in place of the fields in error; the rules reading them
+# are left out, so these values never show in a finding.
+_PLACEHOLDERS: dict[str, object] = {
+    "hosting": [{"country": "FR", "provider": "?"}],
+    "subprocessors": [],
+    "teacher_data": [],
+    "pupil_data": [],
+    "purposes": ["?"],
+    "retention_days": 0,
+    "advertising": False,
+    "data_sale": False,
+    "pupil_profiling": False,
+    "trackers": [],
+    "gar_access": False,
+    "dpo_contact": "",
+    "privacy_policy_url": "",
+    "certifications": [],
+    "breach_notification_hours": 0,
+    "deletion_at_end": False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PartialCheck:
+    """The checks of a declaration still being written: the findings of the rules whose
+    fields could be read, and the errors (missing or invalid fields, as
+    :attr:`InvalidDeclaration.errors`) that keep the declaration from being submitted."""
+
+    findings: list[Finding]
+    errors: list[tuple[str, str]]
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+def _top_field(path: str) -> str:
+    """``hosting[0].country`` → ``hosting``; ``company.legal_name`` → ``company``."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def check_partial(
+    data: Mapping[str, object],
+    company: Company | None = None,
+    excluded_names: Iterable[str] | None = None,
+    limits: Limits | None = None,
+) -> PartialCheck:
+    """Apply :func:`check` to a declaration that may be incomplete or wrong in places.
+
+    A complete declaration gets exactly the findings of :func:`check`. Otherwise the rules
+    reading a field in error (see :data:`RULE_FIELDS`) are left out of the findings, and the
+    errors say what is missing or wrong. Pure: nothing is stored.
+    """
+    try:
+        declaration = Declaration.from_dict(data)
+    except InvalidDeclaration as invalid:
+        errors = invalid.errors
+    else:
+        return PartialCheck(check(declaration, company, excluded_names, limits), [])
+    if not isinstance(data, Mapping):
+        return PartialCheck([], errors)
+    broken = {_top_field(path) for path, _ in errors}
+    if company is not None:
+        broken.discard("company")  # the company given is checked, not the declared one
+    readable = {k: v for k, v in data.items() if k in _DECLARATION_KEYS and k not in broken}
+    try:
+        placeholder = Declaration.from_dict({**_PLACEHOLDERS, **readable})
+    except InvalidDeclaration:  # pragma: no cover - the placeholders read without error
+        return PartialCheck([], errors)
+    findings = [
+        finding
+        for finding in check(placeholder, company, excluded_names, limits)
+        if not broken.intersection(RULE_FIELDS[finding.rule])
+    ]
+    return PartialCheck(findings, errors)

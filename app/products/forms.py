@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
@@ -18,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import FieldList, FormField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import lines, options
@@ -27,6 +29,7 @@ from app.products.models import PLAN_LABELS, Channel, PlanKind
 from app.products.services import PlanDraft, ProductDraft
 from catalog import conduct, vocabularies
 
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 YES_NO = [("oui", _l("Oui")), ("non", _l("Non"))]
 VAT_CHOICES = [("2000", "20 %"), ("1000", "10 %"), ("550", "5,5 %"), ("210", "2,1 %")]
 CHANNEL_LABELS = {
@@ -53,9 +56,8 @@ def _text(field: Any) -> str:
 
 
 def _yes_no(label: Any) -> RadioField:
-    return RadioField(
-        label, choices=options(YES_NO), validators=[InputRequired(_l("Répondez oui ou non."))]
-    )
+    # Unanswered is allowed in a draft: the answer is required at submission.
+    return RadioField(label, choices=options(YES_NO), validators=[Optional()])
 
 
 class HostingForm(Form):
@@ -73,17 +75,28 @@ def _categories(public: conduct.Public) -> list[tuple[str, str]]:
     return [(c.code, c.label) for c in conduct.data_categories(public)]
 
 
+_ANSWERS = ("advertising", "data_sale", "pupil_profiling", "gar_access", "deletion_at_end")
+_NUMBERS = ("retention_days", "breach_notification_hours")
+
+
 class DeclarationForm(Form):
     """The data-practices declaration, field for field as in catalog.conduct."""
 
-    hosting = FieldList(FormField(HostingForm), min_entries=3, max_entries=10)
-    subprocessors = FieldList(FormField(SubprocessorForm), min_entries=4, max_entries=30)
+    hosting = FieldList(
+        FormField(HostingForm), label=_l("Hébergement"), min_entries=3, max_entries=10
+    )
+    subprocessors = FieldList(
+        FormField(SubprocessorForm),
+        label=_l("Sous-traitants ayant accès aux données"),
+        min_entries=4,
+        max_entries=30,
+    )
     teacher_data = MultiCheckboxField(_l("Données collectées sur les enseignants"), choices=[])
     pupil_data = MultiCheckboxField(_l("Données collectées sur les élèves"), choices=[])
     purposes = TextAreaField(_l("Finalités du traitement (une par ligne)"))
     retention_days = IntegerField(
         _l("Durée de conservation après la fin du contrat (jours)"),
-        validators=[InputRequired(_l("Indiquez un nombre de jours.")), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0)],
     )
     advertising = _yes_no(_l("Affichez-vous de la publicité ?"))
     data_sale = _yes_no(_l("Vendez-vous ou réutilisez-vous commercialement des données ?"))
@@ -95,7 +108,7 @@ class DeclarationForm(Form):
     certifications = TextAreaField(_l("Certifications de sécurité (une par ligne)"))
     breach_notification_hours = IntegerField(
         _l("Délai de notification d’une violation de données (heures)"),
-        validators=[InputRequired(_l("Indiquez un nombre d’heures.")), NumberRange(min=0)],
+        validators=[Optional(), NumberRange(min=0)],
     )
     deletion_at_end = _yes_no(
         _l("Supprimez-vous ou restituez-vous les données à la fin du contrat ?")
@@ -107,7 +120,9 @@ class DeclarationForm(Form):
         self.pupil_data.choices = options(_categories("pupil"))
 
     def to_declaration(self) -> dict[str, Any]:
-        return {
+        """The declaration as written so far: a question left unanswered (yes/no, number)
+        is left out, so that it is reported missing rather than read as "no" or 0."""
+        declaration = {
             "hosting": [
                 {"country": _text(h.country).upper(), "provider": _text(h.provider)}
                 for h in (entry.form for entry in self.hosting)
@@ -137,6 +152,9 @@ class DeclarationForm(Form):
             "breach_notification_hours": self.breach_notification_hours.data,
             "deletion_at_end": self.deletion_at_end.data == "oui",
         }
+        unanswered = [key for key in _ANSWERS if getattr(self, key).data not in ("oui", "non")]
+        unanswered += [key for key in _NUMBERS if getattr(self, key).data is None]
+        return {key: value for key, value in declaration.items() if key not in unanswered}
 
     def fill(self, declaration: dict[str, Any]) -> None:
         """Pre-fill from a stored declaration."""
@@ -198,7 +216,7 @@ class ProductForm(FlaskForm):
         _l("Logo (PNG, JPEG ou WebP, 512 Ko au plus)"),
         validators=[FileAllowed(["png", "jpg", "jpeg", "webp"], _l("PNG, JPEG ou WebP."))],
     )
-    plans = FormField(PlansForm)
+    plans = FormField(PlansForm, label=_l("Offres et prix"))
     declaration = FormField(DeclarationForm)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -255,3 +273,22 @@ class ProductForm(FlaskForm):
             form.vat_rate.data = str(plan.vat_rate_bp)
             form.max_pupils.data = plan.max_pupils
         self.declaration.form.fill(draft.declaration)
+
+    def label_of(self, path: str) -> str:
+        """The words naming a field to the vendor, from a service's path of it
+        (``declaration.hosting[0].country`` → "Hébergement n° 1 — Pays (code ISO, ex. FR)")."""
+        words: list[str] = []
+        target: Any = self
+        for name, index in _PATH_PART.findall(path):
+            if isinstance(target, FormField):
+                target = target.form
+            if index and isinstance(target, FieldList) and int(index) < len(target.entries):
+                words[-1:] = [_("%(list)s n° %(n)s", list=words[-1], n=int(index) + 1)]
+                target = target.entries[int(index)]
+            elif name and isinstance(target, Form) and name in target._fields:
+                target = target._fields[name]
+                if target is not self.declaration:  # its questions speak for themselves
+                    words.append(str(target.label.text))
+            else:
+                break
+        return " — ".join(words) or _("Déclaration des pratiques en matière de données")

@@ -53,7 +53,12 @@ def _save(form: ProductForm, version: ProductVersion | None, vendor_id: int) -> 
     return version.product
 
 
-def _form_page(form: ProductForm, vendor_id: int, product: Product | None) -> ResponseReturnValue:
+def _form_page(
+    form: ProductForm,
+    vendor_id: int,
+    product: Product | None,
+    source: services.DeclarationSource | None = None,
+) -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
@@ -65,20 +70,44 @@ def _form_page(form: ProductForm, vendor_id: int, product: Product | None) -> Re
             error.details = attach_errors(form, refused.details)
         else:
             flash(_("Brouillon enregistré."), "success")
+            if request.form.get("action") == "verifier":
+                return redirect(_verification_url(vendor_id, product.id))
             return redirect(url_for("products.detail", vendor_id=vendor_id, product_id=product.id))
     elif form.is_submitted():
         error = ValidationFailed(_("Certaines informations du produit sont invalides."))
-    context = {"form": form, "vendor": vendors.get_vendor(vendor_id), "product": product}
+    context = {
+        "form": form,
+        "vendor": vendors.get_vendor(vendor_id),
+        "product": product,
+        "source": source,
+    }
+    if product is not None and request.args.get("verifier") and product.latest.editable:
+        verification = vetting.verify(product.latest)
+        context["verification"] = verification
+        context["missing"] = [
+            (form.label_of(path), reasons) for path, reasons in verification.missing.items()
+        ]
     return render_template("products/form.html", error=error, **context), 422 if error else 200
+
+
+def _verification_url(vendor_id: int, product_id: int) -> str:
+    """The draft's form with the checks of a submission shown on top (nothing submitted)."""
+    return url_for(
+        "products.edit",
+        vendor_id=vendor_id,
+        product_id=product_id,
+        verifier=1,
+    )
 
 
 @blueprint.route("/editeur/<int:vendor_id>/produits/nouveau", methods=["GET", "POST"])
 @role_required(VENDOR, scope="vendor_id")
 def create(vendor_id: int) -> ResponseReturnValue:
     form = ProductForm()
-    if not form.is_submitted():
-        form.declaration.form.fill(conduct.sample_declaration())
-    return _form_page(form, vendor_id, None)
+    source = services.previous_declaration(vendors.get_vendor(vendor_id))
+    if not form.is_submitted() and source is not None:
+        form.declaration.form.fill(source.declaration)
+    return _form_page(form, vendor_id, None, source)
 
 
 @blueprint.route(

@@ -72,9 +72,12 @@ class ProductDraft:
     gar_resource_id: str | None = None
 
 
-def _check(draft: ProductDraft) -> None:
-    """ValidationFailed naming every wrong field (declaration fields as
-    ``declaration.<path>``)."""
+def _problems(draft: ProductDraft, *, for_submission: bool) -> dict[str, list[str]]:
+    """Every wrong field, by its path (declaration fields as ``declaration.<path>``).
+
+    A draft may be incomplete: only what cannot be stored is a problem (a text too long,
+    an unknown code, an offer ticked without a valid price). ``for_submission`` adds what a
+    submission needs: every required field filled in and a declaration that reads whole."""
     errors: dict[str, list[str]] = {}
 
     def refuse(name: str, reason: str) -> None:
@@ -82,36 +85,45 @@ def _check(draft: ProductDraft) -> None:
 
     for name, limit in (("title", 200), ("summary", 300)):
         value = getattr(draft, name).strip()
-        if not value:
+        if not value and for_submission:
             refuse(name, "ce champ est obligatoire")
         elif len(value) > limit:
             refuse(name, f"{limit} caractères au plus")
-    if len(draft.description.strip()) < 20:
+    if for_submission and len(draft.description.strip()) < 20:
         refuse("description", "décrivez la ressource en quelques phrases (20 caractères au moins)")
     known_disciplines = {d.code for d in vocabularies.disciplines()}
-    if not draft.disciplines:
+    if not draft.disciplines and for_submission:
         refuse("disciplines", "choisissez au moins une discipline")
     for code in draft.disciplines:
         if code not in known_disciplines:
             refuse("disciplines", f"discipline inconnue : {code}")
     known_levels = {level.code for level in vocabularies.levels()}
-    if not draft.levels:
+    if not draft.levels and for_submission:
         refuse("levels", "choisissez au moins un niveau")
     for code in draft.levels:
         if code not in known_levels:
             refuse("levels", f"niveau inconnu : {code}")
-    if draft.resource_type not in {t.code for t in vocabularies.resource_types()}:
+    if (draft.resource_type or for_submission) and draft.resource_type not in {
+        t.code for t in vocabularies.resource_types()
+    }:
         refuse("resource_type", "type de ressource inconnu")
-    if not draft.access_url.startswith("https://") or len(draft.access_url) > 500:
+    if not draft.access_url.strip() and for_submission:
+        refuse("access_url", "ce champ est obligatoire")
+    elif len(draft.access_url) > 500 or (
+        for_submission and not draft.access_url.startswith("https://")
+    ):
         refuse("access_url", "une adresse https:// de 500 caractères au plus")
-    if draft.channel is Channel.GAR and not ARK.fullmatch(draft.gar_resource_id or ""):
+    gar_id = draft.gar_resource_id or ""
+    if len(gar_id) > 200 or (
+        for_submission and draft.channel is Channel.GAR and not ARK.fullmatch(gar_id)
+    ):
         refuse("gar_resource_id", "identifiant de la ressource dans le GAR attendu (ark:/12345/…)")
-    if not draft.plans:
+    if not draft.plans and for_submission:
         refuse("plans", "proposez au moins une offre (enseignant, classe ou établissement)")
     kinds = [plan.kind for plan in draft.plans]
     if len(set(kinds)) != len(kinds):
         refuse("plans", "une seule offre de chaque sorte")
-    for plan in draft.plans:
+    for plan in draft.plans:  # an offer is stored whole or not at all, even in a draft
         where = f"plans.{plan.kind.value}"
         if plan.price_cents <= 0:
             refuse(f"{where}.price", "le prix doit être strictement positif")
@@ -119,13 +131,26 @@ def _check(draft: ProductDraft) -> None:
             refuse(f"{where}.vat_rate", "taux de TVA inconnu")
         if plan.kind is PlanKind.CLASS and not (plan.max_pupils and 0 < plan.max_pupils <= 200):
             refuse(f"{where}.max_pupils", "indiquez le nombre d'élèves (1 à 200)")
-    try:
-        conduct.Declaration.from_dict(draft.declaration)
-    except conduct.InvalidDeclaration as error:
-        for path, reason in error.errors:
-            refuse(f"declaration.{path}", reason)
+    if for_submission:
+        try:
+            conduct.Declaration.from_dict(draft.declaration)
+        except conduct.InvalidDeclaration as error:
+            for path, reason in error.errors:
+                refuse(f"declaration.{path}", reason)
+    return errors
+
+
+def _check(draft: ProductDraft) -> None:
+    """ValidationFailed naming every field a draft cannot hold."""
+    errors = _problems(draft, for_submission=False)
     if errors:
         raise ValidationFailed("Certaines informations du produit sont invalides.", details=errors)
+
+
+def missing_for_submission(version: ProductVersion) -> dict[str, list[str]]:
+    """What keeps a draft from being submitted, by field path (empty when nothing):
+    required fields left empty, answers missing or invalid in the declaration."""
+    return _problems(draft_of(version), for_submission=True)
 
 
 def normalize_text(text: str) -> str:
@@ -154,7 +179,10 @@ def _apply(version: ProductVersion, draft: ProductDraft, vendor: Vendor) -> None
     version.channel = draft.channel
     gar_id = (draft.gar_resource_id or "").strip()
     version.gar_resource_id = gar_id if draft.channel is Channel.GAR else None
-    version.declaration = conduct.Declaration.from_dict(draft.declaration).to_dict()
+    try:
+        version.declaration = conduct.Declaration.from_dict(draft.declaration).to_dict()
+    except conduct.InvalidDeclaration:  # a draft still being written: kept as it is
+        version.declaration = dict(draft.declaration)
     version.findings = None
     version.disciplines = [VersionDiscipline(code=c) for c in dict.fromkeys(draft.disciplines)]
     version.levels = [VersionLevel(code=c) for c in dict.fromkeys(draft.levels)]
@@ -166,7 +194,7 @@ def _apply(version: ProductVersion, draft: ProductDraft, vendor: Vendor) -> None
         kept.vat_rate_bp = plan.vat_rate_bp
         kept.max_pupils = plan.max_pupils if plan.kind is PlanKind.CLASS else None
         version.plans.append(kept)
-    version.price_from_cents = min(plan.price_cents for plan in draft.plans)
+    version.price_from_cents = min((plan.price_cents for plan in draft.plans), default=None)
     version.search_text = _search_text(version, vendor)
 
 
@@ -210,6 +238,33 @@ def draft_of(version: ProductVersion) -> ProductDraft:
         declaration=dict(version.declaration),
         gar_resource_id=version.gar_resource_id,
     )
+
+
+@dataclass(frozen=True)
+class DeclarationSource:
+    """A declaration the vendor wrote for another product, to start a new one from."""
+
+    title: str
+    written_on: date  # Paris date of the version's submission, or of its creation
+    declaration: dict[str, Any]
+
+
+def previous_declaration(vendor: Vendor) -> DeclarationSource | None:
+    """The declaration of the vendor's most recent version that has one, or None: a new
+    product's declaration starts from the vendor's own answers, never from anyone else's."""
+    query = (
+        select(ProductVersion)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .where(Product.vendor_id == vendor.id)
+        .order_by(ProductVersion.id.desc())
+        .limit(20)
+    )
+    for version in db.session.scalars(query):
+        declaration = dict(version.declaration or {})
+        if any(value not in ([], "", None) for value in declaration.values()):
+            moment = version.submitted_at or version.created_at
+            return DeclarationSource(version.title, dates.local_date(moment), declaration)
+    return None
 
 
 def new_version(actor: User, product: Product) -> ProductVersion:

@@ -28,7 +28,25 @@ blueprint = Blueprint("vetting", __name__, template_folder="templates")
 @role_required(Role.VENDOR, scope="vendor_id")
 def submit(vendor_id: int, product_id: int) -> ResponseReturnValue:
     product = products.vendor_product(vendor_id, product_id)
-    submission = services.submit(current_user, product.latest)
+    try:
+        submission = services.submit(current_user, product.latest)
+    except ValidationFailed:
+        db.session.rollback()
+        flash(
+            _(
+                "Soumission impossible : des informations manquent ou sont invalides. "
+                "Elles sont listées ci-dessous ; complétez-les puis soumettez à nouveau."
+            ),
+            "error",
+        )
+        return redirect(
+            url_for(
+                "products.edit",
+                vendor_id=vendor_id,
+                product_id=product_id,
+                verifier=1,
+            )
+        )
     db.session.commit()  # a refused submission keeps its findings and its trace
     if not submission.accepted:
         flash(

@@ -43,8 +43,33 @@ def findings_of(version: ProductVersion) -> list[conduct.Finding]:
     ]
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What the vendor's "Vérifier" shows on a draft, without submitting it: the fields
+    still missing or wrong for a submission (by path, see ``products.missing_for_submission``)
+    and the findings of the code-of-conduct rules that could be applied."""
+
+    missing: dict[str, list[str]]
+    findings: list[conduct.Finding]
+
+    @property
+    def submittable(self) -> bool:
+        return not self.missing and not conduct.has_blocker(self.findings)
+
+
+def verify(version: ProductVersion) -> Verification:
+    """Run the checks a submission would run (``python -m catalog check``'s rules, with the
+    vendor's company and the exclusion list) on the version as it is. Writes nothing."""
+    partial = conduct.check_partial(
+        version.declaration,
+        company=products.company_of(version.product.vendor),
+        excluded_names=vendors.excluded_names(),
+    )
+    return Verification(products.missing_for_submission(version), partial.findings)
+
+
 def run_checks(version: ProductVersion) -> list[conduct.Finding]:
-    """The code-of-conduct findings of a version, stored on it."""
+    """The code-of-conduct findings of a complete version, stored on it."""
     declaration = conduct.Declaration.from_dict(version.declaration)
     findings = conduct.check(
         declaration,
@@ -59,11 +84,19 @@ def run_checks(version: ProductVersion) -> list[conduct.Finding]:
 
 
 def submit(actor: User | None, version: ProductVersion) -> Submission:
-    """Submit a draft for review; refused on the spot when a check finds a blocker."""
+    """Submit a draft for review: ValidationFailed listing every field still missing or
+    invalid (nothing written); refused on the spot when a check finds a blocker."""
     if not version.editable:
         raise Conflict("Cette version a déjà été soumise.")
     if not version.product.vendor.active:
         raise Conflict("Votre compte éditeur est suspendu : la soumission est impossible.")
+    missing = products.missing_for_submission(version)
+    if missing:
+        raise ValidationFailed(
+            "Le produit ne peut pas encore être soumis : des informations manquent ou sont "
+            "invalides.",
+            details=missing,
+        )
     findings = run_checks(version)
     blockers = [f.rule for f in findings if f.severity is conduct.Severity.BLOCKER]
     if blockers:

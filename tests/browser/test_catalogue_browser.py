@@ -28,6 +28,8 @@ def logout(page: Page) -> None:
 def test_vendor_submits_reviewer_approves_teacher_finds(live_server: str, page: Page) -> None:
     login(page, live_server, "vendor@demo.test")
     page.get_by_role("link", name="Nouveau produit").click()
+    # The demo vendor's declaration starts from its own previous one, and says so.
+    expect(page.get_by_text("Prérempli à partir de la déclaration de")).to_be_visible()
     page.get_by_label("Titre").fill(TITLE)
     page.get_by_label("Résumé en une phrase").fill("Des puzzles de tangram pour la géométrie.")
     page.get_by_label("Description").fill(
@@ -43,6 +45,9 @@ def test_vendor_submits_reviewer_approves_teacher_finds(live_server: str, page: 
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
 
+    page.get_by_role("link", name="Vérifier").click()  # the checks, nothing submitted
+    expect(page.get_by_text("Rien ne bloque la soumission")).to_be_visible()
+    page.get_by_role("link", name="Aller à la page du produit pour le soumettre").click()
     page.get_by_role("button", name="Soumettre à la commission").click()
     expect(page.get_by_text("Votre produit est soumis à la commission.")).to_be_visible()
     logout(page)

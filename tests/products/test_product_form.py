@@ -7,16 +7,18 @@ import io
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
 from app.accounts.models import User
-from app.core import audit
+from app.core import audit, dates
 from app.core.audit import AuditEvent
 from app.extensions import db
 from app.products.models import Channel, PlanKind, Product, VersionStatus
 from app.vendors.models import Vendor
+from catalog import conduct
 from tests import factories
 from tests.helpers import page_text
 from tests.products.helpers import form_data, product_count
@@ -58,9 +60,11 @@ def image(image_format: str, size: tuple[int, int] = (64, 64)) -> bytes:
 # --- creating a product ------------------------------------------------------------------------
 
 
-def test_the_form_page_shows_the_fields_and_a_sample_declaration(
+def test_a_new_product_starts_with_an_empty_declaration_not_another_companys(
     client: FlaskClient, vendor: Vendor, vendor_user: User
 ) -> None:
+    other = factories.VendorFactory(legal_name="Éditions Lumière SAS")
+    factories.product(other, state="draft")  # another company's declaration is no model
     response = client.get(new_product_url(vendor))
     assert response.status_code == 200
     text = page_text(response)
@@ -71,7 +75,35 @@ def test_the_form_page_shows_the_fields_and_a_sample_declaration(
         "declaration-hosting-0-country",
     ):
         assert f'name="{name}"' in text
-    assert 'value="OVHcloud"' in text  # the declaration starts from the compliant example
+    for foreign in ("OVHcloud", "Brevo", "lumiere.fr", "ISO 27001", "Prérempli"):
+        assert foreign not in text
+    assert 'name="declaration-advertising" type="radio" value="non" checked' not in text
+    assert "checked" not in text.split('id="declaration-legend"')[1]  # nothing answered
+
+
+def test_a_new_declaration_starts_from_the_vendors_own_previous_one_clearly_marked(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    own = {
+        **conduct.sample_declaration(),
+        "hosting": [{"country": "FR", "provider": "Scaleway"}],
+        "dpo_contact": "dpo@tangram.example",
+        "certifications": ["HDS"],
+    }
+    del own["company"]
+    factories.product(vendor, state="in_review", title="Tangram des premiers pas", declaration=own)
+
+    text = page_text(client.get(new_product_url(vendor)))
+
+    assert 'value="Scaleway"' in text
+    assert 'value="dpo@tangram.example"' in text
+    assert "HDS" in text
+    assert "OVHcloud" not in text
+    today = format_date(dates.today(), "long", locale="fr")
+    assert (
+        f"Prérempli à partir de la déclaration de « Tangram des premiers pas » du {today} : "
+        "vérifiez chaque réponse." in text
+    )
 
 
 def test_a_vendor_creates_a_draft_through_the_form(
@@ -160,8 +192,6 @@ def test_a_member_of_another_vendor_cannot_create_a_product_here(
 @pytest.mark.parametrize(
     ("overrides", "field_id", "reason"),
     [
-        ({"title": ""}, "title", "ce champ est obligatoire"),
-        ({"plans-teacher-offered": None}, None, "proposez au moins une offre"),
         ({"plans-teacher-price": "abc"}, "plans-teacher-price", "« abc » n'est pas un montant"),
         ({"plans-teacher-price": "0"}, "plans-teacher-price", "strictement positif"),
         (
@@ -170,45 +200,10 @@ def test_a_member_of_another_vendor_cannot_create_a_product_here(
             "indiquez le nombre d'élèves",
         ),
         ({"disciplines": ["alchimie"]}, "disciplines", "alchimie"),
-        ({"disciplines": None}, "disciplines", "choisissez au moins une discipline"),
-        (
-            {"access_url": "http://tangram.example/jeu"},
-            "access_url",
-            "une adresse https://",
-        ),
-        (
-            {"declaration-hosting-0-country": "F1"},
-            "declaration-hosting-0-country",
-            "« F1 » n'est pas un code pays",
-        ),
-        (
-            {"declaration-hosting-0-country": "", "declaration-hosting-0-provider": ""},
-            None,
-            "doit contenir au moins un élément",
-        ),
-        ({"declaration-advertising": None}, "declaration-advertising", "Répondez oui ou non."),
-        (
-            {"declaration-retention_days": ""},
-            "declaration-retention_days",
-            "Indiquez un nombre de jours.",
-        ),
     ],
-    ids=[
-        "missing-title",
-        "no-plan",
-        "price-abc",
-        "price-zero",
-        "class-plan-without-max-pupils",
-        "unknown-discipline",
-        "no-discipline",
-        "http-access-url",
-        "invalid-hosting-country",
-        "no-hosting",
-        "advertising-unanswered",
-        "retention-missing",
-    ],
+    ids=["price-abc", "price-zero", "class-plan-without-max-pupils", "unknown-discipline"],
 )
-def test_bad_input_is_refused_with_the_field_named_and_nothing_written(
+def test_what_a_draft_cannot_hold_is_refused_with_the_field_named_and_nothing_written(
     client: FlaskClient,
     vendor: Vendor,
     vendor_user: User,
@@ -228,21 +223,102 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(
     assert product_events() == 0
 
 
-def test_every_wrong_field_is_named_at_once(
+# --- an incomplete draft is saved; what it lacks is named at submission ------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "label"),
+    [
+        ({"title": ""}, "Titre : ce champ est obligatoire"),
+        ({"plans-teacher-offered": None}, "Offres et prix : proposez au moins une offre"),
+        ({"disciplines": None}, "Disciplines : choisissez au moins une discipline"),
+        ({"access_url": "http://tangram.example/jeu"}, "Adresse d’accès à la ressource : "),
+        (
+            {"declaration-hosting-0-country": "F1"},
+            "Hébergement n° 1 — Pays (code ISO, ex. FR) : « F1 » n'est pas un code pays",
+        ),
+        (
+            {"declaration-hosting-0-country": "", "declaration-hosting-0-provider": ""},
+            "Hébergement : doit contenir au moins un élément",
+        ),
+        (
+            {"declaration-advertising": None},
+            "Affichez-vous de la publicité ? : champ obligatoire manquant",
+        ),
+        (
+            {"declaration-retention_days": ""},
+            "Durée de conservation après la fin du contrat (jours) : champ obligatoire manquant",
+        ),
+    ],
+    ids=[
+        "missing-title",
+        "no-plan",
+        "no-discipline",
+        "http-access-url",
+        "invalid-hosting-country",
+        "no-hosting",
+        "advertising-unanswered",
+        "retention-missing",
+    ],
+)
+def test_an_incomplete_draft_is_saved_and_its_submission_names_what_is_missing(
+    client: FlaskClient,
+    vendor: Vendor,
+    vendor_user: User,
+    overrides: dict[str, Any],
+    label: str,
+) -> None:
+    response = post_product(client, vendor, **overrides)
+
+    assert response.status_code == 302
+    product = only_product(vendor)
+    assert product.latest.status is VersionStatus.DRAFT
+
+    submitted = client.post(f"/editeur/{vendor.id}/produits/{product.id}/soumettre")
+
+    edit = f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1"
+    assert submitted.headers["Location"] == edit
+    text = page_text(client.get(edit))
+    assert "Soumission impossible : des informations manquent ou sont invalides." in text
+    assert "À compléter avant de soumettre" in text
+    assert label in text
+    db.session.refresh(product.latest)
+    assert product.latest.status is VersionStatus.DRAFT
+    assert product.latest.submitted_at is None
+    assert [e.action for e in audit.history("product", product.id)] == ["product.created"]
+
+
+def test_a_draft_is_saved_with_everything_missing_and_unanswered_questions_stay_unanswered(
     client: FlaskClient, vendor: Vendor, vendor_user: User
 ) -> None:
     response = post_product(
         client,
         vendor,
-        title="",
-        access_url="ftp://tangram.example",
-        **{"declaration-hosting-0-country": "F1"},
+        **dict.fromkeys(
+            [
+                "title",
+                "summary",
+                "description",
+                "disciplines",
+                "levels",
+                "access_url",
+                "plans-teacher-offered",
+                *(key for key in form_data() if key.startswith("declaration-")),
+            ]
+        ),
     )
-    assert response.status_code == 422
-    text = page_text(response)
-    for field_id in ("title", "access_url", "declaration-hosting-0-country"):
-        assert field_in_error(text, field_id)
-    assert product_count() == 0
+
+    assert response.status_code == 302
+    version = only_product(vendor).latest
+    assert version.title == ""
+    assert version.plans == []
+    assert version.price_from_cents is None
+    for unanswered in ("advertising", "deletion_at_end", "retention_days"):
+        assert unanswered not in version.declaration  # not read as "non" or 0
+    assert "Produit sans titre" in page_text(client.get(response.headers["Location"]))
+
+    form = page_text(client.get(f"/editeur/{vendor.id}/produits/{version.product_id}/modifier"))
+    assert "checked" not in form.split('id="declaration-legend"')[1]
 
 
 # --- the logo ----------------------------------------------------------------------------------
@@ -324,10 +400,17 @@ def test_a_bad_logo_is_refused_with_the_field_named(
     assert product_count() == 0  # the product is not created without its logo
 
 
-def test_a_hosting_row_posted_without_its_country_is_refused_not_a_crash(
+def test_a_hosting_row_posted_without_its_country_is_saved_and_named_by_the_checks(
     client: FlaskClient, vendor: Vendor, vendor_user: User
 ) -> None:
-    response = post_product(client, vendor, **{"declaration-hosting-1-provider": "AWS"})
+    response = post_product(
+        client, vendor, action="verifier", **{"declaration-hosting-1-provider": "AWS"}
+    )
 
-    assert response.status_code == 422
-    assert product_count() == 0
+    product = only_product(vendor)
+    assert response.headers["Location"] == (
+        f"/editeur/{vendor.id}/produits/{product.id}/modifier?verifier=1"
+    )
+    text = page_text(client.get(response.headers["Location"]))
+    assert "Hébergement n° 2 — Pays (code ISO, ex. FR) : " in text
+    assert "hosting[1]" not in text
