@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import api
     from app.licences.api import blueprint as licences_api
     from app.licences.routes import blueprint as licences
+    from app.notifications.routes import blueprint as notifications
     from app.orders.routes import blueprint as orders
     from app.payouts.routes import blueprint as payouts
     from app.products.routes import blueprint as products
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
         reporting,
         documents,
         jobs,
+        notifications,
     ):
         app.register_blueprint(blueprint)
     api.register_blueprint(licences_api)

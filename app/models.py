@@ -6,6 +6,7 @@ from app.core.audit import AuditEvent
 from app.core.jobs import Job
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
+from app.notifications.models import MailChoice, Notification
 from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
@@ -26,6 +27,8 @@ __all__ = [
     "JournalEntry",
     "LedgerAccount",
     "Licence",
+    "MailChoice",
+    "Notification",
     "Order",
     "OrderLine",
     "Payout",

@@ -60,6 +60,8 @@ class User(UserMixin, Timestamped, Model):
     # Part of the session cookie's user id: raising it signs the person out everywhere
     # ("se déconnecter de partout", a password change).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The language the person chose for the interface ("fr", "en"): their e-mails speak it.
+    locale: Mapped[str | None] = mapped_column(String(5))
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -15,6 +15,7 @@ from app.accounts.signin import end_every_session, sign_in, sign_out
 from app.core.errors import DomainError
 from app.core.forms import attach_errors
 from app.extensions import db
+from app.notifications import services as notifications
 
 blueprint = Blueprint("profile", __name__, template_folder="templates", url_prefix="/mon-profil")
 
@@ -45,6 +46,7 @@ def _page(
             email_form=email_form,
             password_form=password_form,
             home=home_url(user),
+            mail_choices=notifications.choices(user.id),
         ),
         status,
     )

@@ -126,6 +126,9 @@ def no_role() -> ResponseReturnValue:
 def set_language(lang: str) -> ResponseReturnValue:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        if current_user.is_authenticated:  # their e-mails will speak it too
+            current_user.locale = lang
+            db.session.commit()
     return redirect(_safe_next(request.args.get("next")) or url_for("accounts.index"))
 
 

@@ -99,6 +99,19 @@ def is_postgres(session: Any) -> bool:
     return bool(session.get_bind().dialect.name == "postgresql")
 
 
+def json_object(session: Any, fields: dict[str, Any]) -> Any:
+    """A JSON object built by the database from named SQL expressions (an INSERT … SELECT
+    writing payloads without any row going through Python)."""
+    from sqlalchemy import JSON, String, cast, func, literal
+
+    pairs: list[Any] = []
+    for name, value in fields.items():
+        pairs += [literal(name, String()), value]
+    if is_postgres(session):
+        return cast(func.json_build_object(*pairs), JSON)
+    return func.json_object(*pairs)
+
+
 def integer_rows(session: Any, name: str, **columns: list[int]) -> Any:
     """A FROM clause of BIGINT columns holding these values, however many rows, as one or
     two parameters: `unnest` of arrays on PostgreSQL, `json_each` on SQLite.

@@ -27,9 +27,15 @@ def format_cents(cents: int | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
+        from app.notifications.services import unread_count
+
         signed_in = has_request_context() and current_user.is_authenticated
         links = role_links(current_user) if signed_in else []  # documents render outside requests
-        return {"navigation": links, "current_locale": lambda: str(get_locale() or "fr")}
+        return {
+            "navigation": links,
+            "current_locale": lambda: str(get_locale() or "fr"),
+            "unread_notifications": lambda: unread_count(current_user.id) if signed_in else 0,
+        }
 
     app.add_template_filter(format_cents, "cents")
 

@@ -20,6 +20,6 @@ request's Host header. The transport (`MAIL_URL`) is SMTP, or `.eml` files in
 development, readable at `/demo/courriels`.
 """
 
-from app.mail.messages import Letter, message, public_url, send, send_many
+from app.mail.messages import Letter, message, public_url, send, send_many, subject
 
-__all__ = ["Letter", "message", "public_url", "send", "send_many"]
+__all__ = ["Letter", "message", "public_url", "send", "send_many", "subject"]

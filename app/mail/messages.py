@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from jinja2 import Environment, Template
-from sqlalchemy import JSON, String, cast, func, literal, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import String, cast, literal, select
 
 from app.core import jobs
-from app.core.db import AnySelect, is_postgres, utcnow
+from app.core.db import AnySelect, json_object, utcnow
 from app.extensions import db
 from app.mail import transport
 
@@ -32,6 +32,9 @@ class Letter:
     name: str = ""
     context: dict[str, Any] = field(default_factory=dict)
     locale: str = "fr"
+    # A message the reader may turn off: the address of its one-click unsubscribe
+    # (List-Unsubscribe headers, RFC 8058, and a link at the bottom of the message).
+    unsubscribe: str | None = None
 
 
 Builder = Callable[[dict[str, Any]], Letter | None]
@@ -71,13 +74,8 @@ def send_many(name: str, rows: AnySelect, key: str) -> int:
     if name not in MESSAGES:
         raise ValueError(f"unknown message: {name}")
     source = rows.subquery()
-    pairs: list[Any] = [literal("message"), literal(name)]
-    for column in source.columns:
-        pairs += [literal(str(column.name), String()), column]
-    if is_postgres(db.session):
-        payload: ColumnElement[Any] = cast(func.json_build_object(*pairs), JSON)
-    else:
-        payload = func.json_object(*pairs)
+    fields = {"message": literal(name), **{str(c.name): c for c in source.columns}}
+    payload = json_object(db.session, fields)
     job_key = literal(f"mail:{name}:") + cast(source.c[key], String)
     return jobs.enqueue_many(JOB_KIND, select(payload, job_key).select_from(source))
 
@@ -125,6 +123,10 @@ def render(name: str, letter: Letter) -> EmailMessage:
         text_template = _text_environment().get_template(template_name)
         subject = " ".join(_render_block(text_template, "subject", context).split())
         text = _render_block(text_template, "text", context)
+        if letter.unsubscribe:
+            text += "\n\n-- \n" + _(
+                "Ne plus recevoir ce type de message : %(link)s", link=letter.unsubscribe
+            )
         html = html_env.get_template(template_name).render(context)
 
     mail = EmailMessage()
@@ -136,10 +138,24 @@ def render(name: str, letter: Letter) -> EmailMessage:
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = make_msgid(domain=_domain_of(sender))
     mail["Auto-Submitted"] = "auto-generated"
+    if letter.unsubscribe:
+        mail["List-Unsubscribe"] = f"<{letter.unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["Content-Language"] = letter.locale
     mail.set_content(text + "\n")
     mail.add_alternative(html, subtype="html")
     return mail
+
+
+def subject(name: str, context: dict[str, Any], locale: str | None = None) -> str:
+    """The subject of the message `name` with `context`, in `locale` (default: the
+    current one): also the title of the same event in the in-app notifications."""
+    template = _text_environment().get_template(f"mail/{name}.html")
+    full = {"public_url": public_url, "home_url": current_app.config["PUBLIC_URL"], **context}
+    if locale is None:
+        return " ".join(_render_block(template, "subject", full).split())
+    with force_locale(locale):
+        return " ".join(_render_block(template, "subject", full).split())
 
 
 def _domain_of(sender: str) -> str:
