@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 
 class SettlementForm(FlaskForm):
@@ -21,7 +21,7 @@ class MarkPaidForm(FlaskForm):
     bank_reference = StringField(
         _l("Référence du virement"),
         validators=[
-            InputRequired(_l("Indiquez la référence du virement donnée par la banque.")),
+            DataRequired(_l("Indiquez la référence du virement donnée par la banque.")),
             Length(max=64, message=_l("La référence a 64 caractères au plus.")),
         ],
     )

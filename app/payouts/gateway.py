@@ -53,12 +53,12 @@ class ManualGateway:
         if details is None:
             return (
                 "Coordonnées bancaires manquantes : l'éditeur doit indiquer son IBAN et son BIC "
-                "dans son espace (Versements)."
+                "dans son espace (Coordonnées bancaires)."
             )
         if not (details.holder and iban.is_valid(details.iban) and bic.is_valid(details.bic)):
             return (
                 "Coordonnées bancaires invalides : l'éditeur doit corriger son IBAN ou son BIC "
-                "dans son espace (Versements)."
+                "dans son espace (Coordonnées bancaires)."
             )
         return None
 

@@ -177,7 +177,7 @@ class Preview:
     def nothing_to_pay_message(self) -> str:
         why = (
             "aucun éditeur ne peut être payé pour l'instant, pour les raisons ci-dessous"
-            if self.skipped
+            if any(reason != WAITING for _vendor, reason in self.skipped)
             else "aucune vente réglée n'attend de versement"
         )
         return (
@@ -239,9 +239,8 @@ def preview(until: date, now: datetime | None = None) -> Preview:
     due: list[DueVendor] = []
     skipped: list[tuple[Vendor, str]] = []
     for vendor in _vendors_to_settle(until):
-        reason = payout_gateway.unusable_reason(vendor.id)
-        if reason is None:
-            sales, refunds, reason = _due(vendor.id, until, now)
+        sales, refunds, reason = _due(vendor.id, until, now)
+        reason = reason or payout_gateway.unusable_reason(vendor.id)
         if reason is not None:
             skipped.append((vendor, reason))
             continue
@@ -285,11 +284,7 @@ def settle(
     now = now or utcnow()
     payout_gateway = gateway()
     for vendor in _vendors_to_settle(run.until):
-        reason = payout_gateway.unusable_reason(vendor.id)
-        if reason is None:
-            payout, reason = _payout(actor, run, vendor, now, payout_gateway.name)
-        else:
-            payout = None
+        payout, reason = _payout(actor, run, vendor, now, payout_gateway)
         if reason is not None:
             run.skipped = {**run.skipped, str(vendor.id): reason}
         yield VendorResult(vendor, payout, reason)
@@ -298,11 +293,16 @@ def settle(
 
 
 def _payout(
-    actor: User | None, run: SettlementRun, vendor: Vendor, now: datetime, gateway_name: str
+    actor: User | None,
+    run: SettlementRun,
+    vendor: Vendor,
+    now: datetime,
+    payout_gateway: PayoutGateway,
 ) -> tuple[Payout | None, str | None]:
     # One settlement of a vendor at a time: a second run waits here, then finds it paid.
     db.session.execute(select(Vendor.id).where(Vendor.id == vendor.id).with_for_update())
     sales, refunds, reason = _due(vendor.id, run.until, now)
+    reason = reason or payout_gateway.unusable_reason(vendor.id)
     if reason is not None:
         return None, reason
     sales_cents = sum(line.price_cents for line in sales)
@@ -325,7 +325,7 @@ def _payout(
         sales_cents=sales_cents,
         deductions_cents=deductions_cents,
         amount_cents=net,
-        gateway=gateway_name,
+        gateway=payout_gateway.name,
         entry_id=entry.id,
     )
     db.session.add(payout)

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
-from app.core import dates
+from app.core import audit, dates
 from app.extensions import db
 from app.payouts.models import Payout, PayoutStatus, SettlementRun
 from tests import factories
@@ -283,6 +283,54 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
             "25,00",
         ],
     ]
+
+
+def test_the_accounting_office_marks_a_manual_payout_paid_and_it_leaves_the_csv(
+    market: Market,
+    both_paid: tuple[Payout, Payout],
+    admin: User,
+    client: FlaskClient,
+    auth: AuthActions,
+) -> None:
+    sea, stars = both_paid
+    url = f"/admin/versements/{sea.id}/paye"
+    log_in_member_of(market, auth)
+    assert client.post(url, data={"bank_reference": "VIR-1"}).status_code == 403
+    auth.logout()
+    auth.login(admin.email)
+    run_page = f"/admin/versements/reglements/{sea.run_id}"
+    assert visible_text(client.get(run_page)).count("Marquer comme payé") == 2
+
+    empty = client.post(url, data={"bank_reference": "  "}, follow_redirects=True)
+
+    assert "Indiquez la référence du virement donnée par la banque." in visible_text(empty)
+    assert sea.paid_at is None
+
+    response = client.post(url, data={"bank_reference": " VIR 2026-10-0001 "})
+
+    assert response.status_code == 302
+    assert response.location == run_page
+    db.session.refresh(sea)
+    assert sea.bank_reference == "VIR 2026-10-0001"
+    assert sea.paid_at is not None
+    assert sea.paid_by == admin.id
+    [event] = [e for e in audit.history("payout", sea.id) if e.action == "payout.marked_paid"]
+    assert event.actor_id == admin.id
+    assert event.details["bank_reference"] == "VIR 2026-10-0001"
+    assert event.details["iban"] == "FR7630006000011234567890189"
+    page = visible_text(client.get(run_page))
+    assert "Payé par virement" in page
+    assert "référence VIR 2026-10-0001" in page
+    assert page.count("Marquer comme payé") == 1
+    body = client.get("/admin/versements/a-payer.csv").data.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
+    assert [row[0] for row in rows[1:]] == [stars.number]
+
+    again = client.post(url, data={"bank_reference": "VIR-AUTRE"}, follow_redirects=True)
+
+    assert f"Le versement {sea.number} est déjà marqué payé" in visible_text(again)
+    db.session.refresh(sea)
+    assert sea.bank_reference == "VIR 2026-10-0001"
 
 
 def test_the_reconciliation_page_shows_agreement_then_differences(
