@@ -74,10 +74,9 @@ def test_a_member_gives_bank_details_checked_audited_and_mailed_to_the_team(
     assert inbox.to(stranger.email) == []
     for member in (author, colleague):
         (message,) = inbox.to(member.email)
-        assert message["Subject"] == (
-            "Les coordonnées bancaires de Les Cartes du Ciel SAS ont été modifiées"
-        )
+        assert message["Subject"] == "Coordonnées bancaires modifiées pour Les Cartes du Ciel SAS"
         text, html = parts(message)
+        assert "Les coordonnées bancaires de l’entreprise Les Cartes du Ciel SAS" in text
         assert "ont été modifiées le" in text
         assert "par Inès Martin." in text
         assert "l’IBAN se termine par 0185" in text
