@@ -430,7 +430,8 @@ class OnePreview:
     allocation: Allocation
     email: str
     name: str  # the teacher's name, or the one their account will get
-    registered: bool  # False: the account is created, an activation link is sent
+    registered: bool  # False: no password yet, an activation link is sent
+    new_account: bool  # True: nobody has this address yet, the account is created
     school: School
     cents: int
     pool_cents: int  # in the academy's pool now
@@ -975,7 +976,7 @@ def preview_one(
             for column, reasons in line.field_errors.items():
                 details.setdefault(column, []).extend(reasons)
         raise ValidationFailed(
-            "La répartition n'a pas été faite.",
+            "La répartition n'a pas été faite : le motif est indiqué sous le champ concerné.",
             details=details or {"allocation": ["adresse, montant et établissement requis"]},
         )
     (line,) = parsed.lines
@@ -1007,6 +1008,7 @@ def preview_one(
         email=line.email,
         name=user.name if user is not None else name_from_email(line.email),
         registered=user is not None and user.password_hash is not None,
+        new_account=user is None,
         school=school,
         cents=line.cents,
         pool_cents=pool,

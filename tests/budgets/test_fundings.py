@@ -67,9 +67,11 @@ def test_a_mistaken_funding_is_reversed_by_a_new_entry_with_its_reason(admin: Us
         (wrong.id, 5_000_000, "Complément"),
         (good.id, 500_000, "Dotation initiale"),
     ]
-    assert history[0].reversal is not None and history[0].reversal.id == reversal.id
+    assert history[0].reversal is not None
+    assert history[0].reversal.id == reversal.id
     assert history[0].reversal_reason == "Un zéro de trop"
-    assert history[0].reversal_author is not None and history[0].reversal_author.id == admin.id
+    assert history[0].reversal_author is not None
+    assert history[0].reversal_author.id == admin.id
     assert history[1].reversal is None
     (event,) = _events("academy.funding_reversed")
     assert (event.actor_id, event.object_id) == (admin.id, "10")

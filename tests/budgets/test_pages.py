@@ -265,7 +265,7 @@ def test_one_allocation_shows_what_will_be_credited_before_money_moves(
     assert re.search(r'id="pool-before">' + re.escape(format_euros(FUNDED)), text)
     assert re.search(r'id="pool-after">' + re.escape(format_euros(FUNDED - 30_000)), text)
     assert "Confirmer et attribuer 300,00\u00a0€" in text
-    assert "n’a pas encore de compte actif" not in text
+    assert "lien d’activation" not in text
     edit = re.search(r'href="(/academies/01/repartitions/enseignant\?[^"]+)"', text)
     assert edit is not None
     again = page_text(client.get(edit.group(1).replace("&amp;", "&")))
@@ -284,7 +284,7 @@ def test_one_allocation_to_a_newcomer_says_the_account_will_be_created(
 ) -> None:
     text = page_text(ask_one(client, "nouvelle.venue@ac-paris.fr", school.uai, "25"))
     assert re.search(r'id="teacher">Nouvelle Venue — nouvelle.venue@ac-paris.fr<', text)
-    assert "son compte est créé, rattaché à cet établissement" in text
+    assert "Personne n’a encore de compte à cette adresse : son compte est créé" in text
     assert db.session.scalar(select(User).where(User.email == "nouvelle.venue@ac-paris.fr")) is None
 
 
