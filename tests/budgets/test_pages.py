@@ -547,6 +547,24 @@ def test_a_rule_limited_to_chosen_schools(
     assert format_euros(2_500) in page_text(preview)
 
 
+def test_a_rule_preview_says_who_is_left_out_for_an_address_outside_the_academy(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    factories.teacher(school)
+    factories.teacher(school, email="claire.roux@gmail.com")
+    form = client.get("/academies/01/repartitions/regle")
+    preview = client.post(
+        "/academies/01/repartitions/regle", data={"amount": "10", "token": token_of(form)}
+    )
+    text = page_text(preview)
+    assert re.search(r'id="teacher-count">1<', text)
+    assert re.search(r'id="outside">1<', text)
+    assert (
+        "1 enseignant de ces établissements n’a pas d’adresse de l’académie (@ac-paris.fr) : "
+        "il ne reçoit rien."
+    ) in text
+
+
 def test_a_rule_with_a_bad_amount_is_refused_on_the_form(
     client: FlaskClient, manager: User, school: School
 ) -> None:
