@@ -186,7 +186,7 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("teacher@demo.test", "Camille Enseignante", Role.TEACHER),
+    DemoAccount("camille.enseignante@ac-paris.fr", "Camille Enseignante", Role.TEACHER),
     DemoAccount("vendor@demo.test", "Marc Éditeur", Role.VENDOR),
     DemoAccount("reviewer@demo.test", "Rachida Commission", Role.REVIEWER),
     DemoAccount("academy@demo.test", "Alain Rectorat", Role.ACADEMY_MANAGER),
@@ -370,7 +370,7 @@ DEMO_ORDERS = (
 def seed_orders() -> None:
     """A few orders of the demo teacher, two of them a month old (so a settlement has
     something to pay), one line cancelled. Replayed by their keys."""
-    teacher = accounts.find_user("teacher@demo.test")
+    teacher = accounts.find_user("camille.enseignante@ac-paris.fr")
     assert teacher is not None
     titles = {item.key: item.title for item in demo_catalogue().products}
     for number, (days_ago, wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):

@@ -3,9 +3,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from app import create_app
+from app.accounts.models import Role, RoleGrant, User
+from app.budgets.models import School
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.extensions import db
+from app.ledger.models import LedgerAccount
 from tests.conftest import AuthActions
 
 
@@ -33,6 +38,28 @@ def test_every_demo_account_logs_in_and_sees_its_home(
         home = client.get(response.headers["Location"], follow_redirects=True)
         assert home.status_code == 200, account.email
         auth.logout()
+
+
+def test_every_demo_teacher_has_an_address_of_their_academy_and_the_credit(
+    app: Flask, session: object
+) -> None:
+    _seed(app)
+    teachers = db.session.execute(
+        select(User, School)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(School, School.id == RoleGrant.school_id)
+        .where(RoleGrant.role == Role.TEACHER)
+    ).all()
+    assert len(teachers) == 301
+    outside = [
+        user.email for user, school in teachers if not school.academy.accepts_email(user.email)
+    ]
+    assert outside == []  # every one of them is reached by the allocation rule
+    demo = next(user for user, _ in teachers if user.email == DEMO_ACCOUNTS[0].email)
+    credited = db.session.scalar(
+        select(func.count(LedgerAccount.id)).where(LedgerAccount.user_id == demo.id)
+    )
+    assert credited == 1
 
 
 def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_demo_teacher_searches_buys_and_downloads_the_receipt(live_server: str, page: Page) -> None:
-    login(page, live_server, "teacher@demo.test")
+    login(page, live_server, "camille.enseignante@ac-paris.fr")
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Catalogue"
     ).click()

@@ -303,6 +303,7 @@ def test_a_teacher_of_two_academies_is_told_what_is_missing_where_the_order_is_p
 ) -> None:
     lyon = factories.SchoolFactory(name="Lycée du Parc", uai="0690001B", academy_code="10")
     accounts.grant_role(None, shop.teacher, Role.TEACHER, school=lyon)
+    shop.teacher.email = "moved.to.lyon@ac-lyon.fr"  # Lyon credits Lyon addresses only
     give_credit(shop.teacher, 30_00, school=lyon)  # 100 € in Paris, 30 € in Lyon
     orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
     orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=30)
