@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
 )
@@ -165,17 +166,24 @@ def refresh(school_year: str) -> None:
 def _insert_ledger(year: str, now: datetime) -> None:
     """Received, allocated, spent, refunded, expired: from the postings of the academies'
     accounts; what is left: from the guarded balances."""
+    credit = Posting.amount_cents > literal_column("0")  # one text in SELECT and GROUP BY
     flows = db.session.execute(
         select(
             LedgerAccount.academy_code,
             LedgerAccount.kind,
             JournalEntry.kind,
+            credit,
             func.sum(Posting.amount_cents),
         )
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(LedgerAccount.school_year_code == year, LedgerAccount.academy_code.is_not(None))
-        .group_by(LedgerAccount.academy_code, LedgerAccount.kind, JournalEntry.kind)
+        .group_by(
+            LedgerAccount.academy_code,
+            LedgerAccount.kind,
+            JournalEntry.kind,
+            credit,
+        )
     ).all()
     balances = db.session.execute(
         select(
@@ -186,12 +194,18 @@ def _insert_ledger(year: str, now: datetime) -> None:
     ).all()
     figures: dict[str, dict[str, int]] = {}
     pool, teacher = AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT
-    for academy, account_kind, entry_kind, total in flows:
+    for academy, account_kind, entry_kind, credit, total in flows:
         row = figures.setdefault(str(academy), dict.fromkeys(LEDGER_KEYS, 0))
         cents = int(total)
-        if account_kind == pool and entry_kind == EntryKind.FUND:
+        # A reversal taking money out of a pool cancels a funding; one putting money
+        # back cancels an allocation.
+        if account_kind == pool and (
+            entry_kind == EntryKind.FUND or (entry_kind == EntryKind.REVERSAL and not credit)
+        ):
             row["received"] += cents
-        elif account_kind == pool and entry_kind == EntryKind.ALLOCATE:
+        elif account_kind == pool and (
+            entry_kind == EntryKind.ALLOCATE or (entry_kind == EntryKind.REVERSAL and credit)
+        ):
             row["allocated"] -= cents
         elif account_kind == teacher and entry_kind == EntryKind.PURCHASE:
             row["spent"] -= cents
