@@ -144,9 +144,9 @@ def manual_export() -> ResponseReturnValue:
             payout.number,
             dates.local_date(payout.created_at).isoformat(),
             payout.vendor.legal_name,
-            payout.vendor.siret,
+            exports.identifier(payout.vendor.siret),
             f"{payout.amount_cents / 100:.2f}".replace(".", ","),
-            payout.status.value,
+            payout.status_label,
         ]
         for payout in services.payouts_to_pay()
     ]

@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
-from app.core import jobs
+from app.core import exports, jobs
 from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.extensions import db
@@ -542,7 +542,7 @@ def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[lis
 
 def purchase_rows(
     academy_code: str, since: date, until: date, *, refunds: bool = False
-) -> Iterator[list[str]]:
+) -> Iterator[list[object]]:
     """The order lines bought (or, with `refunds`, cancelled) in the period."""
     start, end = _bounds(since, until)
     moment = OrderLine.cancelled_at if refunds else Order.created_at
@@ -571,13 +571,13 @@ def purchase_rows(
         yield [
             _local(at),
             order.number,
-            uai,
+            exports.identifier(uai),
             email,
             line.title,
             vendor,
-            line.plan_kind.value,
+            line.plan_kind.label,
             _euros(line.price_cents),
-            "annulée" if line.status is OrderLineStatus.CANCELLED else "payée",
+            line.status.label,
         ]
 
 

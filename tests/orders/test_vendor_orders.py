@@ -158,20 +158,22 @@ def test_the_csv_export_has_only_the_vendors_lines(
         "licence",
     ]
     winter, autumn = market.winter.number, market.autumn.number
-    winter_uai, autumn_uai = market.winter.school.uai, shop.school.uai
+    # The UAI kept as text by the spreadsheet; plans and statuses in words.
+    winter_uai, autumn_uai = f'="{market.winter.school.uai}"', f'="{shop.school.uai}"'
+    school, pending = "Licence établissement", "En cours de livraison"
     assert [row[:1] + row[2:] for row in rows] == [
-        [winter, winter_uai, "Atlas des océans", "school", "1", "40,00", "paid", "pending"],
+        [winter, winter_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
         [
             winter,
             winter_uai,
             "Laboratoire de chimie",
-            "class",
+            "Licence classe",
             "25",
             "60,00",
-            "cancelled",
-            "revoked",
+            "Annulée",
+            "Annulée",
         ],
-        [autumn, autumn_uai, "Atlas des océans", "school", "1", "40,00", "paid", "pending"],
+        [autumn, autumn_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
     ]
     assert rows[2][1] == "2026-10-01"
     assert "Carte du ciel" not in response.get_data(as_text=True)

@@ -196,10 +196,11 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
     made_on = dates.local_date(sea.created_at).isoformat()
+    done = "Enregistré, virement manuel"  # the SIRET kept as text by the spreadsheet
     assert rows == [
         ["versement", "date", "editeur", "siret", "montant_eur", "statut"],
-        [sea.number, made_on, "Éditions de la Mer SAS", market.sea.siret, "100,00", "transferred"],
-        [stars.number, made_on, "Ludo Sciences SAS", market.stars.siret, "25,00", "transferred"],
+        [sea.number, made_on, "Éditions de la Mer SAS", f'="{market.sea.siret}"', "100,00", done],
+        [stars.number, made_on, "Ludo Sciences SAS", f'="{market.stars.siret}"', "25,00", done],
     ]
 
 
@@ -243,9 +244,9 @@ def test_flask_payouts_run_prints_progress_and_is_safe_to_run_again(
     assert first.exit_code == 0, first.output
     sea, stars = (payouts_of(market.sea)[0], payouts_of(market.stars)[0])
     output = first.output.replace("\u202f", " ").replace("\xa0", " ")
-    assert "Éditions de la Mer SAS : 40,00 € (pending)" in output
-    assert "Éditions de la Mer SAS : 40,00 € (transferred)" in output
-    assert "Ludo Sciences SAS : 25,00 € (transferred)" in output
+    assert "Éditions de la Mer SAS : 40,00 € (En attente de virement)" in output
+    assert "Éditions de la Mer SAS : 40,00 € (Enregistré, virement manuel)" in output
+    assert "Ludo Sciences SAS : 25,00 € (Enregistré, virement manuel)" in output
     run_id = sea.run_id
     assert f"Règlement {run_id} terminé." in output
     assert (paid(market.sea), paid(market.stars)) == (40_00, 25_00)
