@@ -28,7 +28,7 @@ from app.core.errors import DomainError
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
 from app.payouts.forms import SettlementForm
-from app.payouts.gateway import GatewayError, StripeGateway, gateway, stripe_client
+from app.payouts.gateway import GatewayError, StripeGateway, gateway, gateway_label, stripe_client
 from app.payouts.models import PayoutAccount
 from app.vendors import services as vendors
 
@@ -106,7 +106,10 @@ def admin_runs() -> ResponseReturnValue:
         first = dates.today().replace(day=1)
         form.until.data = first - timedelta(days=1)
     return render_template(
-        "payouts/admin_runs.html", form=form, runs=services.runs(), gateway_name=gateway().name
+        "payouts/admin_runs.html",
+        form=form,
+        runs=services.runs(),
+        gateway_label=gateway_label(gateway().name),
     ), (422 if form.errors else 200)
 
 

@@ -157,7 +157,7 @@ def test_the_admin_runs_a_settlement_and_reads_it(
     assert "Ludo Sciences SAS : Aucune vente réglable à cette date" in page
     assert waiting.id not in {line.order_line_id for line in payout.lines}
     listing = visible_text(client.get("/admin/versements"))
-    assert "Passerelle : manual." in listing
+    assert "Mode de versement : virement manuel par l’agence comptable." in listing
     assert "1 40,00 € 1" in listing  # one payout, its total, one vendor not paid
 
     client.post("/admin/versements", data={"until": today.isoformat()})
