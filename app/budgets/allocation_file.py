@@ -79,8 +79,9 @@ def parse(data: bytes) -> ParsedFile:
 def _parse_line(number: int, cells: list[str], seen: dict[str, int]) -> FileLine:
     if len(cells) != len(HEADER):
         found = len(cells)
+        found_word = "trouvée" if found < 2 else "trouvées"
         return FileLine(
-            number, "", 0, "", [f"3 colonnes attendues (email;montant;uai), {found} trouvée(s)"]
+            number, "", 0, "", [f"3 colonnes attendues (email;montant;uai), {found} {found_word}"]
         )
     raw_email, raw_amount, raw_uai = cells
     line = FileLine(number, raw_email.lower(), 0, normalize_uai(raw_uai))

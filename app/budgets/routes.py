@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts import services as accounts
@@ -196,10 +197,11 @@ def confirm_allocation(academy_code: str, allocation_id: int) -> ResponseReturnV
     except REFUSED as error:
         return _refused("budgets/confirm_refused.html", error, **page)
     db.session.commit()
-    message = _(
-        "Répartition n°%(id)s appliquée : %(count)s enseignant(s), total %(total)s.",
+    message = ngettext(
+        "Répartition n°%(id)s appliquée : %(num)s enseignant crédité, total %(total)s.",
+        "Répartition n°%(id)s appliquée : %(num)s enseignants crédités, total %(total)s.",
+        allocation.teacher_count,
         id=allocation.id,
-        count=allocation.teacher_count,
         total=format_cents(allocation.total_cents),
     )
     flash(message, "success")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
@@ -317,7 +318,12 @@ def upload_codes(
     if known:
         lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
         raise ValidationFailed(
-            f"{len(known)} code(s) ont déjà été déposés : rien n'a été enregistré.", details=lines
+            ngettext(
+                "%(num)s code a déjà été déposé : rien n'a été enregistré.",
+                "%(num)s codes ont déjà été déposés : rien n'a été enregistré.",
+                len(known),
+            ),
+            details=lines,
         )
     uploaded_by = actor.id if actor is not None else None
     db.session.add_all(

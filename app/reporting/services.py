@@ -516,7 +516,7 @@ def _bounds(since: date, until: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(until + timedelta(days=1), time(0), tzinfo=PARIS)
 
 
-def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[list[str]]:
+def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[list[object]]:
     """Every credit given to a teacher of the academy in the period (one row per teacher
     and allocation), oldest first."""
     start, end = _bounds(since, until)

@@ -368,3 +368,16 @@ def test_the_product_page_timeline_lists_every_step(
     ]
     assert [step.split(" — ", 1)[1] for step in steps] == expected
     assert "au catalogue, label jusqu’au" in text
+
+
+def test_the_queue_counts_its_versions_in_french(
+    client: FlaskClient, vendor: Vendor, in_review: Product, as_reviewer: User
+) -> None:
+    assert "1 version en attente" in page_text(client.get("/commission"))
+
+    factories.product(vendor, state="in_review", title="Puzzle des fractions")
+    db.session.commit()
+    queue = page_text(client.get("/commission"))
+
+    assert "2 versions en attente, la plus ancienne d’abord" in queue
+    assert "(s)" not in queue
