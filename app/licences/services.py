@@ -134,7 +134,9 @@ def confirm(
         )
     licence = _locked(licence.id) or licence  # the provisioning job may be at it too
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value} : rien à confirmer.")
+        raise Conflict(
+            f"La licence {licence.id} est {licence.status.label.lower()} : rien à confirmer."
+        )
     _activate(licence, access_url, external_id, actor, "vendor")
     return licence
 
@@ -142,7 +144,7 @@ def confirm(
 def fail(licence: Licence, reason: str, actor: User | None) -> None:
     """Provisioning gave up or was refused: visible to the teacher, the vendor, admins."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value}.")
+        raise Conflict(f"La licence {licence.id} est {licence.status.label.lower()}.")
     licence.status = LicenceStatus.FAILED
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
