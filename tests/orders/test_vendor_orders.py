@@ -179,6 +179,22 @@ def test_the_csv_export_has_only_the_vendors_lines(
     assert "Carte du ciel" not in response.get_data(as_text=True)
 
 
+def test_the_csv_export_is_in_english_in_the_english_interface(
+    vendor_client: FlaskClient, shop: Shop, market: Market
+) -> None:
+    vendor_client.get("/langue/en")
+
+    response = vendor_client.get(f"/editeur/{shop.vendor.id}/commandes?format=csv")
+
+    _header, *rows = _csv(response)
+    assert [row[4] for row in rows] == ["School licence", "Class licence", "School licence"]
+    assert [row[7:] for row in rows] == [
+        ["Paid", "Being delivered"],
+        ["Cancelled", "Cancelled"],
+        ["Paid", "Being delivered"],
+    ]
+
+
 def test_the_csv_export_follows_the_filters(
     vendor_client: FlaskClient, shop: Shop, market: Market
 ) -> None:
