@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
@@ -78,7 +78,9 @@ def _locked(licence_id: int) -> Licence | None:
 @jobs.handler(
     PROVISION,
     on_dead=lambda payload, error: _gave_up(payload["licence_id"], error),
-    describe=lambda payload: f"Mise à disposition de la licence n°{payload['licence_id']}",
+    describe=lambda payload: gettext(
+        "Mise à disposition de la licence n°%(id)s", id=payload["licence_id"]
+    ),
 )
 def provision(payload: dict[str, Any]) -> None:
     """The provisioning job: ask the channel, record what it answered."""

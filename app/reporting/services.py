@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import (
     String,
     and_,
@@ -264,7 +265,9 @@ def _insert_people(year: str, now: datetime) -> None:
 
 @jobs.handler(
     REFRESH,
-    describe=lambda payload: f"Mise à jour des tableaux de bord {payload['school_year']}",
+    describe=lambda payload: gettext(
+        "Mise à jour des tableaux de bord %(year)s", year=payload["school_year"]
+    ),
 )
 def _refresh_job(payload: dict[str, Any]) -> None:
     refresh(str(payload["school_year"]))
