@@ -310,7 +310,8 @@ def upload_codes(
         )
     if listed.plan(plan_kind) is None:
         raise ValidationFailed(
-            "Ce produit n'a pas cette offre.", details={"plan": [f"offre absente : {plan_kind}"]}
+            "Ce produit n'a pas cette offre.",
+            details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
     known = set(
         db.session.scalars(
