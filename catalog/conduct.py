@@ -53,6 +53,7 @@ __all__ = [
     "PartialCheck",
     "check",
     "check_partial",
+    "counted",
     "data_categories",
     "excluded_match",
     "exclusion_list",
@@ -64,6 +65,12 @@ __all__ = [
 ]
 
 Public = Literal["teacher", "pupil"]
+
+
+def counted(number: int, noun: str) -> str:
+    """`number` and `noun`, agreed in French: "1 jour", "0 jour", "2 jours"."""
+    return f"{number} {noun}{'s' if abs(number) > 1 else ''}"
+
 
 RULES: tuple[str, ...] = (
     "hosting_eea",
@@ -757,14 +764,15 @@ def _retention(declaration: Declaration, limits: Limits) -> Finding:
         return Finding(
             "retention",
             Severity.BLOCKER,
-            f"La durée de conservation déclarée ({days} jours) dépasse la durée maximale "
-            f"autorisée de {limit} jours.",
+            f"La durée de conservation déclarée ({counted(days, 'jour')}) dépasse la durée "
+            f"maximale autorisée de {counted(limit, 'jour')}.",
             "retention_days",
         )
     return Finding(
         "retention",
         Severity.OK,
-        f"Durée de conservation de {days} jours, dans la limite de {limit} jours : conforme.",
+        f"Durée de conservation de {counted(days, 'jour')}, dans la limite de "
+        f"{counted(limit, 'jour')} : conforme.",
         "retention_days",
     )
 
@@ -823,14 +831,14 @@ def _breach_notification(declaration: Declaration, limits: Limits) -> Finding:
         return Finding(
             "breach_notification",
             Severity.BLOCKER,
-            f"Le délai de notification d'une violation de données ({hours} heures) dépasse "
-            f"le maximum de {limit} heures.",
+            f"Le délai de notification d'une violation de données ({counted(hours, 'heure')}) "
+            f"dépasse le maximum de {counted(limit, 'heure')}.",
             "breach_notification_hours",
         )
     return Finding(
         "breach_notification",
         Severity.OK,
-        f"Notification d'une violation de données sous {hours} heures : conforme.",
+        f"Notification d'une violation de données sous {counted(hours, 'heure')} : conforme.",
         "breach_notification_hours",
     )
 

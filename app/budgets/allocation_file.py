@@ -172,7 +172,8 @@ def _parse_line(number: int, cells: list[str], seen: dict[str, int]) -> FileLine
     if len(cells) != len(HEADER):
         found = len(cells)
         line = FileLine(number, "", 0, "")
-        line.refuse("line", f"3 colonnes attendues (courriel;montant;uai), {found} trouvée(s)")
+        found_word = "trouvée" if found < 2 else "trouvées"
+        line.refuse("line", f"3 colonnes attendues (courriel;montant;uai), {found} {found_word}")
         return line
     raw_email, raw_amount, raw_uai = cells
     line = FileLine(number, raw_email.lower(), 0, normalize_uai(raw_uai))

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts import services as accounts
@@ -221,10 +222,11 @@ def _applied_message(allocation: Allocation) -> str:
     email = allocation.recipient_email
     if not email:
         return str(
-            _(
-                "Répartition n°%(id)s appliquée : %(count)s enseignant(s), total %(total)s.",
+            ngettext(
+                "Répartition n°%(id)s appliquée : %(num)s enseignant crédité, total %(total)s.",
+                "Répartition n°%(id)s appliquée : %(num)s enseignants crédités, total %(total)s.",
+                allocation.teacher_count,
                 id=allocation.id,
-                count=allocation.teacher_count,
                 total=total,
             )
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import ngettext
 from sqlalchemy import except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -500,7 +501,8 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
             idempotency_key=key,
             source=data.decode("utf-8-sig"),
             source_sha256=digest,
-            description=f"Fichier de {len(parsed.lines)} ligne(s)",
+            # Kept with the allocation, in French whatever the manager's language.
+            description=f"Fichier de {len(parsed.lines)} ligne{'s' * (len(parsed.lines) > 1)}",
             teacher_count=len(parsed.lines),
             total_cents=parsed.total_cents,
             created_by=actor.id,
@@ -668,7 +670,11 @@ def preview_rule(
 def _describe_rule(rule: Rule) -> str:
     scope = "tous les enseignants de l'académie"
     if rule.school_ids:
-        scope = f"les enseignants de {len(rule.school_ids)} établissement(s)"
+        scope = ngettext(
+            "les enseignants de %(num)s établissement",
+            "les enseignants de %(num)s établissements",
+            len(rule.school_ids),
+        )
     if rule.school_kinds:
         labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
         scope += " (" + ", ".join(labels) + ")"
@@ -812,9 +818,16 @@ def _apply_rule(
     available = ledger.balance(pool)
     if len(todo_ids) * rule.cents > available:
         raise InsufficientFunds(
-            f"L'enveloppe de l'académie ({format_euros(available)}) ne suffit pas pour "
-            f"{len(todo_ids)} enseignant(s) à {format_euros(rule.cents)} "
-            f"({format_euros(len(todo_ids) * rule.cents)}).",
+            ngettext(
+                "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignant "
+                "à %(each)s (%(total)s).",
+                "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignants "
+                "à %(each)s (%(total)s).",
+                len(todo_ids),
+                pool=format_euros(available),
+                each=format_euros(rule.cents),
+                total=format_euros(len(todo_ids) * rule.cents),
+            ),
             details={"amount": ["enveloppe insuffisante"]},
         )
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)

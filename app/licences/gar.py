@@ -391,7 +391,8 @@ def _public_errors(sub: Subscription) -> list[tuple[str, str]]:
         errors.append(
             (
                 "public_cible",
-                f"public(s) inconnu(s) : {', '.join(unknown)} (attendus : {', '.join(PUBLICS)}).",
+                f"{'public inconnu' if len(unknown) == 1 else 'publics inconnus'} : "
+                f"{', '.join(unknown)} (attendus : {', '.join(PUBLICS)}).",
             )
         )
     if len(set(publics)) != len(publics):

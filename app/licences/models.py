@@ -12,6 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -43,6 +44,19 @@ class LicenceStatus(enum.StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return str(LICENCE_STATUS_LABELS[self])
+
+
+LICENCE_STATUS_LABELS = {
+    LicenceStatus.PENDING: _l("En cours de livraison"),
+    LicenceStatus.ACTIVE: _l("Active"),
+    LicenceStatus.EXPIRED: _l("Expirée"),
+    LicenceStatus.REVOKED: _l("Annulée"),
+    LicenceStatus.FAILED: _l("Livraison en échec"),
+}
 
 
 class Licence(Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts.models import Role
@@ -100,7 +101,8 @@ def codes(vendor_id: int) -> ResponseReturnValue:
             db.session.rollback()
             error = refused
         else:
-            flash(_("%(n)s code(s) enregistré(s).", n=added), "success")
+            saved = ngettext("%(num)s code enregistré.", "%(num)s codes enregistrés.", added)
+            flash(saved, "success")
             return redirect(url_for("licences.codes", vendor_id=vendor_id))
     context = {"vendor": vendor, "stock": stock, "form": form, "error": error}
     return render_template("licences/codes.html", plan_labels=PLAN_LABELS, **context), (

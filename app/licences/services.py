@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
@@ -77,7 +78,9 @@ def _locked(licence_id: int) -> Licence | None:
 @jobs.handler(
     PROVISION,
     on_dead=lambda payload, error: _gave_up(payload["licence_id"], error),
-    describe=lambda payload: f"Mise à disposition de la licence n°{payload['licence_id']}",
+    describe=lambda payload: gettext(
+        "Mise à disposition de la licence n°%(id)s", id=payload["licence_id"]
+    ),
 )
 def provision(payload: dict[str, Any]) -> None:
     """The provisioning job: ask the channel, record what it answered."""
@@ -133,7 +136,9 @@ def confirm(
         )
     licence = _locked(licence.id) or licence  # the provisioning job may be at it too
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value} : rien à confirmer.")
+        raise Conflict(
+            f"La licence {licence.id} est {licence.status.label.lower()} : rien à confirmer."
+        )
     _activate(licence, access_url, external_id, actor, "vendor")
     return licence
 
@@ -141,7 +146,7 @@ def confirm(
 def fail(licence: Licence, reason: str, actor: User | None) -> None:
     """Provisioning gave up or was refused: visible to the teacher, the vendor, admins."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value}.")
+        raise Conflict(f"La licence {licence.id} est {licence.status.label.lower()}.")
     licence.status = LicenceStatus.FAILED
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
@@ -305,7 +310,8 @@ def upload_codes(
         )
     if listed.plan(plan_kind) is None:
         raise ValidationFailed(
-            "Ce produit n'a pas cette offre.", details={"plan": [f"offre absente : {plan_kind}"]}
+            "Ce produit n'a pas cette offre.",
+            details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
     known = set(
         db.session.scalars(
@@ -317,7 +323,12 @@ def upload_codes(
     if known:
         lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
         raise ValidationFailed(
-            f"{len(known)} code(s) ont déjà été déposés : rien n'a été enregistré.", details=lines
+            ngettext(
+                "%(num)s code a déjà été déposé : rien n'a été enregistré.",
+                "%(num)s codes ont déjà été déposés : rien n'a été enregistré.",
+                len(known),
+            ),
+            details=lines,
         )
     uploaded_by = actor.id if actor is not None else None
     db.session.add_all(

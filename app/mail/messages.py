@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from jinja2 import Environment, Template
 from sqlalchemy import JSON, String, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -152,7 +152,7 @@ def _domain_of(sender: str) -> str:
 
 def _describe(payload: dict[str, Any]) -> str:
     label = LABELS.get(payload.get("message", ""), "Courriel")
-    return f"Courriel « {label} » à {payload.get('to', '?')}"
+    return str(gettext("Courriel « %(label)s » à %(to)s", label=label, to=payload.get("to", "?")))
 
 
 @jobs.handler(JOB_KIND, describe=_describe)

@@ -220,13 +220,13 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
         [
             order.number,
             dates.local_date(order.created_at).isoformat(),
-            uai,
+            exports.identifier(uai),
             line.title,
-            line.plan_kind.value,
+            line.plan_kind.label,
             line.seats,
             f"{line.price_cents / 100:.2f}".replace(".", ","),
-            line.status.value,
-            licence_status.value if licence_status else "",
+            line.status.label,
+            licence_status.label if licence_status else "",
         ]
         for line, order, uai, licence_status in rows
     ]

@@ -47,7 +47,7 @@ def run(until: datetime) -> None:
             amount = format_euros(result.payout.amount_cents)
             note = f" — {result.skipped}" if result.skipped else ""
             click.echo(
-                f"  {result.vendor.legal_name} : {amount} ({result.payout.status.value}){note}"
+                f"  {result.vendor.legal_name} : {amount} ({result.payout.status_label}){note}"
             )
         else:
             click.echo(f"  {result.vendor.legal_name} : rien — {result.skipped}")

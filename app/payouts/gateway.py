@@ -17,6 +17,7 @@ from typing import Protocol
 
 import stripe
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from stdnum import bic, iban
 from stripe.params import AccountCreateParams
 
@@ -32,6 +33,17 @@ class GatewayError(Exception):
 @dataclass(frozen=True)
 class Transfer:
     id: str
+
+
+# How each gateway (`Payout.gateway`, `SettlementRun.gateway`) is named to people.
+GATEWAY_LABELS = {
+    "manual": _l("virement manuel par l’agence comptable"),
+    "stripe": _l("Stripe Connect"),
+}
+
+
+def gateway_label(name: str) -> str:
+    return str(GATEWAY_LABELS[name])
 
 
 class PayoutGateway(Protocol):

@@ -12,6 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -97,6 +98,18 @@ class PayoutStatus(enum.StrEnum):
     FAILED = "failed"  # the gateway refused; retried by the next run
     REVERSED = "reversed"  # the transfer was reversed: the money is owed again
 
+    @property
+    def label(self) -> str:
+        return str(PAYOUT_STATUS_LABELS[self])
+
+
+PAYOUT_STATUS_LABELS = {
+    PayoutStatus.PENDING: _l("En attente de virement"),
+    PayoutStatus.TRANSFERRED: _l("Viré"),
+    PayoutStatus.FAILED: _l("Virement en échec"),
+    PayoutStatus.REVERSED: _l("Virement annulé"),
+}
+
 
 class Payout(Model):
     __tablename__ = "payout"
@@ -145,6 +158,13 @@ class Payout(Model):
     @property
     def number(self) -> str:
         return f"VRS-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        """The status in words; a manual transfer is recorded here, paid by the bank later."""
+        if self.status is PayoutStatus.TRANSFERRED and self.gateway == "manual":
+            return str(_l("Enregistré, virement manuel"))
+        return self.status.label
 
 
 class PayoutLineKind(enum.StrEnum):

@@ -29,7 +29,7 @@ from app.core.forms import attach_errors
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
 from app.payouts.forms import BankDetailsForm, MarkPaidForm, SettlementForm
-from app.payouts.gateway import GatewayError, StripeGateway, gateway, stripe_client
+from app.payouts.gateway import GatewayError, StripeGateway, gateway, gateway_label, stripe_client
 from app.payouts.models import PayoutAccount
 from app.vendors import services as vendors
 
@@ -165,6 +165,7 @@ def admin_runs() -> ResponseReturnValue:
         runs=services.runs(),
         to_pay=len(services.payouts_to_pay()),
         gateway_name=gateway().name,
+        gateway_label=gateway_label(gateway().name),
     ), (422 if form.errors else 200)
 
 

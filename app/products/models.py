@@ -51,6 +51,10 @@ class PlanKind(enum.StrEnum):
     CLASS = "class"
     SCHOOL = "school"
 
+    @property
+    def label(self) -> str:
+        return str(PLAN_LABELS[self])
+
 
 PLAN_LABELS = {
     PlanKind.TEACHER: _l("Licence enseignant"),
@@ -67,6 +71,20 @@ class VersionStatus(enum.StrEnum):
     REJECTED = "rejected"
     # An approved version replaced on the storefront by a newer approved one.
     SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return str(VERSION_STATUS_LABELS[self])
+
+
+VERSION_STATUS_LABELS = {
+    VersionStatus.DRAFT: _l("Brouillon"),
+    VersionStatus.IN_REVIEW: _l("En cours d’examen"),
+    VersionStatus.CHANGES_REQUESTED: _l("Modifications demandées"),
+    VersionStatus.APPROVED: _l("Labellisé"),
+    VersionStatus.REJECTED: _l("Refusé"),
+    VersionStatus.SUPERSEDED: _l("Remplacé"),
+}
 
 
 EDITABLE_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})

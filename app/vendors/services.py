@@ -58,11 +58,11 @@ def _checked(details: CompanyDetails) -> CompanyDetails:
     try:
         values["siret"] = validate_siret(values["siret"], "siret")
     except InvalidIdentifier as error:
-        errors["siret"] = [str(error)]
+        errors["siret"] = [error.message]  # names the SIRET in words, not by its field
     try:
         values["vat_number"] = validate_vat(values["vat_number"], "vat_number")
     except InvalidIdentifier as error:
-        errors["vat_number"] = [str(error)]
+        errors["vat_number"] = [error.message]
     identified = "siret" not in errors and "vat_number" not in errors
     if identified and not vat_matches_siren(values["vat_number"], values["siret"][:9]):
         errors["vat_number"] = ["le numéro de TVA ne correspond pas au SIREN de l'entreprise"]

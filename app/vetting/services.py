@@ -169,19 +169,22 @@ def decide(
     if version.status is not VersionStatus.IN_REVIEW:
         raise Conflict("Cette version n'est pas (ou plus) en attente d'examen.")
     criteria = criteria or {}
-    known = {c.code for c in conduct.label_criteria()}
-    unknown = set(criteria) - known
+    grid = conduct.label_criteria()
+    unknown = set(criteria) - {c.code for c in grid}
     if unknown:
         raise ValidationFailed(
-            "Critère inconnu.", details={"criteria": [f"inconnu : {', '.join(sorted(unknown))}"]}
+            "Ce critère ne fait pas partie de la grille du label.",
+            details={"criteria": [f"Critère inconnu : « {code} »." for code in sorted(unknown)]},
         )
     today = products.today()
     if decision is Decision.APPROVE:
-        unmet = [code for code in known if not criteria.get(code)]
+        unmet = [c for c in grid if not criteria.get(c.code)]
         if unmet:
             raise ValidationFailed(
                 "Le label ne peut être accordé que si tous les critères sont remplis.",
-                details={"criteria": [f"non rempli : {code}" for code in sorted(unmet)]},
+                details={
+                    "criteria": [f"Le critère « {c.label} » n'est pas rempli." for c in unmet]
+                },
             )
         label_expires_on = label_expires_on or default_label_expiry(today)
         if label_expires_on <= today:

@@ -239,6 +239,8 @@ def test_a_cancelled_licence_cannot_be_confirmed(
 
     assert response.status_code == 409
     assert response.json["error"]["code"] == "conflict"
+    message = response.json["error"]["message"]
+    assert message == f"La licence {licence.id} est annulée : rien à confirmer."  # not "revoked"
 
 
 def test_reporting_a_failure_marks_the_licence_failed(

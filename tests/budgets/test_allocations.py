@@ -443,7 +443,7 @@ def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None
     assert "000,00" in run(
         "budgets", "fund", "--academy", "01", "--year", YEAR, "--amount", "1000.00"
     )
-    assert "3 enseignant(s) crédité(s)" in run(
+    assert "3 enseignants crédités" in run(
         "budgets",
         "allocate",
         "--academy",
@@ -467,7 +467,7 @@ def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None
     )
     assert all(_balance_of(t.email) == 30_000 for t in teachers)
     assert "équilibré" in run("ledger", "verify")
-    assert "3 compte(s)" in run("budgets", "close-year", YEAR)
+    assert "3 comptes" in run("budgets", "close-year", YEAR)
     refused = runner.invoke(
         args=[
             "budgets",

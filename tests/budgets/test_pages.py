@@ -447,7 +447,7 @@ def test_a_valid_file_is_previewed_then_confirmed_and_the_new_teacher_sees_the_c
 
     confirmed = client.post(confirm_url(preview), follow_redirects=True)
     assert confirmed.request.path == "/academies/01"
-    assert "appliquée : 2 enseignant(s), total 250,50\u00a0€" in page_text(confirmed)
+    assert "appliquée : 2 enseignants crédités, total 250,50\u00a0€" in page_text(confirmed)
     assert pool() == FUNDED - 25_050
     assert services.teacher_balance(known.id, YEAR) == 10_000
 
@@ -500,7 +500,7 @@ def test_a_rule_is_previewed_then_confirmed_once(
 
     url = confirm_url(preview)
     done = client.post(url, follow_redirects=True)
-    assert "appliquée : 3 enseignant(s), total 300,00\u00a0€" in page_text(done)
+    assert "appliquée : 3 enseignants crédités, total 300,00\u00a0€" in page_text(done)
     assert client.post(url).status_code == 302  # a double click
     assert pool() == FUNDED - 30_000
     assert [services.teacher_balance(t.id, YEAR) for t in colleagues] == [10_000] * 3
@@ -528,7 +528,7 @@ def test_a_confirmation_the_pool_can_no_longer_pay_is_refused_and_moves_nothing(
     assert refused.status_code == 422
     text = page_text(refused)
     assert "n’a pas été appliquée" in text
-    assert "ne suffit pas pour 3 enseignant(s)" in text
+    assert "ne suffit pas pour 3 enseignants" in text
     assert pool() == 20_000
     assert allocate_entries() == 1
 
@@ -591,7 +591,7 @@ def test_the_teacher_list_searches_and_paginates(
     allocate_one(client, "zoe.unique@ac-paris.fr", school.uai, "42")
 
     first = page_text(client.get("/academies/01/enseignants"))
-    assert "56 enseignant(s)." in first
+    assert "56 enseignants." in first
     assert first.count("<tr>") == 1 + 50
     assert "Enseignant 00" in first
     assert "Enseignant Lyon" not in first
@@ -605,11 +605,11 @@ def test_the_teacher_list_searches_and_paginates(
     assert second.count("Zoé Unique") == 1  # one row although in two schools
 
     found = page_text(client.get("/academies/01/enseignants?q=ZOE.UNI"))
-    assert "1 enseignant(s) pour « ZOE.UNI »." in found
+    assert "1 enseignant pour « ZOE.UNI »." in found
     assert "Collège Victor Hugo" in found
     assert format_euros(4_200) in found
     none = page_text(client.get("/academies/01/enseignants?q=100%"))
-    assert "0 enseignant(s)" in none
+    assert "Aucun enseignant pour « 100% »." in none
 
 
 def test_teacher_balances_shows_zero_without_an_account(session: object) -> None:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog import conduct, datafiles
+from catalog import conduct, datafiles, privacy
 from catalog.__main__ import main
 from catalog.conduct import (
     RULES,
@@ -811,3 +811,16 @@ def test_python_dash_m_catalog(tmp_path: Path) -> None:
     )
     assert blocked.returncode == 1
     assert "hosting : doit contenir au moins un élément." in blocked.stderr
+
+
+def test_durations_agree_with_their_number() -> None:
+    one = declaration(retention_days=1, breach_notification_hours=1)
+    messages = " ".join(finding.message for finding in check(one))
+
+    assert "Durée de conservation de 1 jour, dans la limite de" in messages
+    assert "Notification d'une violation de données sous 1 heure : conforme." in messages
+    assert "Elles sont conservées 1 jour au plus après la fin de l’abonnement." in (
+        privacy.plain_summary(one)
+    )
+    assert conduct.counted(0, "jour") == "0 jour"
+    assert conduct.counted(2, "jour") == "2 jours"

@@ -181,6 +181,7 @@ def test_the_admin_confirms_a_summary_then_runs_the_settlement_and_reads_it(
     assert "Ludo Sciences SAS : Aucune vente réglable à cette date" in page
     assert waiting.id not in {line.order_line_id for line in payout.lines}
     listing = visible_text(client.get("/admin/versements"))
+    assert "Mode de versement : virement manuel par l’agence comptable." in listing
     assert "1 40,00 € 1" in listing  # one payout, its total, one vendor not paid
 
     # The same date again: nothing is due, it says so and no (empty) run is written.
@@ -373,9 +374,9 @@ def test_flask_payouts_run_prints_progress_and_is_safe_to_run_again(
     assert first.exit_code == 0, first.output
     sea, stars = (payouts_of(market.sea)[0], payouts_of(market.stars)[0])
     output = first.output.replace("\u202f", " ").replace("\xa0", " ")
-    assert "Éditions de la Mer SAS : 40,00 € (pending)" in output
-    assert "Éditions de la Mer SAS : 40,00 € (transferred)" in output
-    assert "Ludo Sciences SAS : 25,00 € (transferred)" in output
+    assert "Éditions de la Mer SAS : 40,00 € (En attente de virement)" in output
+    assert "Éditions de la Mer SAS : 40,00 € (Enregistré, virement manuel)" in output
+    assert "Ludo Sciences SAS : 25,00 € (Enregistré, virement manuel)" in output
     run_id = sea.run_id
     assert f"Règlement {run_id} terminé." in output
     assert (paid(market.sea), paid(market.stars)) == (40_00, 25_00)
