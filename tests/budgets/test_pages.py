@@ -419,7 +419,7 @@ def test_a_file_with_a_french_header_line_is_read_and_the_template_is_offered(
     assert preview.status_code == 200
     text = page_text(preview)
     assert "Le fichier est valide" in text
-    assert "1 ligne(s)" in text
+    assert "1 ligne, total" in text
     assert "« Email »" not in text
 
 
