@@ -28,7 +28,11 @@ blueprint = Blueprint("vetting", __name__, template_folder="templates")
 @role_required(Role.VENDOR, scope="vendor_id")
 def submit(vendor_id: int, product_id: int) -> ResponseReturnValue:
     product = products.vendor_product(vendor_id, product_id)
-    submission = services.submit(current_user, product.latest)
+    try:
+        submission = services.submit(current_user, product.latest)
+    except services.VendorNotApproved as pending:
+        flash(pending.message, "error")
+        return redirect(url_for("products.detail", vendor_id=vendor_id, product_id=product_id))
     db.session.commit()  # a refused submission keeps its findings and its trace
     if not submission.accepted:
         flash(

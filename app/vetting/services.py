@@ -30,6 +30,12 @@ from catalog import conduct
 LABEL_YEARS = 3
 
 
+class VendorNotApproved(Conflict):
+    """The vendor's registration waits for the operator: its products cannot be submitted."""
+
+    code = "vendor_pending"
+
+
 @dataclass(frozen=True)
 class Submission:
     accepted: bool
@@ -62,6 +68,12 @@ def submit(actor: User | None, version: ProductVersion) -> Submission:
     """Submit a draft for review; refused on the spot when a check finds a blocker."""
     if not version.editable:
         raise Conflict("Cette version a déjà été soumise.")
+    if version.product.vendor.pending:
+        raise VendorNotApproved(
+            "Votre inscription attend la validation de l'opérateur : vous pourrez soumettre "
+            "ce produit à la commission dès qu'elle sera validée. En attendant, vous pouvez "
+            "continuer à le préparer."
+        )
     if not version.product.vendor.active:
         raise Conflict("Votre compte éditeur est suspendu : la soumission est impossible.")
     findings = run_checks(version)

@@ -134,7 +134,7 @@ def test_an_entry_the_admin_adds_takes_effect_and_so_does_its_removal(
 
     assert register(client, company, parent).status_code == 302
     actions = [e.action for e in audit.history("excluded_company", entry.id)]
-    assert actions == ["exclusion.added", "exclusion.removed"]
+    assert actions == ["exclusion.added", "exclusion.rechecked", "exclusion.removed"]
     assert all(e.actor_id == admin.id for e in audit.history("excluded_company", entry.id))
 
 
