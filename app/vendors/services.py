@@ -34,7 +34,7 @@ from app.vendors.models import (
 )
 from app.vendors.terms import TERMS_VERSION
 from catalog import conduct
-from catalog.exclusion import Entry, Match, find_match
+from catalog.exclusion import Entry, Match, find_match, normalize_company_name
 from catalog.identifiers import (
     InvalidIdentifier,
     validate_siret,
@@ -344,11 +344,15 @@ def exclude_company(actor: User | None, name: str, group_name: str) -> ExcludedC
         raise ValidationFailed(
             "Indiquez le nom de l'entreprise.", details={"name": ["obligatoire"]}
         )
-    existing = db.session.scalar(
-        select(ExcludedCompany).where(func.lower(ExcludedCompany.name) == name.lower())
-    )
-    if existing is not None:
-        return existing
+    if not normalize_company_name(name):
+        raise ValidationFailed(
+            "Ce nom ne contient qu'une forme juridique : indiquez le nom de l'entreprise.",
+            details={"name": ["nom de l'entreprise attendu"]},
+        )
+    key = normalize_company_name(name)  # "Lumière SAS" is already there as "Lumiere"
+    for existing in excluded_companies():
+        if normalize_company_name(existing.name) == key:
+            return existing
     company = ExcludedCompany(name=name, group_name=group_name)
     db.session.add(company)
     db.session.flush()

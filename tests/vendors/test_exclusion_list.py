@@ -291,3 +291,10 @@ def test_only_admins_decide_on_a_match(client: FlaskClient, auth: AuthActions) -
     url = f"/admin/exclusions/correspondances/{match.id}/suspendre"
     assert client.post(url).status_code == 403
     assert vendor.status is VendorStatus.ACTIVE
+
+
+def test_the_same_name_written_otherwise_is_one_entry(client: FlaskClient, admin: User) -> None:
+    client.post("/admin/exclusions", data={"name": "Cartable Malin", "group_name": ""})
+    before = count(ExcludedCompany)
+    client.post("/admin/exclusions", data={"name": "CARTABLE-MALIN S.A.S.", "group_name": ""})
+    assert count(ExcludedCompany) == before
