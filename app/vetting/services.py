@@ -55,7 +55,7 @@ def run_checks(version: ProductVersion) -> list[conduct.Finding]:
     findings = conduct.check(
         declaration,
         company=products.company_of(version.product.vendor),
-        excluded_names=vendors.excluded_names(),
+        excluded_names=vendors.exclusion_entries(),
     )
     version.findings = [
         {"rule": f.rule, "severity": f.severity.value, "message": f.message, "field": f.field}
