@@ -10,7 +10,7 @@ from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
 from app.reporting.models import SpendingSummary
-from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
+from app.vendors.models import ExcludedCompany, ExclusionMatch, Vendor, VendorStatus
 from app.vetting.models import Review
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "AuditEvent",
     "CartLine",
     "ExcludedCompany",
+    "ExclusionMatch",
     "ExternalIdentity",
     "Job",
     "JournalEntry",

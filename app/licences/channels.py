@@ -25,9 +25,9 @@ import requests
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.core.jobs import RetryLater
+from app.core.jobs import GiveUp, RetryLater
 from app.extensions import db
-from app.licences import gar, signing
+from app.licences import gar, signing, targets
 from app.licences.models import ActivationCode, Licence
 from app.products.models import Channel
 
@@ -146,13 +146,18 @@ def call_vendor(licence: Licence) -> Outcome:
         "User-Agent": "CompteRessources/1.0",
     }
     try:
-        response = requests.post(
+        # Resolved again now, every address public, the connection pinned to the one
+        # checked (targets.py): a DNS answer changed since the URL was saved cannot
+        # turn the call inwards.
+        response = targets.post(
             vendor.provisioning_url,
             data=body,
             headers=headers,
             timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"],
             allow_redirects=False,
         )
+    except targets.TargetRefused as refused:
+        raise GiveUp(f"Appel à l'éditeur refusé : {refused.reason}.") from refused
     except requests.RequestException as error:
         raise RetryLater(f"Serveur de l'éditeur injoignable : {type(error).__name__}") from error
     if response.status_code >= 500 or response.status_code == 429:

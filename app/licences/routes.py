@@ -3,7 +3,7 @@ delivery settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -115,13 +115,13 @@ def codes(vendor_id: int) -> ResponseReturnValue:
 def delivery(vendor_id: int) -> ResponseReturnValue:
     vendor = vendors.get_vendor(vendor_id)
     form = DeliveryForm(obj=vendor)
-    error = None
+    error = new_secret = None
     if form.validate_on_submit():
         try:
             if request.form.get("action") == "rotate":
-                services.rotate_webhook_secret(current_user, vendor)
+                new_secret = services.rotate_webhook_secret(current_user, vendor)
             else:
-                services.set_provisioning_url(
+                new_secret = services.set_provisioning_url(
                     current_user, vendor, form.provisioning_url.data or ""
                 )
             db.session.commit()
@@ -129,7 +129,12 @@ def delivery(vendor_id: int) -> ResponseReturnValue:
             db.session.rollback()
             error = refused
         else:
-            flash(_("Réglages de livraison enregistrés."), "success")
-            return redirect(url_for("licences.delivery", vendor_id=vendor_id))
-    page = render_template("licences/delivery.html", vendor=vendor, form=form, error=error)
-    return page, 422 if error else 200
+            if new_secret is None:
+                flash(_("Réglages de livraison enregistrés."), "success")
+                return redirect(url_for("licences.delivery", vendor_id=vendor_id))
+    page = render_template(
+        "licences/delivery.html", vendor=vendor, form=form, error=error, new_secret=new_secret
+    )
+    response = make_response(page, 422 if error else 200)
+    response.headers["Cache-Control"] = "no-store"  # a new secret is shown once: never cached
+    return response

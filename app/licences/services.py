@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import requests
 from flask_babel import gettext, ngettext
 from sqlalchemy import func, select, update
 
@@ -26,7 +27,7 @@ from app.core import audit, jobs
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.licences import channels
+from app.licences import channels, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors.models import Vendor
@@ -402,21 +403,40 @@ def code_stock(vendor: Vendor) -> list[CodeStock]:
 # --- the vendor's delivery settings (webhook channel) -----------------------------------
 
 
-def set_provisioning_url(actor: User, vendor: Vendor, url: str) -> None:
-    """Where the webhook channel announces licences; a signing secret is made on first use."""
+def set_provisioning_url(actor: User, vendor: Vendor, url: str) -> str | None:
+    """Where the webhook channel announces licences. Outside development, the URL must
+    lead to public Internet addresses only (targets.py). A signing secret is made on
+    first use: returned then, to be shown once (None otherwise)."""
     url = url.strip()
     if url and not url.startswith("https://"):
         raise ValidationFailed(
             "L'adresse de livraison doit commencer par https://.",
             details={"provisioning_url": ["adresse https:// attendue"]},
         )
+    if url and not targets.local_targets_allowed():
+        try:
+            targets.checked_addresses(url)
+        except targets.TargetRefused as refused:
+            raise ValidationFailed(
+                f"L'adresse de livraison est refusée : {refused.reason}.",
+                details={"provisioning_url": [refused.reason]},
+            ) from refused
+        except requests.RequestException as unresolved:
+            reason = "le nom du serveur ne peut pas être résolu (vérifiez l'adresse)"
+            raise ValidationFailed(
+                f"L'adresse de livraison est refusée : {reason}.",
+                details={"provisioning_url": [reason]},
+            ) from unresolved
     vendor.provisioning_url = url or None
-    if vendor.webhook_secret is None:
-        vendor.webhook_secret = secrets.token_hex(32)
     audit.record(actor, "vendor.provisioning_url", "vendor", vendor.id, url=url)
+    if vendor.webhook_secret is None:
+        return rotate_webhook_secret(actor, vendor)
+    return None
 
 
 def rotate_webhook_secret(actor: User, vendor: Vendor) -> str:
+    """A new signing secret (the previous one stops working at once); returned to be
+    shown once: the pages show only its last characters afterwards."""
     vendor.webhook_secret = secrets.token_hex(32)
     audit.record(actor, "vendor.webhook_secret_rotated", "vendor", vendor.id)
     return vendor.webhook_secret
