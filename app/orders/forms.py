@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional
 
 from app.core.forms import TokenForm
 
@@ -18,7 +18,8 @@ class AddToCartForm(FlaskForm):
 class SeatsForm(FlaskForm):
     seats = IntegerField(
         _l("Nombre d’élèves"),
-        validators=[InputRequired(_l("Indiquez un nombre d’élèves.")), NumberRange(min=1)],
+        # The range is the plan's, checked by the service with a message naming it.
+        validators=[InputRequired(_l("Indiquez un nombre d’élèves."))],
     )
 
 

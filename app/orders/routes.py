@@ -54,11 +54,13 @@ def add(product_id: int) -> ResponseReturnValue:
     form = AddToCartForm()
     form.plan.choices = options((kind.value, PLAN_LABELS[kind]) for kind in PlanKind)
     if not form.validate_on_submit():
-        flash(_("Choisissez une offre."), "error")
+        if form.seats.errors:
+            flash(_("Nombre d’élèves : indiquez un nombre entier."), "error")
+        else:
+            flash(_("Choisissez une offre."), "error")
         return redirect(url_for("products.storefront_product", product_id=product_id))
     try:
-        seats = 1 if form.seats.data is None else form.seats.data
-        services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), seats)
+        services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), form.seats.data)
         db.session.commit()
     except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
         db.session.rollback()
@@ -81,9 +83,10 @@ def change_seats(line_id: int) -> ResponseReturnValue:
     try:
         if not form.validate_on_submit():
             raise ValidationFailed(
-                _("Indiquez un nombre d’élèves."), details={"seats": ["invalide"]}
+                _("Nombre d’élèves : indiquez un nombre entier."),
+                details={"seats": [_("nombre entier attendu")]},
             )
-        services.change_seats(current_user, line_id, form.seats.data or 0)
+        services.change_seats(current_user, line_id, form.seats.data)
         db.session.commit()
     except (ValidationFailed, services.NotPurchasable) as refused:
         db.session.rollback()

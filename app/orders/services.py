@@ -79,13 +79,23 @@ def offer(product_id: int, plan_kind: PlanKind) -> Offer | None:
     return Offer(version, plan) if plan is not None else None
 
 
-def _check_seats(plan: Plan, seats: int) -> int:
+def _check_seats(plan: Plan, seats: int | None) -> int:
+    """The pupils a line covers: 1 for a teacher or school plan; for a class plan, from 1
+    to the plan's maximum, refused otherwise with a message naming the field."""
     if plan.kind is not PlanKind.CLASS:
         return 1
-    if not 1 <= seats <= (plan.max_pupils or 0):
+    most = plan.max_pupils or 0
+    if seats is None:
         raise ValidationFailed(
-            f"Une licence classe couvre de 1 à {plan.max_pupils} élèves.",
-            details={"seats": [f"entre 1 et {plan.max_pupils}"]},
+            f"Nombre d'élèves : indiquez combien d'élèves la licence classe couvre "
+            f"(de 1 à {most}).",
+            details={"seats": [f"obligatoire pour la licence classe, de 1 à {most}"]},
+        )
+    if not 1 <= seats <= most:
+        raise ValidationFailed(
+            f"Nombre d'élèves : {seats} n'est pas possible, la licence classe couvre "
+            f"de 1 à {most} élèves.",
+            details={"seats": [f"entre 1 et {most}"]},
         )
     return seats
 
@@ -104,8 +114,11 @@ def _owned(teacher: User, product_id: int) -> bool:
 # --- the cart --------------------------------------------------------------------------
 
 
-def add_to_cart(teacher: User, product_id: int, plan_kind: PlanKind, seats: int = 1) -> CartLine:
-    """Put a plan in the cart (again: the quantity and the price seen are updated)."""
+def add_to_cart(
+    teacher: User, product_id: int, plan_kind: PlanKind, seats: int | None = 1
+) -> CartLine:
+    """Put a plan in the cart (again: the quantity and the price seen are updated).
+    `seats` counts only for a class plan, where it is required."""
     found = offer(product_id, plan_kind)
     if found is None:
         raise NotPurchasable("Cette offre n'est pas (ou plus) proposée au catalogue.")
@@ -135,7 +148,7 @@ def _cart_line(teacher: User, line_id: int) -> CartLine:
     return line
 
 
-def change_seats(teacher: User, line_id: int, seats: int) -> None:
+def change_seats(teacher: User, line_id: int, seats: int | None) -> None:
     line = _cart_line(teacher, line_id)
     found = offer(line.product_id, line.plan_kind)
     if found is None:
