@@ -17,6 +17,7 @@ from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import options
 from app.core.money import format_euros
 from app.extensions import db
+from app.licences.services import GAR_PRESUMED_OPENED_AFTER_DAYS
 from app.orders import services
 from app.orders.forms import AddToCartForm, CheckoutForm, SeatsForm
 from app.orders.models import OrderLineStatus
@@ -150,7 +151,9 @@ def order_detail(order_id: int) -> ResponseReturnValue:
         "orders/order.html",
         order=order,
         plan_labels=PLAN_LABELS,
-        cancellable={line.id: services.cancellable(line) for line in order.lines},
+        cancellations={line.id: services.cancellation(line) for line in order.lines},
+        presumed_days=GAR_PRESUMED_OPENED_AFTER_DAYS,
+        withdrawal_days=services.WITHDRAWAL_DAYS,
     )
 
 

@@ -13,11 +13,13 @@ second waits for the first and returns it.
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -450,31 +452,90 @@ def teacher_order(teacher: User, order_id: int) -> Order:
 # --- cancellation ----------------------------------------------------------------------
 
 
-def cancellable(line: OrderLine, on: date | None = None) -> bool:
-    """Within the withdrawal period, and before the licence was activated."""
+class CancelState(enum.StrEnum):
+    """Where an order line stands with respect to the right to cancel."""
+
+    OPEN = "open"  # can be cancelled until `Cancellation.until`
+    CANCELLED = "cancelled"
+    OPENED = "opened"  # the resource was opened: the right to cancel ended
+    PERIOD_OVER = "period_over"
+    LICENCE_ENDED = "licence_ended"  # expired or withdrawn otherwise
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    state: CancelState
+    until: date  # the last day (Paris) of the withdrawal period, included
+    opened_on: date | None = None  # when the resource was opened (Paris), if recorded
+    cancelled_on: date | None = None  # when the line was cancelled (Paris)
+
+    @property
+    def allowed(self) -> bool:
+        return self.state is CancelState.OPEN
+
+
+def cancellation(line: OrderLine, on: date | None = None) -> Cancellation:
+    """A line can be cancelled within WITHDRAWAL_DAYS days of the order (Paris dates, the
+    last day included) as long as the resource has not been opened."""
     day = on or today()
-    ordered = dates.local_date(line.order.created_at)
+    until = dates.local_date(line.order.created_at) + timedelta(days=WITHDRAWAL_DAYS)
     licence = line.licence
-    return (
-        line.status is OrderLineStatus.PAID
-        and day <= ordered + timedelta(days=WITHDRAWAL_DAYS)
-        and (licence is None or licence.status in (LicenceStatus.PENDING, LicenceStatus.FAILED))
-    )
+    if line.status is OrderLineStatus.CANCELLED:
+        cancelled_on = dates.local_date(line.cancelled_at) if line.cancelled_at else None
+        return Cancellation(CancelState.CANCELLED, until, cancelled_on=cancelled_on)
+    if licence is not None and licence.opened_at is not None:
+        opened_on = dates.local_date(licence.opened_at)
+        return Cancellation(CancelState.OPENED, until, opened_on)
+    if day > until:
+        return Cancellation(CancelState.PERIOD_OVER, until)
+    if licence is not None and licence.status in (LicenceStatus.EXPIRED, LicenceStatus.REVOKED):
+        return Cancellation(CancelState.LICENCE_ENDED, until)
+    if licence is not None and licences.opened(licence, day):
+        return Cancellation(CancelState.OPENED, until)
+    return Cancellation(CancelState.OPEN, until)
+
+
+def cancellable(line: OrderLine, on: date | None = None) -> bool:
+    return cancellation(line, on).allowed
+
+
+def _french_day(day: date) -> str:
+    return format_date(day, "long", locale="fr_FR")
+
+
+def _refusal(found: Cancellation) -> str:
+    """Why a line cannot be cancelled, in French (the order page says it in the reader's
+    language from the same `Cancellation`)."""
+    reasons = {
+        CancelState.OPENED: (
+            f"la ressource a été ouverte le {_french_day(found.opened_on)}"
+            if found.opened_on
+            else "la ressource, distribuée par le GAR, est considérée comme ouverte "
+            f"{licences.GAR_PRESUMED_OPENED_AFTER_DAYS} jours après sa livraison"
+        ),
+        CancelState.PERIOD_OVER: (
+            f"le délai de {WITHDRAWAL_DAYS} jours a pris fin le {_french_day(found.until)}"
+        ),
+        CancelState.LICENCE_ENDED: "la licence n'est plus valide",
+    }
+    return f"Cette ligne ne peut plus être annulée : {reasons[found.state]}."
 
 
 def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLine:
     """Cancel an order line: the credit comes back (one refund entry, whatever the number
-    of clicks), the licence is revoked, the vendor's payable goes down."""
+    of clicks), the licence is revoked (and withdrawn at its channel by a job), the
+    vendor's payable goes down. The licence row is locked first, so an opening at the same
+    moment either comes before (and the cancellation is refused) or finds it revoked."""
     line = db.session.scalar(select(OrderLine).where(OrderLine.id == line_id).with_for_update())
     if line is None or line.order.teacher_id != teacher.id:
         raise NotFound("Ligne de commande introuvable.")
     if line.status is OrderLineStatus.CANCELLED:
         return line
-    if not cancellable(line, on):
-        raise Conflict(
-            "Cette ligne ne peut plus être annulée : le délai de 14 jours est passé ou la "
-            "ressource a déjà été activée."
-        )
+    if line.licence is not None:
+        licences.lock(line.licence)
+    found = cancellation(line, on)
+    if not found.allowed:
+        raise Conflict(_refusal(found))
     order = line.order
     entry = ledger.post(
         EntryKind.REFUND,

@@ -61,6 +61,7 @@ def test_a_licence_as_the_vendor_reads_it(
         "external_id": None,
         "activation_code": None,
         "status_reason": None,
+        "opened_at": None,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }

@@ -1,10 +1,11 @@
-"""Cancelling an order line: within 14 days and before activation, the licence is revoked
-and one refund entry gives the credit back; otherwise it is neither offered nor done."""
+"""Cancelling an order line: within 14 days (Paris dates) and as long as the resource has
+not been opened, the licence is revoked and one refund entry gives the credit back;
+otherwise it is neither offered nor done, and the order page says until when and why."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -87,25 +88,54 @@ def test_the_withdrawal_period_ends_after_14_days(shop: Shop, order: Order) -> N
     assert not orders.cancellable(atlas, on=last_day + timedelta(days=1))
     before = footprint(shop.teacher)
 
-    with pytest.raises(Conflict, match="le délai de 14 jours est passé"):
+    with pytest.raises(Conflict, match="le délai de 14 jours a pris fin le"):
         orders.cancel_line(shop.teacher, atlas.id, on=last_day + timedelta(days=1))
 
     assert footprint(shop.teacher) == before
     assert atlas.status is OrderLineStatus.PAID
 
 
-def test_an_activated_licence_cannot_be_cancelled(shop: Shop, order: Order) -> None:
+def test_an_activated_licence_not_yet_opened_can_be_cancelled(shop: Shop, order: Order) -> None:
+    """Every channel activates a licence within a second: activation no longer ends the
+    right to cancel, opening the resource does."""
     atlas = order.lines[0]
     _activate(atlas)
+
+    assert orders.cancellable(atlas)
+    orders.cancel_line(shop.teacher, atlas.id)
+
+    assert credit_of(shop.teacher) == 40_00
+    assert atlas.licence is not None
+    assert atlas.licence.status is LicenceStatus.REVOKED
+
+
+def test_an_opened_licence_cannot_be_cancelled(shop: Shop, order: Order) -> None:
+    atlas = order.lines[0]
+    _activate(atlas)
+    assert atlas.licence is not None
+    licences.open_resource(shop.teacher, atlas.licence.id, "link")
     before = footprint(shop.teacher)
 
-    assert not orders.cancellable(atlas)
-    with pytest.raises(Conflict, match="la ressource a déjà été activée"):
+    assert orders.cancellation(atlas).state is orders.CancelState.OPENED
+    with pytest.raises(Conflict, match="la ressource a été ouverte le"):
         orders.cancel_line(shop.teacher, atlas.id)
 
     assert footprint(shop.teacher) == before
-    assert atlas.licence is not None
     assert atlas.licence.status is LicenceStatus.ACTIVE
+
+
+def test_the_period_is_counted_in_paris_dates(shop: Shop, order: Order) -> None:
+    """Ordered at 00:30 in Paris on 2 December (23:30 UTC on the 1st): the last day to
+    cancel is 16 December, whatever the hour."""
+    order.created_at = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    atlas = order.lines[0]
+
+    on_last_day = orders.cancellation(atlas, on=date(2026, 12, 16))
+    assert on_last_day.allowed
+    assert on_last_day.until == date(2026, 12, 16)
+    assert orders.cancellation(atlas, on=date(2026, 12, 17)).state is (
+        orders.CancelState.PERIOD_OVER
+    )
 
 
 def test_a_licence_whose_delivery_failed_can_be_cancelled(shop: Shop, order: Order) -> None:
@@ -146,13 +176,16 @@ def _fifteen_days_later(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(orders, "today", lambda: later)
 
 
-def _activated(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
-    _activate(order.lines[0])
+def _opened(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = order.lines[0]
+    _activate(line)
+    assert line.licence is not None
+    licences.open_resource(order.teacher, line.licence.id, "code")
     db.session.commit()
 
 
 @pytest.mark.parametrize(
-    "too_late", [_fifteen_days_later, _activated], ids=["after-14-days", "licence-active"]
+    "too_late", [_fifteen_days_later, _opened], ids=["after-14-days", "resource-opened"]
 )
 def test_too_late_the_page_offers_no_cancellation_and_a_forced_one_is_refused(
     teacher_client: FlaskClient,
