@@ -19,7 +19,7 @@ from app.core.money import format_euros
 from app.extensions import db
 from app.licences.services import GAR_PRESUMED_OPENED_AFTER_DAYS
 from app.orders import services
-from app.orders.forms import AddToCartForm, CheckoutForm, SeatsForm
+from app.orders.forms import AddToCartForm, CheckoutForm, SchoolChoiceForm, SeatsForm
 from app.orders.models import OrderLineStatus
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
@@ -30,14 +30,15 @@ blueprint = Blueprint("orders", __name__, template_folder="templates")
 TEACHER = Role.TEACHER
 
 
-def _cart_page(
-    error: DomainError | None = None, form: CheckoutForm | None = None
-) -> ResponseReturnValue:
-    cart = services.cart(current_user, school_year_code(services.today()))
-    if form is None:
-        form = CheckoutForm()
+def _school_choices(form: SchoolChoiceForm | CheckoutForm) -> None:
     schools = services.teacher_schools(current_user)
     form.school.choices = options((s.id, f"{s.name} — {s.city} ({s.uai})") for s in schools)
+
+
+def _cart_page(error: DomainError | None = None) -> ResponseReturnValue:
+    cart = services.cart(current_user, school_year_code(services.today()))
+    form = SchoolChoiceForm(formdata=None)
+    _school_choices(form)
     page = render_template(
         "orders/cart.html",
         cart=cart,
@@ -46,7 +47,23 @@ def _cart_page(
         plan_labels=PLAN_LABELS,
         seats_form=SeatsForm(),
     )
-    return page, 422 if error else 200
+    return page, (error.status if error else 200)
+
+
+def _summary_page(
+    summary: services.Summary, form: CheckoutForm, error: DomainError | None = None
+) -> ResponseReturnValue:
+    form.school.data = summary.school.id
+    form.cart.data = summary.fingerprint
+    page = render_template(
+        "orders/summary.html",
+        summary=summary,
+        form=form,
+        error=error,
+        plan_labels=PLAN_LABELS,
+        withdrawal_days=services.WITHDRAWAL_DAYS,
+    )
+    return page, (error.status if error else 200)
 
 
 @blueprint.post("/panier/ajouter/<int:product_id>")
@@ -113,20 +130,42 @@ def confirm_prices() -> ResponseReturnValue:
     return redirect(url_for("orders.cart"))
 
 
+@blueprint.get("/panier/recapitulatif")
+@role_required(TEACHER)
+def summary() -> ResponseReturnValue:
+    """What will be bought, for which school, and the credit left: confirmed, then paid."""
+    choice = SchoolChoiceForm(request.args)
+    _school_choices(choice)
+    school_id = choice.school.data if choice.validate() else None
+    found = services.summary(current_user, school_id)
+    if not found.cart.items:
+        return redirect(url_for("orders.cart"))
+    form = CheckoutForm()
+    _school_choices(form)
+    return _summary_page(found, form)
+
+
 @blueprint.post("/panier/commander")
 @role_required(TEACHER)
 def checkout() -> ResponseReturnValue:
     form = CheckoutForm()
-    schools = services.teacher_schools(current_user)
-    form.school.choices = options((s.id, s.name) for s in schools)
+    _school_choices(form)
     if not form.validate_on_submit():
-        return _cart_page(ValidationFailed(_("Le formulaire de commande est incomplet.")), form)
+        return _cart_page(ValidationFailed(_("Le formulaire de commande est incomplet.")))
     try:
-        order = services.checkout(current_user, form.token.data or "", school_id=form.school.data)
+        order = services.checkout(
+            current_user,
+            form.token.data or "",
+            school_id=form.school.data,
+            confirmed=form.cart.data,
+        )
         db.session.commit()
+    except services.CartChanged as changed:
+        db.session.rollback()
+        return _summary_page(services.summary(current_user, form.school.data), form, changed)
     except DomainError as refused:
         db.session.rollback()
-        return _cart_page(refused, form)
+        return _cart_page(refused)
     flash(
         _("Commande %(number)s validée : vos ressources arrivent.", number=order.number), "success"
     )

@@ -14,6 +14,7 @@ second waits for the first and returns it.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from app.core.errors import Conflict, DomainError, Forbidden, NotFound, Validati
 from app.core.money import format_euros
 from app.extensions import db
 from app.ledger import services as ledger
-from app.ledger.models import EntryKind
+from app.ledger.models import AccountKind, EntryKind, LedgerAccount
 from app.licences import services as licences
 from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
@@ -239,6 +240,69 @@ def cart_size(teacher: User) -> int:
     return int(db.session.scalar(count) or 0)
 
 
+# --- the summary before paying ----------------------------------------------------------
+
+
+class CartChanged(Conflict):
+    code = "cart_changed"
+
+
+def cart_fingerprint(lines: Sequence[CartLine]) -> str:
+    """What the teacher confirmed on the summary: each line's product, plan, seats and
+    price. A checkout of a cart that changed since (another tab) is refused."""
+    parts = sorted(
+        f"{line.id}:{line.product_id}:{line.plan_kind.value}:{line.seats}:{line.seen_price_cents}"
+        for line in lines
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the teacher confirms before paying: the cart, the school the order is for, the
+    credit of that school's academy before and after."""
+
+    cart: Cart
+    school: School
+    credit_cents: int
+    fingerprint: str
+
+    @property
+    def total_cents(self) -> int:
+        return self.cart.total_cents
+
+    @property
+    def credit_after_cents(self) -> int:
+        return self.credit_cents - self.total_cents
+
+    @property
+    def ready(self) -> bool:
+        return self.cart.ready and self.credit_after_cents >= 0
+
+
+def _credit_in(teacher: User, academy_code: str, school_year: str) -> int:
+    """The teacher's credit given by one academy for the year (0 without an account)."""
+    balance = db.session.scalar(
+        select(LedgerAccount.balance_cents).where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.user_id == teacher.id,
+            LedgerAccount.academy_code == academy_code,
+            LedgerAccount.school_year_code == school_year,
+        )
+    )
+    return int(balance or 0)
+
+
+def summary(teacher: User, school_id: int | None = None, on: date | None = None) -> Summary:
+    """The summary shown before paying (nothing is written)."""
+    year = budgets.school_year_code(on or today())
+    school = _school_of(teacher, school_id)
+    the_cart = cart(teacher, year)
+    credit = _credit_in(teacher, school.academy_code, year)
+    lines = [item.line for item in the_cart.items]
+    return Summary(the_cart, school, credit, cart_fingerprint(lines))
+
+
 # --- checkout --------------------------------------------------------------------------
 
 
@@ -272,15 +336,27 @@ def _replay(teacher: User, idempotency_key: str) -> Order | None:
 
 
 def checkout(
-    teacher: User, idempotency_key: str, *, school_id: int | None = None, on: date | None = None
+    teacher: User,
+    idempotency_key: str,
+    *,
+    school_id: int | None = None,
+    on: date | None = None,
+    confirmed: str | None = None,
 ) -> Order:
-    """Buy the teacher's cart. Sending the same key again returns the same order."""
+    """Buy the teacher's cart. Sending the same key again returns the same order.
+    `confirmed` is the fingerprint of the summary the teacher confirmed: a cart that
+    changed since is refused (:class:`CartChanged`)."""
     lines = _lines(teacher, lock=True)  # two checkouts of one cart take turns
     replay = _replay(teacher, idempotency_key)
     if replay is not None:
         return replay
     if not lines:
         raise ValidationFailed("Votre panier est vide.", details={"cart": ["vide"]})
+    if confirmed is not None and confirmed != cart_fingerprint(lines):
+        raise CartChanged(
+            "Votre panier a changé depuis le récapitulatif (un autre onglet ?) : vérifiez "
+            "le nouveau récapitulatif, puis confirmez-le."
+        )
     items = [
         Item(line.product_id, line.plan_kind, line.seats, line.seen_price_cents) for line in lines
     ]

@@ -187,7 +187,7 @@ def test_the_cart_shows_the_total_and_the_credit_before_and_after(
     assert "Atlas des océans Licence établissement 40,00 €" in page
     assert "Laboratoire de chimie Licence enseignant 25,00 €" in page
     assert "Total 65,00 € Votre crédit 100,00 € Crédit après la commande 35,00 €" in page
-    assert "Commander pour 65,00 €" in page
+    assert "Vérifier ma commande" in page
 
 
 def test_a_line_no_longer_on_sale_is_flagged_and_the_checkout_not_offered(
@@ -203,8 +203,8 @@ def test_a_line_no_longer_on_sale_is_flagged_and_the_checkout_not_offered(
 
     page = visible_text(response)
     assert "Atlas des océans Retiré du catalogue : cette offre ne peut plus être achetée." in page
-    assert "Commander pour" not in page
-    assert "/panier/commander" not in response.get_data(as_text=True)
+    assert "Vérifier ma commande" not in page
+    assert "/panier/recapitulatif" not in response.get_data(as_text=True)
     cart = orders.cart(shop.teacher, school_year())
     assert not cart.ready
     assert [item.problem is None for item in cart.items] == [False, True]
