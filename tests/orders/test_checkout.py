@@ -138,6 +138,7 @@ def test_the_summary_shows_the_credit_of_the_school_s_academy(
 ) -> None:
     lyon = factories.SchoolFactory(name="Lycée du Parc", uai="0690001B", academy_code="10")
     accounts.grant_role(None, shop.teacher, Role.TEACHER, school=lyon)
+    shop.teacher.email = "moved.to.lyon@ac-lyon.fr"  # Lyon credits Lyon addresses only
     give_credit(shop.teacher, 30_00, school=lyon)  # 100 € in Paris, 30 € in Lyon
     orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
     db.session.commit()
