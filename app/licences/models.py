@@ -4,6 +4,10 @@ One licence per order line: a product's plan, for a teacher (and a school), vali
 the end of the school year. Its life: ``pending`` (provisioning under way) → ``active``
 (access URL or code known) → ``expired`` at the end of the school year, or ``revoked``
 (order cancelled); ``failed`` when provisioning gave up (retryable).
+
+``opened_at`` is the first time the teacher opened the resource (through the access
+redirect, by revealing the activation code, or, for the GAR, as the vendor confirmed):
+from then on the order line can no longer be cancelled.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class Licence(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship()
     version: Mapped[ProductVersion] = relationship()

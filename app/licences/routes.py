@@ -17,6 +17,7 @@ from app.extensions import db
 from app.licences import services
 from app.licences.forms import CodesForm, DeliveryForm
 from app.licences.models import LicenceStatus
+from app.orders import services as orders
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
 from app.vendors import services as vendors
@@ -29,11 +30,46 @@ VENDOR = Role.VENDOR
 @blueprint.get("/mes-ressources")
 @role_required(Role.TEACHER)
 def my_resources() -> ResponseReturnValue:
+    held = services.teacher_licences(current_user)
     return render_template(
         "licences/my_resources.html",
-        licences=services.teacher_licences(current_user),
+        licences=held,
         plan_labels=PLAN_LABELS,
+        # Licences whose order line can still be cancelled: opening them ends that.
+        cancellable={
+            licence.id
+            for licence in held
+            if licence.order_line is not None and orders.cancellable(licence.order_line)
+        },
     )
+
+
+@blueprint.get("/mes-ressources/<int:licence_id>/ouvrir")
+@role_required(Role.TEACHER)
+def open_resource(licence_id: int) -> ResponseReturnValue:
+    """The access link: the first opening is recorded (it ends the right to cancel), then
+    the teacher goes on to the vendor's address."""
+    try:
+        licence = services.open_resource(current_user, licence_id, "link")
+        db.session.commit()
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("licences.my_resources"))
+    return redirect(licence.access_url or licence.version.access_url)
+
+
+@blueprint.post("/mes-ressources/<int:licence_id>/code")
+@role_required(Role.TEACHER)
+def reveal_code(licence_id: int) -> ResponseReturnValue:
+    """The activation code is shown once asked for: that first showing is recorded."""
+    try:
+        services.open_resource(current_user, licence_id, "code")
+        db.session.commit()
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    return redirect(url_for("licences.my_resources", _anchor=f"licence-{licence_id}"))
 
 
 @blueprint.post("/mes-ressources/<int:licence_id>/reessayer")

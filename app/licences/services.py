@@ -4,6 +4,11 @@ Checkout creates a licence per order line with :func:`create_licence`, which que
 provisioning job in the same transaction. The job (:func:`provision`) asks the product's
 channel and records the outcome; it is idempotent: a licence already active, revoked or
 expired is left alone.
+
+The first opening of the resource is recorded (:func:`open_resource`: the access redirect
+and the "Révéler le code" button; :func:`confirm_first_use`: the vendor, for the GAR),
+since it ends the right to cancel (:func:`opened`). A revoked licence is withdrawn at its
+channel by a job of the outbox (:func:`withdraw_at_channel`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -23,7 +28,7 @@ from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.budgets.models import School
-from app.core import audit, jobs
+from app.core import audit, dates, jobs
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -33,6 +38,12 @@ from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors.models import Vendor
 
 PROVISION = "provision"
+WITHDRAW = "licence_withdraw"
+# The GAR tells us nothing of use: a GAR licence delivered this many days ago counts as
+# opened, unless the vendor confirmed its first use earlier.
+GAR_PRESUMED_OPENED_AFTER_DAYS = 14
+# A vendor's clock may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
 CLOSED = frozenset({LicenceStatus.ACTIVE, LicenceStatus.REVOKED, LicenceStatus.EXPIRED})
 
 
@@ -72,8 +83,21 @@ def create_licence(
 
 
 def _locked(licence_id: int) -> Licence | None:
-    query = select(Licence).where(Licence.id == licence_id).with_for_update()
+    """The licence, its row locked, read afresh (another transaction may have changed it
+    while this one waited for the lock)."""
+    query = (
+        select(Licence)
+        .where(Licence.id == licence_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return db.session.scalar(query)
+
+
+def lock(licence: Licence) -> Licence:
+    """`licence` with its row locked and read afresh (cancellation, opening and delivery
+    take turns on it)."""
+    return _locked(licence.id) or licence
 
 
 @jobs.handler(
@@ -167,12 +191,106 @@ def retry(actor: User | None, licence: Licence) -> None:
 
 
 def revoke(actor: User | None, licence: Licence, reason: str) -> None:
+    """The licence ends now; its channel is told by a job of the outbox (committed with
+    this change, sent after)."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
         return
     licence.status = LicenceStatus.REVOKED
     licence.status_reason = reason
     licence.updated_at = utcnow()
+    if licence.version.channel is not Channel.CODES:
+        jobs.enqueue(WITHDRAW, {"licence_id": licence.id}, key=f"withdraw:licence:{licence.id}")
     audit.record(actor, "licence.revoked", "licence", licence.id, reason=reason)
+
+
+@jobs.handler(
+    WITHDRAW,
+    describe=lambda payload: (
+        f"Retrait de la licence n°{payload['licence_id']} chez l'éditeur ou au GAR"
+    ),
+)
+def withdraw_at_channel(payload: dict[str, Any]) -> None:
+    """The withdrawal job: the vendor's server or the GAR is told the licence is revoked."""
+    licence = db.session.get(Licence, int(payload["licence_id"]))
+    if licence is None or licence.status is not LicenceStatus.REVOKED:
+        return
+    channels.withdraw(licence)
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def opened(licence: Licence, on: date | None = None) -> bool:
+    """Whether the teacher has opened the resource: recorded (access link, revealed code,
+    the vendor's confirmation), or presumed for a GAR licence delivered more than
+    GAR_PRESUMED_OPENED_AFTER_DAYS days ago (Paris dates)."""
+    if licence.opened_at is not None:
+        return True
+    if licence.version.channel is Channel.GAR and licence.activated_at is not None:
+        day = on or dates.today()
+        delivered = dates.local_date(licence.activated_at)
+        return day > delivered + timedelta(days=GAR_PRESUMED_OPENED_AFTER_DAYS)
+    return False
+
+
+def _record_opening(
+    licence: Licence, actor: User | None, source: str, at: datetime | None = None
+) -> None:
+    if licence.opened_at is None:
+        licence.opened_at = at or utcnow()
+        licence.updated_at = utcnow()
+        audit.record(actor, "licence.opened", "licence", licence.id, source=source)
+
+
+def open_resource(teacher: User, licence_id: int, source: str) -> Licence:
+    """The teacher opens the resource (`source`: "link" through the access redirect, "code"
+    by revealing the activation code). The first time is kept: the right to cancel ends."""
+    licence = _locked(licence_id)
+    if licence is None or licence.teacher_id != teacher.id:
+        raise NotFound("Licence introuvable.")
+    if licence.status is not LicenceStatus.ACTIVE:
+        raise Conflict(_NOT_OPENABLE.get(licence.status, "Cette ressource n'est pas accessible."))
+    _record_opening(licence, teacher, source)
+    return licence
+
+
+_NOT_OPENABLE = {
+    LicenceStatus.PENDING: "Cette ressource est encore en cours de livraison : réessayez "
+    "dans quelques minutes.",
+    LicenceStatus.FAILED: "La livraison de cette ressource a échoué : elle ne peut pas être "
+    "ouverte.",
+    LicenceStatus.REVOKED: "Cette ressource a été annulée : elle ne peut plus être ouverte.",
+    LicenceStatus.EXPIRED: "Cette licence a expiré à la fin de l'année scolaire.",
+}
+
+
+def confirm_first_use(licence: Licence, at: datetime | None = None) -> Licence:
+    """The vendor confirms that a GAR licence was used for the first time (API), at `at`
+    (now by default). The first confirmation is kept; the right to cancel ends."""
+    licence = lock(licence)
+    if licence.version.channel is not Channel.GAR:
+        raise Conflict(
+            "Seule une licence distribuée par le GAR est déclarée ouverte par l'éditeur : "
+            "les autres le sont quand l'enseignant suit son lien d'accès ou révèle son code."
+        )
+    if licence.status is not LicenceStatus.ACTIVE:
+        raise Conflict(
+            f"La licence {licence.id} n'est pas active : sa première utilisation ne peut "
+            "pas être confirmée."
+        )
+    now = utcnow()
+    if at is not None and at > now + CLOCK_SKEW:
+        raise ValidationFailed(
+            "La date de première utilisation est dans le futur.",
+            details={"opened_at": ["date future"]},
+        )
+    if at is not None and at < licence.created_at:
+        raise ValidationFailed(
+            "La date de première utilisation précède l'achat de la licence.",
+            details={"opened_at": ["antérieure à l'achat"]},
+        )
+    _record_opening(licence, None, "vendor", min(at, now) if at is not None else now)
+    return licence
 
 
 def expire_ended(on: date) -> int:

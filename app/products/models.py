@@ -204,7 +204,15 @@ class ProductVersion(Timestamped, Model):
         return [level.code for level in self.levels]
 
     def plan(self, kind: PlanKind) -> Plan | None:
-        return next((p for p in self.plans if p.kind is kind), None)
+        """This version's plan of `kind`, or None when the version does not offer it.
+
+        The one way to look a plan up. It takes a :class:`PlanKind` only: a string (as a
+        template would pass, ``version.plan("class")``) raises instead of silently never
+        matching, and the comparison is by value, so a plan not yet reloaded from the
+        database is found too."""
+        if not isinstance(kind, PlanKind):
+            raise TypeError(f"ProductVersion.plan() takes a PlanKind, not {kind!r}")
+        return next((p for p in self.plans if p.kind == kind), None)
 
 
 class VersionDiscipline(Model):
