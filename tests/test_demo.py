@@ -4,6 +4,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from stdnum import bic, iban
 
 from app import create_app
 from app.accounts.models import Role, RoleGrant, User
@@ -11,6 +12,8 @@ from app.budgets.models import School
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
 from app.ledger.models import LedgerAccount
+from app.payouts.models import BankDetails
+from app.vendors.models import Vendor
 from tests.conftest import AuthActions
 
 
@@ -70,3 +73,19 @@ def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
     result = create_app("production").test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_every_demo_vendor_but_the_demo_company_can_be_paid_by_transfer(
+    app: Flask, session: object
+) -> None:
+    _seed(app)
+    details = {
+        vendor.legal_name: bank
+        for vendor, bank in db.session.execute(
+            select(Vendor, BankDetails).outerjoin(BankDetails, BankDetails.vendor_id == Vendor.id)
+        )
+    }
+    assert len(details) == 8
+    assert details.pop("Éditions Lumière SAS") is None  # its staff enter them in the demo
+    assert all(iban.is_valid(bank.iban) and bic.is_valid(bank.bic) for bank in details.values())
+    assert len({bank.iban for bank in details.values()}) == 7

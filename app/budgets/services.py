@@ -668,13 +668,11 @@ def preview_rule(
 
 
 def _describe_rule(rule: Rule) -> str:
+    """The rule in words, stored with the allocation (in French, whoever reads it later)."""
     scope = "tous les enseignants de l'académie"
     if rule.school_ids:
-        scope = ngettext(
-            "les enseignants de %(num)s établissement",
-            "les enseignants de %(num)s établissements",
-            len(rule.school_ids),
-        )
+        count = len(rule.school_ids)
+        scope = f"les enseignants de {count} établissement{'s' if count > 1 else ''}"
     if rule.school_kinds:
         labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
         scope += " (" + ", ".join(labels) + ")"

@@ -2,8 +2,8 @@
 cancel): through the access redirect, the revealed activation code, or the vendor's
 confirmation of first use (GAR).
 
-Revision ID: 0011a
-Revises: 0011d
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011a'
-down_revision = '0011d'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

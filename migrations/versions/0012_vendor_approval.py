@@ -5,8 +5,8 @@ address was confirmed and which terms of use they accepted; the vendors already 
 stay as they are. A later entry of the exclusion list that matches a registered vendor
 leaves an `exclusion_match` for the operator to decide.
 
-Revision ID: 0011d
-Revises: 0011c
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011d'
-down_revision = '0011c'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

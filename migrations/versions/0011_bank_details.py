@@ -1,6 +1,6 @@
 """Bank details of vendors, and manual payouts marked paid with their bank reference.
 
-Revision ID: 0011c
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011c'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
