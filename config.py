@@ -117,6 +117,10 @@ class Config:
 
     # Provisioning: calls to vendors' servers and to the GAR.
     WEBHOOK_TIMEOUT_SECONDS = 10
+    # Let vendors' webhook URLs lead to loopback, private or link-local addresses. Off
+    # (production): only public Internet addresses are called (app/licences/targets.py).
+    # On in development and tests, whose stand-in vendors listen on 127.0.0.1.
+    WEBHOOK_ALLOW_LOCAL_TARGETS = False
     PSEUDONYM_KEY: str | None = None  # the key of teachers' pseudonyms (SECRET_KEY if unset)
     GAR_BASE_URL = ""  # e.g. https://abonnement.gar.education.fr/ ; empty: GAR not set up
     GAR_CERT_FILE = ""  # client certificate and key given by the GAR
@@ -165,6 +169,7 @@ class DevelopmentConfig(Config):
     # (app/licences/demo_peers.py), so every channel works out of the box.
     DEMO_PEERS = True
     DEMO_BASE_URL = "http://127.0.0.1:5000"
+    WEBHOOK_ALLOW_LOCAL_TARGETS = True
     GAR_BASE_URL = "http://127.0.0.1:5000/demo/gar/abonnements"
     GAR_DISTRIBUTOR_ID = "000000000_0000000000000000"
     PUBLIC_URL = "http://127.0.0.1:5000"
@@ -187,6 +192,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     PUBLIC_URL = "http://compte-ressources.test"
     MAIL_URL = ""  # each mail test points it at its own SMTP server or directory
+    WEBHOOK_ALLOW_LOCAL_TARGETS = True  # the tests' vendor servers listen on 127.0.0.1
 
 
 class ProductionConfig(Config):

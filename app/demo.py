@@ -17,6 +17,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from stdnum import iban
 from werkzeug.security import generate_password_hash
 
 from app.accounts import services as accounts
@@ -29,6 +30,7 @@ from app.ledger.models import JournalEntry
 from app.licences import services as licences
 from app.licences.models import ActivationCode
 from app.orders import services as orders
+from app.payouts.models import BankDetails
 from app.products import services as products
 from app.products.models import Channel, PlanKind, Product, ProductVersion
 from app.products.services import PlanDraft, ProductDraft
@@ -186,7 +188,7 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("teacher@demo.test", "Camille Enseignante", Role.TEACHER),
+    DemoAccount("camille.enseignante@ac-paris.fr", "Camille Enseignante", Role.TEACHER),
     DemoAccount("vendor@demo.test", "Marc Éditeur", Role.VENDOR),
     DemoAccount("reviewer@demo.test", "Rachida Commission", Role.REVIEWER),
     DemoAccount("academy@demo.test", "Alain Rectorat", Role.ACADEMY_MANAGER),
@@ -339,6 +341,7 @@ def seed_demo() -> dict[str, int]:
     seed_budgets(year.code)
     seed_catalogue(vendors)
     seed_delivery(vendors)
+    seed_bank_details(vendors)
     seed_orders()
     return demo_counts()
 
@@ -370,7 +373,7 @@ DEMO_ORDERS = (
 def seed_orders() -> None:
     """A few orders of the demo teacher, two of them a month old (so a settlement has
     something to pay), one line cancelled. Replayed by their keys."""
-    teacher = accounts.find_user("teacher@demo.test")
+    teacher = accounts.find_user("camille.enseignante@ac-paris.fr")
     assert teacher is not None
     titles = {item.key: item.title for item in demo_catalogue().products}
     for number, (days_ago, wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):
@@ -419,6 +422,27 @@ def seed_delivery(vendors: dict[str, Vendor]) -> None:
                     for n in range(1, DEMO_CODES_PER_PLAN + 1)
                 ]
                 licences.upload_codes(None, product, plan.kind, codes)
+
+
+def _demo_iban(number: int) -> str:
+    """A valid French IBAN of a demo bank account (RIB key and IBAN check digits computed)."""
+    bank, branch, account = "30006", "00001", f"{number:011d}"
+    key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
+    bban = f"{bank}{branch}{account}{key:02d}"
+    return f"FR{iban.calc_check_digits('FR00' + bban)}{bban}"
+
+
+def seed_bank_details(vendors: dict[str, Vendor]) -> None:
+    """Bank details for every demo vendor but Éditions Lumière (the demo vendor's own
+    company enters them itself; until then a manual payout run says why it is skipped)."""
+    for number, (key, vendor) in enumerate(sorted(vendors.items()), start=1):
+        if key == "lumiere" or db.session.get(BankDetails, vendor.id) is not None:
+            continue
+        bank = BankDetails(
+            vendor_id=vendor.id, holder=vendor.legal_name, iban=_demo_iban(number), bic="AGRIFRPP"
+        )
+        db.session.add(bank)
+    db.session.flush()
 
 
 def demo_counts() -> dict[str, int]:

@@ -11,7 +11,7 @@ from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
 from app.reporting.models import SpendingSummary
-from app.vendors.models import ExcludedCompany, Vendor, VendorStatus
+from app.vendors.models import ExcludedCompany, ExclusionMatch, Vendor, VendorStatus
 from app.vetting.models import Review
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "CartLine",
     "ExcludedCompany",
+    "ExclusionMatch",
     "ExternalIdentity",
     "Job",
     "JournalEntry",

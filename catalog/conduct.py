@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +32,13 @@ from catalog.datafiles import (
     object_list,
     read_json,
     str_field,
+)
+from catalog.exclusion import (
+    Entry,
+    excluded_match,
+    find_match,
+    known_groups,
+    normalize_company_name,
 )
 
 __all__ = [
@@ -53,6 +59,7 @@ __all__ = [
     "PartialCheck",
     "check",
     "check_partial",
+    "counted",
     "data_categories",
     "excluded_match",
     "exclusion_list",
@@ -64,6 +71,12 @@ __all__ = [
 ]
 
 Public = Literal["teacher", "pupil"]
+
+
+def counted(number: int, noun: str) -> str:
+    """`number` and `noun`, agreed in French: "1 jour", "0 jour", "2 jours"."""
+    return f"{number} {noun}{'s' if abs(number) > 1 else ''}"
+
 
 RULES: tuple[str, ...] = (
     "hosting_eea",
@@ -192,21 +205,11 @@ _default_limits = limits  # `check`'s parameter of the same name hides the loade
 
 @cache
 def exclusion_list() -> tuple[ExcludedCompany, ...]:
-    """The companies of the groups excluded from the marketplace, in file order."""
-    filename = "exclusion_list.json"
-    result: list[ExcludedCompany] = []
-    for i, item in enumerate(load_objects(filename)):
-        name = str_field(filename, i, item, "name")
-        if not normalize_company_name(name):
-            raise VocabularyError(f"{filename}: item {i}: name {name!r} has no letter or digit")
-        result.append(ExcludedCompany(name, str_field(filename, i, item, "group")))
-    check_unique(filename, "names", [normalize_company_name(c.name) for c in result])
-    return tuple(result)
-
-
-@cache
-def _excluded_groups() -> dict[str, str]:
-    return {normalize_company_name(c.name): c.group for c in exclusion_list()}
+    """Every name of ``exclusion_list.json``, each group's own then its aliases, with the
+    group it belongs to (the list the operator starts from)."""
+    return tuple(
+        ExcludedCompany(name, group.name) for group in known_groups() for name in group.names
+    )
 
 
 @cache
@@ -613,37 +616,6 @@ class Declaration:
         return result
 
 
-# --- the exclusion list --------------------------------------------------------------------
-
-_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
-
-
-def normalize_company_name(name: str) -> str:
-    """Casefold, remove accents, turn punctuation into spaces and collapse whitespace:
-    ``"Google  Ireland, Ltd."`` → ``"google ireland ltd"``, ``"Méta-Éducation"`` →
-    ``"meta education"``. Letters outside ASCII that have no accent to remove are dropped.
-    """
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_ALPHANUMERIC.sub(" ", ascii_only).strip()
-
-
-def excluded_match(company_name: str, excluded_names: Iterable[str]) -> str | None:
-    """The excluded name found in ``company_name`` as a sequence of whole words, or ``None``.
-
-    "Google France SARL" matches "Google", "Applesoft Éducation" does not match "Apple".
-    When several names match, the longest (the most specific) is returned, as given.
-    """
-    company = f" {normalize_company_name(company_name)} "
-    best: tuple[int, str] | None = None
-    for name in excluded_names:
-        normalized = normalize_company_name(name)
-        found = normalized and f" {normalized} " in company
-        if found and (best is None or len(normalized) > best[0]):
-            best = (len(normalized), name)
-    return None if best is None else best[1]
-
-
 # --- the rules -----------------------------------------------------------------------------
 
 _EEA = "l'Union européenne et de l'EEE"
@@ -757,14 +729,15 @@ def _retention(declaration: Declaration, limits: Limits) -> Finding:
         return Finding(
             "retention",
             Severity.BLOCKER,
-            f"La durée de conservation déclarée ({days} jours) dépasse la durée maximale "
-            f"autorisée de {limit} jours.",
+            f"La durée de conservation déclarée ({counted(days, 'jour')}) dépasse la durée "
+            f"maximale autorisée de {counted(limit, 'jour')}.",
             "retention_days",
         )
     return Finding(
         "retention",
         Severity.OK,
-        f"Durée de conservation de {days} jours, dans la limite de {limit} jours : conforme.",
+        f"Durée de conservation de {counted(days, 'jour')}, dans la limite de "
+        f"{counted(limit, 'jour')} : conforme.",
         "retention_days",
     )
 
@@ -823,14 +796,14 @@ def _breach_notification(declaration: Declaration, limits: Limits) -> Finding:
         return Finding(
             "breach_notification",
             Severity.BLOCKER,
-            f"Le délai de notification d'une violation de données ({hours} heures) dépasse "
-            f"le maximum de {limit} heures.",
+            f"Le délai de notification d'une violation de données ({counted(hours, 'heure')}) "
+            f"dépasse le maximum de {counted(limit, 'heure')}.",
             "breach_notification_hours",
         )
     return Finding(
         "breach_notification",
         Severity.OK,
-        f"Notification d'une violation de données sous {hours} heures : conforme.",
+        f"Notification d'une violation de données sous {counted(hours, 'heure')} : conforme.",
         "breach_notification_hours",
     )
 
@@ -882,7 +855,7 @@ def _pupil_identity_gar(declaration: Declaration) -> Finding:
     )
 
 
-def _exclusion(company: Company | None, excluded_names: Sequence[str]) -> Finding:
+def _exclusion(company: Company | None, excluded_names: Sequence[Entry | str]) -> Finding:
     if company is None or not company.legal_name.strip():
         return Finding(
             "exclusion_list",
@@ -891,16 +864,15 @@ def _exclusion(company: Company | None, excluded_names: Sequence[str]) -> Findin
             "de marché n'a pas pu être vérifiée.",
             "company",
         )
-    hits: list[tuple[str, str, str]] = []
+    hits: list[tuple[str, str]] = []
     candidates = [("la société", "company.legal_name", company.legal_name)]
     if company.parent_company:
         candidates.append(("la maison mère", "company.parent_company", company.parent_company))
     for what, field, name in candidates:
-        match = excluded_match(name, excluded_names)
+        match = find_match(name, excluded_names)
         if match is not None:
-            group = _excluded_groups().get(normalize_company_name(match))
-            of_group = f" (groupe {group})" if group else ""
-            hits.append((field, f"{what} « {name} » correspond à « {match} »{of_group}", match))
+            of_group = f" (groupe {match.group})" if match.group else ""
+            hits.append((field, f"{what} « {name} » correspond à « {match.found} »{of_group}"))
     if not hits:
         return Finding(
             "exclusion_list",
@@ -908,7 +880,7 @@ def _exclusion(company: Company | None, excluded_names: Sequence[str]) -> Findin
             "Ni la société ni sa maison mère n'appartiennent à un groupe exclu : conforme.",
             "company",
         )
-    details = _join([text for _, text, _ in hits])
+    details = _join([text for _, text in hits])
     return Finding(
         "exclusion_list",
         Severity.BLOCKER,
@@ -950,14 +922,15 @@ def _certifications(declaration: Declaration) -> Finding:
 def check(
     declaration: Declaration,
     company: Company | None = None,
-    excluded_names: Iterable[str] | None = None,
+    excluded_names: Iterable[Entry | str] | None = None,
     limits: Limits | None = None,
 ) -> list[Finding]:
     """Apply every rule of the code of conduct; one finding per rule, in the order of
     :data:`RULES`.
 
-    ``company`` defaults to the declaration's own, ``excluded_names`` to the names of
-    :func:`exclusion_list` and ``limits`` to :func:`limits`.
+    ``company`` defaults to the declaration's own, ``excluded_names`` (the entries of the
+    exclusion list, see :mod:`catalog.exclusion`) to the names of :func:`exclusion_list`
+    and ``limits`` to :func:`limits`.
     """
     if company is None:
         company = declaration.company
@@ -1052,7 +1025,7 @@ def _top_field(path: str) -> str:
 def check_partial(
     data: Mapping[str, object],
     company: Company | None = None,
-    excluded_names: Iterable[str] | None = None,
+    excluded_names: Iterable[Entry | str] | None = None,
     limits: Limits | None = None,
 ) -> PartialCheck:
     """Apply :func:`check` to a declaration that may be incomplete or wrong in places.

@@ -6,7 +6,7 @@ matter to them first (who sees the data, where it lives, how long it is kept).
 
 from __future__ import annotations
 
-from catalog.conduct import Declaration, Public, data_categories
+from catalog.conduct import Declaration, Public, counted, data_categories
 
 
 def _labels(public: Public, codes: tuple[str, ...]) -> str:
@@ -41,7 +41,7 @@ def plain_summary(declaration: Declaration) -> list[str]:
         names = ", ".join(s.name for s in declaration.subprocessors)
         sentences.append(f"Prestataires ayant accès aux données : {names}.")
     days = declaration.retention_days
-    kept = "supprimées dès" if days == 0 else f"conservées {days} jours au plus après"
+    kept = "supprimées dès" if days == 0 else f"conservées {counted(days, 'jour')} au plus après"
     sentences.append(f"Elles sont {kept} la fin de l’abonnement.")
     refused = []
     if not declaration.advertising:

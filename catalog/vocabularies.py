@@ -42,16 +42,36 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Academy:
-    """An academy (rectorat), with the ministry's code, e.g. ``"01"`` Paris."""
+    """An academy (rectorat), with the ministry's code, e.g. ``"01"`` Paris.
+
+    ``email_domains`` are the domains of its staff's addresses, the current one first
+    (Normandie still has addresses of the former academies of Caen and Rouen).
+    """
 
     code: str
     name: str
-    email_domain: str
+    email_domains: tuple[str, ...]
     departments: tuple[str, ...]
 
     @property
     def label(self) -> str:
         return self.name
+
+    @property
+    def email_domain(self) -> str:
+        """The academy's current domain, the one new addresses are made with."""
+        return self.email_domains[0]
+
+    def accepts_email(self, email: str) -> bool:
+        """Whether ``email`` is an address of one of the academy's domains (any case).
+
+        >>> academy("01").accepts_email("Anne.Martin@AC-Paris.fr")
+        True
+        >>> academy("01").accepts_email("claire.roux@gmail.com")
+        False
+        """
+        local, at, domain = email.strip().rpartition("@")
+        return bool(local and at) and domain.lower() in self.email_domains
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,16 +149,23 @@ def academies() -> tuple[Academy, ...]:
                     f"{filename}: academy {code}: department {department!r} must be 3 digits"
                 )
             departments.append(department)
+        domains: list[str] = []
+        for domain in list_field(filename, i, item, "email_domains"):
+            if not (isinstance(domain, str) and "." in domain and "@" not in domain):
+                raise VocabularyError(
+                    f"{filename}: academy {code}: e-mail domain {domain!r} must be a domain name"
+                )
+            domains.append(domain.strip().lower())
         result.append(
             Academy(
                 code=code,
                 name=str_field(filename, i, item, "name"),
-                email_domain=str_field(filename, i, item, "email_domain").lower(),
+                email_domains=tuple(domains),
                 departments=tuple(departments),
             )
         )
     check_unique(filename, "codes", [a.code for a in result])
-    check_unique(filename, "email domains", [a.email_domain for a in result])
+    check_unique(filename, "email domains", [d for a in result for d in a.email_domains])
     check_unique(filename, "departments", [d for a in result for d in a.departments])
     return tuple(result)
 

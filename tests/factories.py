@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from typing import Any
 
@@ -70,8 +71,15 @@ class UserFactory(BaseFactory):
             db.session.flush()
 
 
+_teacher_numbers = itertools.count(1)
+
+
 def teacher(school: School | None = None, **kwargs: Any) -> User:
-    return UserFactory(roles=[(Role.TEACHER, {"school": school or SchoolFactory()})], **kwargs)
+    """A teacher of `school`, with an address of its academy (allocations accept no other)."""
+    school = school or SchoolFactory()
+    if "email" not in kwargs:
+        kwargs["email"] = f"enseignant{next(_teacher_numbers)}@{school.academy.email_domain}"
+    return UserFactory(roles=[(Role.TEACHER, {"school": school})], **kwargs)
 
 
 def academy_manager(academy_code: str = "01", **kwargs: Any) -> User:

@@ -3,9 +3,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from stdnum import bic, iban
 
 from app import create_app
+from app.accounts.models import Role, RoleGrant, User
+from app.budgets.models import School
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.extensions import db
+from app.ledger.models import LedgerAccount
+from app.payouts.models import BankDetails
+from app.vendors.models import Vendor
 from tests.conftest import AuthActions
 
 
@@ -35,6 +43,28 @@ def test_every_demo_account_logs_in_and_sees_its_home(
         auth.logout()
 
 
+def test_every_demo_teacher_has_an_address_of_their_academy_and_the_credit(
+    app: Flask, session: object
+) -> None:
+    _seed(app)
+    teachers = db.session.execute(
+        select(User, School)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(School, School.id == RoleGrant.school_id)
+        .where(RoleGrant.role == Role.TEACHER)
+    ).all()
+    assert len(teachers) == 301
+    outside = [
+        user.email for user, school in teachers if not school.academy.accepts_email(user.email)
+    ]
+    assert outside == []  # every one of them is reached by the allocation rule
+    demo = next(user for user, _ in teachers if user.email == DEMO_ACCOUNTS[0].email)
+    credited = db.session.scalar(
+        select(func.count(LedgerAccount.id)).where(LedgerAccount.user_id == demo.id)
+    )
+    assert credited == 1
+
+
 def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "s3cr3t")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/prod")
@@ -43,3 +73,19 @@ def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
     result = create_app("production").test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_every_demo_vendor_but_the_demo_company_can_be_paid_by_transfer(
+    app: Flask, session: object
+) -> None:
+    _seed(app)
+    details = {
+        vendor.legal_name: bank
+        for vendor, bank in db.session.execute(
+            select(Vendor, BankDetails).outerjoin(BankDetails, BankDetails.vendor_id == Vendor.id)
+        )
+    }
+    assert len(details) == 8
+    assert details.pop("Éditions Lumière SAS") is None  # its staff enter them in the demo
+    assert all(iban.is_valid(bank.iban) and bic.is_valid(bank.bic) for bank in details.values())
+    assert len({bank.iban for bank in details.values()}) == 7

@@ -147,7 +147,9 @@ def vendor_for_request() -> Vendor:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
     if not token.vendor.active:
-        raise Forbidden("Le compte de votre entreprise est suspendu : l'API lui est fermée.")
+        raise Forbidden(
+            f"L'API est fermée à votre entreprise (statut : « {token.vendor.status.label} »)."
+        )
     return token.vendor
 
 

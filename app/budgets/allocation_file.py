@@ -1,7 +1,9 @@
 """Reading an allocation file: `email;amount_eur;uai`, one teacher per line.
 
-Accepted: `;` or `,` separated, UTF-8 with or without BOM, an optional header line,
-French decimal comma (`12,50`; with `,` as separator, quote it: `"12,50"`).
+Accepted: `;` or `,` separated, UTF-8 with or without BOM, an optional header line in
+French or English (`courriel;montant;uai`, `Email,Montant,UAI`, `e-mail;amount_eur;
+établissement`…, any case and accents; its columns may then come in any order), French
+decimal comma (`12,50`; with `,` as separator, quote it: `"12,50"`).
 This module only reads and checks the file's own content; whether schools exist and
 belong to the academy is checked by `services.preview_file` against the database.
 Every problem is reported with its line number; nothing is written from a file with
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +27,35 @@ HEADER = ("email", "amount_eur", "uai")
 MAX_BYTES = 10 * 1024 * 1024
 MAX_LINES = 200_000
 
+# The names a header cell may carry for each column, once normalised (`_header_word`):
+# lower case, no accents, every run of other characters than letters and digits a space.
+HEADER_NAMES = {
+    "email": {
+        "email",
+        "e mail",
+        "mail",
+        "courriel",
+        "adresse",
+        "adresse email",
+        "adresse e mail",
+        "adresse mail",
+        "adresse electronique",
+        "adresse courriel",
+    },
+    "amount_eur": {
+        "montant",
+        "montant eur",
+        "montant euro",
+        "montant euros",
+        "montant en euros",
+        "amount",
+        "amount eur",
+    },
+    "uai": {"uai", "code uai", "etablissement", "uai etablissement", "uai de l etablissement"},
+}
+# The header of the template file offered for download.
+TEMPLATE_HEADER = ("courriel", "montant", "uai")
+
 
 @dataclass
 class FileLine:
@@ -31,6 +64,12 @@ class FileLine:
     cents: int
     uai: str
     errors: list[str] = field(default_factory=list)
+    # The same reasons, by the column they are about ("email", "amount", "uai").
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def refuse(self, column: str, message: str) -> None:
+        self.errors.append(message)
+        self.field_errors.setdefault(column, []).append(message)
 
 
 @dataclass
@@ -62,42 +101,106 @@ def parse(data: bytes) -> ParsedFile:
     rows = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     lines: list[FileLine] = []
     seen: dict[str, int] = {}
+    order = (0, 1, 2)  # where the email, the amount and the UAI are in each row
+    first_row = True
     for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells):
             continue
-        if not lines and tuple(cell.lower() for cell in cells) == HEADER:
-            continue
+        if first_row:
+            first_row = False
+            header = _header(cells)
+            if header is not None:
+                order = header
+                continue
+            if _looks_like_header(cells):
+                names = ", ".join(f"« {cell} »" for cell in cells)
+                return ParsedFile(
+                    [],
+                    [
+                        f"Ligne {number} : en-tête non reconnu ({names}). En-têtes acceptés : "
+                        "courriel (ou email), montant (ou montant_eur, amount_eur) et uai "
+                        "(ou établissement)."
+                    ],
+                )
         if len(lines) >= MAX_LINES:
             return ParsedFile(lines, [f"Le fichier dépasse {MAX_LINES} lignes."])
+        if len(cells) == len(HEADER):
+            cells = [cells[index] for index in order]
         lines.append(_parse_line(number, cells, seen))
     if not lines:
         return ParsedFile([], ["Le fichier ne contient aucune ligne à répartir."])
     return ParsedFile(lines)
 
 
+def _header_word(cell: str) -> str:
+    """ "\ufeffÉtablissement " → "etablissement", "Montant_EUR" → "montant eur"."""
+    plain = unicodedata.normalize("NFKD", cell).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+
+
+def _header(cells: list[str]) -> tuple[int, int, int] | None:
+    """The positions of the email, amount and UAI columns when `cells` is a header line."""
+    if len(cells) != len(HEADER):
+        return None
+    words = [_header_word(cell) for cell in cells]
+    positions: list[int] = []
+    for column in HEADER:
+        found = [i for i, word in enumerate(words) if word in HEADER_NAMES[column]]
+        if len(found) != 1:
+            return None
+        positions.append(found[0])
+    if len(set(positions)) != len(HEADER):
+        return None
+    return positions[0], positions[1], positions[2]
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """A first line of words only: no address, no amount, no UAI — a header we do not know."""
+    for cell in cells:
+        if "@" in cell or is_valid_uai(normalize_uai(cell)):
+            return False
+        try:
+            parse_euros(cell)
+        except InvalidAmount:
+            continue
+        return False
+    return any(any(ch.isalpha() for ch in cell) for cell in cells)
+
+
 def _parse_line(number: int, cells: list[str], seen: dict[str, int]) -> FileLine:
     if len(cells) != len(HEADER):
         found = len(cells)
-        return FileLine(
-            number, "", 0, "", [f"3 colonnes attendues (email;montant;uai), {found} trouvée(s)"]
-        )
+        line = FileLine(number, "", 0, "")
+        found_word = "trouvée" if found < 2 else "trouvées"
+        line.refuse("line", f"3 colonnes attendues (courriel;montant;uai), {found} {found_word}")
+        return line
     raw_email, raw_amount, raw_uai = cells
     line = FileLine(number, raw_email.lower(), 0, normalize_uai(raw_uai))
     try:
         line.email = validate_email(raw_email, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        line.errors.append(f"adresse électronique invalide : « {raw_email} »")
+        line.refuse("email", f"adresse électronique invalide : « {raw_email} »")
     try:
         line.cents = parse_euros(raw_amount)
         if line.cents <= 0:
-            line.errors.append("le montant doit être strictement positif")
+            line.refuse("amount", "le montant doit être strictement positif")
     except InvalidAmount as error:
-        line.errors.append(f"montant invalide : {error}")
+        line.refuse("amount", f"montant invalide : {error}")
     if not is_valid_uai(line.uai):
-        line.errors.append(f"UAI invalide : « {raw_uai} »")
+        line.refuse("uai", f"UAI invalide : « {raw_uai} »")
     if line.email in seen:
-        line.errors.append(f"doublon : cet enseignant figure déjà ligne {seen[line.email]}")
+        line.refuse("email", f"doublon : cet enseignant figure déjà ligne {seen[line.email]}")
     elif line.email:
         seen[line.email] = number
     return line
+
+
+def template(email: str, uai: str) -> bytes:
+    """The template file offered for download: UTF-8 with a BOM (spreadsheets then read the
+    accents right), `;`-separated, the header and one example line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(TEMPLATE_HEADER)
+    writer.writerow((email, "300,00", uai))
+    return buffer.getvalue().encode("utf-8-sig")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
+from flask_babel import ngettext
 
 from app.budgets import services
 from app.core.errors import DomainError
@@ -33,7 +34,13 @@ def sync_academies() -> None:
     """Create or rename the academies from the catalogue's reference list."""
     changes = services.sync_academies()
     db.session.commit()
-    click.echo(f"{changes} académie(s) créée(s) ou mise(s) à jour.")
+    click.echo(
+        ngettext(
+            "%(num)s académie créée ou mise à jour.",
+            "%(num)s académies créées ou mises à jour.",
+            changes,
+        )
+    )
 
 
 @budgets_cli.command("fund")
@@ -70,10 +77,15 @@ def allocate(academy_code: str, school_year: str, amount: str, all_teachers: boo
         preview = services.preview_rule(
             None, academy_code, school_year, rule, f"cli:{uuid.uuid4()}"
         )
-        click.echo(
-            f"{preview.teacher_count} enseignant(s) à créditer de {format_euros(rule.cents)} "
-            f"({format_euros(preview.total_cents)}) ; {preview.already_served} déjà servi(s)."
+        to_credit = ngettext(
+            "%(num)s enseignant à créditer de %(each)s (%(total)s) ;",
+            "%(num)s enseignants à créditer de %(each)s (%(total)s) ;",
+            preview.teacher_count,
+            each=format_euros(rule.cents),
+            total=format_euros(preview.total_cents),
         )
+        served = ngettext("%(num)s déjà servi.", "%(num)s déjà servis.", preview.already_served)
+        click.echo(f"{to_credit} {served}")
         if preview.teacher_count == 0:
             db.session.rollback()
             click.echo("Rien à faire : chaque enseignant a déjà reçu cette répartition.")
@@ -91,8 +103,12 @@ def allocate(academy_code: str, school_year: str, amount: str, all_teachers: boo
         db.session.rollback()
         raise click.ClickException(error.message) from None
     click.echo(
-        f"{preview.allocation.teacher_count} enseignant(s) crédité(s). Enveloppe restante : "
-        f"{format_euros(services.pool_balance(academy_code, school_year))}."
+        ngettext(
+            "%(num)s enseignant crédité. Enveloppe restante : %(pool)s.",
+            "%(num)s enseignants crédités. Enveloppe restante : %(pool)s.",
+            preview.allocation.teacher_count,
+            pool=format_euros(services.pool_balance(academy_code, school_year)),
+        )
     )
 
 
@@ -104,8 +120,9 @@ def close_year(school_year: str) -> None:
     try:
         for academy, teachers, cents in services.close_year(None, school_year):
             db.session.commit()
+            accounts = ngettext("%(num)s compte", "%(num)s comptes", teachers)
             click.echo(
-                f"  {academy.code} {academy.name} : {teachers} compte(s), "
+                f"  {academy.code} {academy.name} : {accounts}, "
                 f"{format_euros(cents)} rendus à l'académie"
             )
         db.session.commit()
@@ -114,5 +131,10 @@ def close_year(school_year: str) -> None:
         raise click.ClickException(error.message) from None
     expired = licences.expire_ended(licences.school_year_end(school_year) + timedelta(days=1))
     db.session.commit()
-    click.echo(f"  {expired} licence(s) arrivée(s) à échéance.")
+    click.echo(
+        "  "
+        + ngettext(
+            "%(num)s licence arrivée à échéance.", "%(num)s licences arrivées à échéance.", expired
+        )
+    )
     click.echo(f"Année scolaire {school_year} clôturée.")

@@ -10,10 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import EmailField, Field, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.budgets.allocation_file import MAX_BYTES
 from app.budgets.models import School
+from app.budgets.services import REASON_MAX_LENGTH
 from app.core.forms import TokenForm, options
 from app.core.money import InvalidAmount, parse_euros
 from catalog import vocabularies
@@ -94,6 +95,11 @@ class FundingForm(TokenForm):
         _l("Académie"), validators=[DataRequired(_l("Choisissez une académie."))]
     )
     amount = _amount(_l("Montant de la dotation, en euros"))
+    reason = StringField(
+        _l("Motif (facultatif)"),
+        validators=[Optional(), Length(max=REASON_MAX_LENGTH)],
+        render_kw={"autocomplete": "off"},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,3 +116,16 @@ class FundingForm(TokenForm):
     @property
     def cents(self) -> int:
         return parse_euros(self.amount.data or "")
+
+
+class FundingReversalForm(FlaskForm):
+    """Cancel a mistaken funding: a reversal entry, with its reason."""
+
+    reason = StringField(
+        _l("Motif de l’annulation"),
+        validators=[
+            DataRequired(_l("Indiquez le motif de l’annulation.")),
+            Length(max=REASON_MAX_LENGTH),
+        ],
+        render_kw={"autocomplete": "off"},
+    )

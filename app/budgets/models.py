@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Cents, UTCDateTime, enum_column, utcnow
 from app.extensions import Model
+from catalog import vocabularies
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -36,6 +37,18 @@ class Academy(Model):
     email_domain: Mapped[str] = mapped_column(String(100))
 
     schools: Mapped[list[School]] = relationship(back_populates="academy")
+
+    @property
+    def email_domains(self) -> tuple[str, ...]:
+        """The domains of the academy's addresses, from the catalogue's reference list
+        (`email_domain`, kept in the database, is the current one)."""
+        reference = vocabularies.academy(self.code)
+        return reference.email_domains if reference is not None else (self.email_domain,)
+
+    def accepts_email(self, email: str) -> bool:
+        """Whether `email` is an address of one of the academy's domains."""
+        local, at, domain = email.strip().rpartition("@")
+        return bool(local and at) and domain.lower() in self.email_domains
 
     def __str__(self) -> str:
         elided = self.name[0] in "AEIOUÉ"
@@ -139,3 +152,10 @@ class Allocation(Model):
     @property
     def reference(self) -> str:
         return f"allocation:{self.id}"
+
+    @property
+    def recipient_email(self) -> str:
+        """The teacher's address of a single allocation ("" for a file or a rule)."""
+        if self.method != AllocationMethod.ONE:
+            return ""
+        return self.source.split(";", 1)[0]

@@ -11,19 +11,27 @@ import math
 import re
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.budgets import services
-from app.budgets.forms import AllocateOneForm, AllocationFileForm, FundingForm, RuleForm
-from app.budgets.models import Academy
+from app.budgets.forms import (
+    AllocateOneForm,
+    AllocationFileForm,
+    FundingForm,
+    FundingReversalForm,
+    RuleForm,
+)
+from app.budgets.models import Academy, Allocation
 from app.core import dates
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.forms import attach_errors
 from app.core.templating import format_cents
 from app.extensions import db
 from app.ledger.services import InsufficientFunds, YearClosed
@@ -111,38 +119,47 @@ def allocations(academy_code: str) -> ResponseReturnValue:
 @blueprint.route("/academies/<academy_code>/repartitions/enseignant", methods=["GET", "POST"])
 @role_required(MANAGER, scope="academy_code")
 def allocate_one(academy_code: str) -> ResponseReturnValue:
+    """The form, then the confirmation page: nothing moves before « Confirmer »."""
     academy, year = services.get_academy(academy_code), _school_year()
-    form = AllocateOneForm(services.academy_schools(academy.code))
+    typed = {name: request.args.get(name, "")[:254] for name in ("email", "uai", "amount")}
+    form = AllocateOneForm(services.academy_schools(academy.code), **typed)
     page = _page(academy, year, form=form)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("budgets/allocate_one.html", **page), status
-    email = form.email.data.strip().lower()
     try:
-        allocation = services.allocate_one(
+        preview = services.preview_one(
             current_user,
             academy.code,
             year,
-            email,
+            form.email.data,
             form.uai.data,
             form.amount.data,
             form.token.data,
         )
     except REFUSED as error:
+        error.details = attach_errors(form, error.details)
         return _refused("budgets/allocate_one.html", error, **page)
-    db.session.commit()
-    total = format_cents(allocation.total_cents)
-    if accounts.account_waiting_for(email) is not None:
-        message = _(
-            "%(amount)s attribués à %(email)s. Cette personne n'a pas encore de compte actif : "
-            "un lien d'activation lui est envoyé par courriel.",
-            amount=total,
-            email=email,
-        )
-    else:
-        message = _("%(amount)s attribués à %(email)s.", amount=total, email=email)
-    flash(message, "success")
-    return _home(academy.code, year)
+    db.session.commit()  # the allocation to confirm
+    if preview.allocation.applied_at is not None:
+        flash(_("Cette répartition avait déjà été appliquée : rien n’a changé."), "info")
+        return _home(academy.code, year)
+    return render_template("budgets/one_preview.html", **_page(academy, year, preview=preview))
+
+
+@blueprint.get("/academies/<academy_code>/repartitions/modele.csv")
+@role_required(MANAGER, scope="academy_code")
+def allocation_template(academy_code: str) -> ResponseReturnValue:
+    """The CSV template of the file allocation: header and one example line."""
+    content = services.allocation_template(services.get_academy(academy_code).code)
+    return Response(
+        content,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": 'attachment; filename="modele-repartition.csv"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
 
 
 @blueprint.route("/academies/<academy_code>/repartitions/fichier", methods=["GET", "POST"])
@@ -196,14 +213,33 @@ def confirm_allocation(academy_code: str, allocation_id: int) -> ResponseReturnV
     except REFUSED as error:
         return _refused("budgets/confirm_refused.html", error, **page)
     db.session.commit()
-    message = _(
-        "Répartition n°%(id)s appliquée : %(count)s enseignant(s), total %(total)s.",
-        id=allocation.id,
-        count=allocation.teacher_count,
-        total=format_cents(allocation.total_cents),
-    )
-    flash(message, "success")
+    flash(_applied_message(allocation), "success")
     return _home(academy_code, allocation.school_year_code)
+
+
+def _applied_message(allocation: Allocation) -> str:
+    total = format_cents(allocation.total_cents)
+    email = allocation.recipient_email
+    if not email:
+        return str(
+            ngettext(
+                "Répartition n°%(id)s appliquée : %(num)s enseignant crédité, total %(total)s.",
+                "Répartition n°%(id)s appliquée : %(num)s enseignants crédités, total %(total)s.",
+                allocation.teacher_count,
+                id=allocation.id,
+                total=total,
+            )
+        )
+    if accounts.account_waiting_for(email) is not None:
+        return str(
+            _(
+                "%(amount)s attribués à %(email)s. Cette personne n'a pas encore de compte actif : "
+                "un lien d'activation lui est envoyé par courriel.",
+                amount=total,
+                email=email,
+            )
+        )
+    return str(_("%(amount)s attribués à %(email)s.", amount=total, email=email))
 
 
 @blueprint.get("/academies/<academy_code>/enseignants")
@@ -259,7 +295,9 @@ def fund() -> ResponseReturnValue:
         return _national_page(form, year, 422)
     code, key = form.academy_code.data, "fund:" + form.token.data
     try:
-        entry = services.fund_academy(current_user, code, year, form.cents, key)
+        entry = services.fund_academy(
+            current_user, code, year, form.cents, key, form.reason.data or ""
+        )
     except REFUSED as error:
         db.session.rollback()
         return _national_page(form, year, 422, error=error)
@@ -273,3 +311,53 @@ def fund() -> ResponseReturnValue:
             "success",
         )
     return redirect(url_for("budgets.national", **_year_args(year)))
+
+
+def _fundings_page(
+    academy: Academy, year: str, form: FundingReversalForm, status: int = 200, **context: object
+) -> ResponseReturnValue:
+    page = render_template(
+        "budgets/fundings.html",
+        academy=academy,
+        school_year=year,
+        year_args=_year_args(year),
+        fundings=services.funding_history(academy.code, year),
+        pool_cents=services.pool_balance(academy.code, year),
+        form=form,
+        **context,
+    )
+    return page, status
+
+
+@blueprint.get("/admin/academies/<academy_code>/dotations")
+@role_required(Role.ADMIN)
+def fundings(academy_code: str) -> ResponseReturnValue:
+    """Every funding of the academy for the year: who, when, how much, why; and the way
+    to cancel a mistaken one."""
+    return _fundings_page(services.get_academy(academy_code), _school_year(), FundingReversalForm())
+
+
+@blueprint.post("/admin/academies/<academy_code>/dotations/<int:entry_id>/annuler")
+@role_required(Role.ADMIN)
+def reverse_funding(academy_code: str, entry_id: int) -> ResponseReturnValue:
+    academy, year, form = services.get_academy(academy_code), _school_year(), FundingReversalForm()
+    if not form.validate_on_submit():
+        return _fundings_page(academy, year, form, 422, failed_entry_id=entry_id)
+    try:
+        reversal = services.reverse_funding(current_user, academy.code, entry_id, form.reason.data)
+    except REFUSED as error:
+        db.session.rollback()
+        error.details = attach_errors(form, error.details)
+        return _fundings_page(academy, year, form, 422, error=error, failed_entry_id=entry_id)
+    db.session.commit()
+    if reversal.replayed:
+        flash(_("Cette dotation avait déjà été annulée : rien n’a changé."), "info")
+    else:
+        flash(
+            _(
+                "Dotation n°%(id)s annulée : le montant a été repris de l’enveloppe de l’académie.",
+                id=entry_id,
+            ),
+            "success",
+        )
+    return redirect(url_for("budgets.fundings", academy_code=academy.code, **_year_args(year)))

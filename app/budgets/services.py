@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import except_, func, literal, select
+from flask_babel import ngettext
+from sqlalchemy import except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import mail
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
+from app.budgets import allocation_file
 from app.budgets.allocation_file import ParsedFile
 from app.budgets.allocation_file import parse as parse_allocation_file
 from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
@@ -27,7 +30,7 @@ from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from app.ledger.services import InsufficientFunds, YearClosed
 from catalog import vocabularies
-from catalog.identifiers import is_valid_uai, normalize_uai
+from catalog.identifiers import is_valid_uai, make_uai, normalize_uai
 
 SCHOOL_YEAR_START_MONTH = 9  # a school year runs from 1 September to 31 August
 
@@ -129,21 +132,40 @@ def academy_summaries() -> list[tuple[Academy, int, int]]:
 # --- funding -----------------------------------------------------------------------------
 
 
+REASON_MAX_LENGTH = 200  # characters of a funding's or a reversal's reason
+
+
+def _funding_reference(academy_code: str, school_year: str) -> str:
+    return f"academy:{academy_code}:{school_year}"
+
+
 def fund_academy(
-    actor: User | None, academy_code: str, school_year: str, cents: int, idempotency_key: str
+    actor: User | None,
+    academy_code: str,
+    school_year: str,
+    cents: int,
+    idempotency_key: str,
+    reason: str = "",
 ) -> JournalEntry:
-    """The national operator gives an academy its budget for a school year."""
+    """The national operator gives an academy its budget for a school year; `reason`
+    (optional) is kept as the entry's memo."""
     academy = get_academy(academy_code)
     year = ensure_school_year(school_year)
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(
+            f"Le motif dépasse {REASON_MAX_LENGTH} caractères.",
+            details={"reason": [f"{REASON_MAX_LENGTH} caractères au plus"]},
+        )
     entry = ledger.transfer(
         ledger.national_funding(year.code),
         ledger.academy_pool(academy.code, year.code),
         cents,
         kind=EntryKind.FUND,
         idempotency_key=idempotency_key,
-        reference=f"academy:{academy.code}:{year.code}",
+        reference=_funding_reference(academy.code, year.code),
         actor=actor,
-        memo=f"Dotation {year.code} de l'académie de {academy.name}",
+        memo=reason or f"Dotation {year.code} de l'académie de {academy.name}",
     )
     if not entry.replayed:
         audit.record(
@@ -156,6 +178,106 @@ def fund_academy(
             entry_id=entry.id,
         )
     return entry
+
+
+@dataclass(frozen=True)
+class Funding:
+    """One funding of an academy for a year, and its reversal when it was corrected."""
+
+    entry: JournalEntry
+    cents: int
+    author: User | None
+    reversal: JournalEntry | None
+    reversal_author: User | None
+
+    @property
+    def reason(self) -> str:
+        return self.entry.memo
+
+    @property
+    def reversal_reason(self) -> str:
+        return self.reversal.memo if self.reversal is not None else ""
+
+
+def funding_history(academy_code: str, school_year: str) -> list[Funding]:
+    """Every funding of the academy for the year, newest first, each with its reversal."""
+    academy = get_academy(academy_code)
+    reversal = aliased(JournalEntry)
+    author = aliased(User)
+    reversal_author = aliased(User)
+    pool_posting = aliased(Posting)
+    rows = db.session.execute(
+        select(JournalEntry, pool_posting.amount_cents, author, reversal, reversal_author)
+        .join(pool_posting, pool_posting.entry_id == JournalEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == pool_posting.account_id)
+        .outerjoin(author, author.id == JournalEntry.created_by)
+        .outerjoin(reversal, reversal.reverses_id == JournalEntry.id)
+        .outerjoin(reversal_author, reversal_author.id == reversal.created_by)
+        .where(
+            JournalEntry.kind == EntryKind.FUND,
+            JournalEntry.reference == _funding_reference(academy.code, school_year),
+            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
+        )
+        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+    )
+    return [
+        Funding(entry, int(cents), who, undo, undo_by) for entry, cents, who, undo, undo_by in rows
+    ]
+
+
+def reverse_funding(actor: User, academy_code: str, entry_id: int, reason: str) -> JournalEntry:
+    """Correct a mistaken funding with a reversal entry (the funding itself never changes):
+    the amount goes back from the academy's pool to the national funding.
+
+    The reason is required. Refused when the pool no longer holds the amount (it was
+    allocated to teachers meanwhile): the guarded debit of the ledger decides. Reversing
+    the same funding again returns the first reversal (`replayed`) and moves nothing."""
+    academy = get_academy(academy_code)
+    entry = db.session.get(JournalEntry, entry_id)
+    if (
+        entry is None
+        or entry.kind != EntryKind.FUND
+        or not entry.reference.startswith(f"academy:{academy.code}:")
+    ):
+        raise NotFound(f"Dotation introuvable pour l'académie de {academy.name}.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(
+            "Indiquez le motif de l'annulation.", details={"reason": ["le motif est obligatoire"]}
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(
+            f"Le motif dépasse {REASON_MAX_LENGTH} caractères.",
+            details={"reason": [f"{REASON_MAX_LENGTH} caractères au plus"]},
+        )
+    cents = next(p.amount_cents for p in entry.postings if p.amount_cents > 0)
+    try:
+        reversal = ledger.reverse(entry, actor=actor, memo=reason)
+    except InsufficientFunds:
+        pool = pool_balance(academy.code, _funding_year(entry))
+        raise InsufficientFunds(
+            f"Cette dotation de {format_euros(cents)} ne peut plus être annulée : l'enveloppe "
+            f"de l'académie de {academy.name} ne contient plus que {format_euros(pool)}, "
+            "le reste a déjà été réparti aux enseignants.",
+            details={"amount": [f"il manque {format_euros(cents - pool)} dans l'enveloppe"]},
+        ) from None
+    if not reversal.replayed:
+        audit.record(
+            actor,
+            "academy.funding_reversed",
+            "academy",
+            academy.code,
+            school_year=_funding_year(entry),
+            amount_cents=cents,
+            entry_id=entry.id,
+            reversal_id=reversal.id,
+            reason=reason,
+        )
+    return reversal
+
+
+def _funding_year(entry: JournalEntry) -> str:
+    return entry.reference.rsplit(":", 1)[1]
 
 
 def pool_balance(academy_code: str, school_year: str) -> int:
@@ -176,17 +298,25 @@ class BudgetSummary:
 
 
 def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
+    # A reversal counts as a negative movement of the kind it reverses (a funding
+    # corrected is money not received).
+    reversed_ = aliased(JournalEntry)
+    kind = func.coalesce(reversed_.kind, JournalEntry.kind)
     rows = db.session.execute(
-        select(LedgerAccount.kind, JournalEntry.kind, func.sum(Posting.amount_cents))
+        select(LedgerAccount.kind, kind, func.sum(Posting.amount_cents))
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
         .where(
             LedgerAccount.academy_code == academy_code,
             LedgerAccount.school_year_code == school_year,
         )
-        .group_by(LedgerAccount.kind, JournalEntry.kind)
+        .group_by(LedgerAccount.kind, kind)
     ).all()
-    sums = {(account_kind, entry_kind): int(total) for account_kind, entry_kind, total in rows}
+    sums = {
+        (account_kind, EntryKind(entry_kind)): int(total)
+        for account_kind, entry_kind, total in rows
+    }
 
     def pool(kind: EntryKind) -> int:
         return sums.get((AccountKind.ACADEMY_POOL, kind), 0)
@@ -209,14 +339,16 @@ def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
 
 def funding_overview(school_year: str) -> list[tuple[Academy, int, int]]:
     """Every academy with what it received for the year and what is left in its pool."""
+    reversed_ = aliased(JournalEntry)
     received = (
         select(LedgerAccount.academy_code, func.sum(Posting.amount_cents).label("received"))
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
         .where(
             LedgerAccount.kind == AccountKind.ACADEMY_POOL,
             LedgerAccount.school_year_code == school_year,
-            JournalEntry.kind == EntryKind.FUND,
+            func.coalesce(reversed_.kind, JournalEntry.kind) == EntryKind.FUND.value,
         )
         .group_by(LedgerAccount.academy_code)
         .subquery()
@@ -289,6 +421,30 @@ class RulePreview:
     already_served: int  # who already received it from an identical rule
     total_cents: int
     pool_cents: int
+    outside_count: int = 0  # teachers left out: their address is not of the academy
+
+
+@dataclass(frozen=True)
+class OnePreview:
+    """What a single allocation will credit, shown for confirmation before money moves."""
+
+    allocation: Allocation
+    email: str
+    name: str  # the teacher's name, or the one their account will get
+    registered: bool  # False: no password yet, an activation link is sent
+    new_account: bool  # True: nobody has this address yet, the account is created
+    school: School
+    cents: int
+    pool_cents: int  # in the academy's pool now
+
+    @property
+    def pool_after_cents(self) -> int:
+        return self.pool_cents - self.cents
+
+    @property
+    def amount_text(self) -> str:
+        """The amount as the form takes it back: "300,50"."""
+        return f"{self.cents // 100},{self.cents % 100:02d}"
 
 
 def _sha256(*parts: str) -> str:
@@ -345,7 +501,8 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
             idempotency_key=key,
             source=data.decode("utf-8-sig"),
             source_sha256=digest,
-            description=f"Fichier de {len(parsed.lines)} ligne(s)",
+            # Kept with the allocation, in French whatever the manager's language.
+            description=f"Fichier de {len(parsed.lines)} ligne{'s' * (len(parsed.lines) > 1)}",
             teacher_count=len(parsed.lines),
             total_cents=parsed.total_cents,
             created_by=actor.id,
@@ -353,6 +510,22 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
         allocation = _save_allocation(allocation)
     preview.allocation = allocation
     return preview
+
+
+def allocation_template(academy_code: str) -> bytes:
+    """The CSV template of an academy: its header and one example line with an address of
+    the academy and the UAI of one of its schools."""
+    academy = get_academy(academy_code)
+    school = db.session.scalar(
+        select(School).where(School.academy_code == academy.code).order_by(School.uai).limit(1)
+    )
+    if school is not None:
+        uai = school.uai
+    else:
+        reference = vocabularies.academy(academy.code)
+        department = reference.departments[0] if reference is not None else "075"
+        uai = make_uai(f"{department}0001")
+    return allocation_file.template(f"prenom.nom@{academy.email_domain}", uai)
 
 
 def _save_allocation(allocation: Allocation) -> Allocation:
@@ -373,6 +546,22 @@ def _save_allocation(allocation: Allocation) -> Allocation:
 
 
 def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
+    """Check each line against the database: an address of the academy's domains, a school
+    of the academy, and, for a teacher the academy already knows, one of their schools (a
+    newcomer joins the school of the line). Returns the lines' schools by UAI."""
+    domains = academy.email_domains
+    expected = " ou ".join(f"@{domain}" for domain in domains)
+    for line in parsed.lines:
+        if (
+            line.email
+            and "email" not in line.field_errors
+            and not academy.accepts_email(line.email)
+        ):
+            line.refuse(
+                "email",
+                f"adresse électronique hors de l'académie : « {line.email} » ; seules les "
+                f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}",
+            )
     uais = {line.uai for line in parsed.lines if not line.errors}
     schools = {
         school.uai: school
@@ -383,11 +572,12 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
             continue
         school = schools.get(line.uai)
         if school is None:
-            line.errors.append(f"établissement inconnu : UAI {line.uai}")
+            line.refuse("uai", f"établissement inconnu : UAI {line.uai}")
         elif school.academy_code != academy.code:
-            line.errors.append(
+            line.refuse(
+                "uai",
                 f"l'établissement {school.name} ({line.uai}) relève de l'académie "
-                f"de {school.academy.name}, pas de celle de {academy.name}"
+                f"de {school.academy.name}, pas de celle de {academy.name}",
             )
     emails = [line.email for line in parsed.lines if not line.errors]
     deactivated = set(
@@ -395,8 +585,38 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
     )
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
-            line.errors.append(f"le compte de {line.email} est désactivé")
+            line.refuse("email", f"le compte de {line.email} est désactivé")
+    _check_teachers_schools(parsed, academy)
     return schools
+
+
+def _check_teachers_schools(parsed: ParsedFile, academy: Academy) -> None:
+    """A teacher the academy already knows is credited in one of their own schools."""
+    emails = [line.email for line in parsed.lines if not line.errors]
+    known: dict[str, list[School]] = {}
+    rows = db.session.execute(
+        select(User.email, School)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(School, School.id == RoleGrant.school_id)
+        .where(
+            User.email.in_(emails),
+            RoleGrant.role == Role.TEACHER,
+            School.academy_code == academy.code,
+        )
+        .order_by(School.name, School.uai)
+    )
+    for email, school in rows:
+        known.setdefault(email, []).append(school)
+    for line in parsed.lines:
+        theirs = known.get(line.email)
+        if line.errors or not theirs or line.uai in {school.uai for school in theirs}:
+            continue
+        names = ", ".join(str(school) for school in theirs)
+        line.refuse(
+            "uai",
+            f"établissement : {line.email} enseigne à {names}, pas dans l'établissement "
+            f"{line.uai} ; indiquez l'un de ses établissements",
+        )
 
 
 def preview_rule(
@@ -436,28 +656,49 @@ def preview_rule(
     if allocation.applied_at is None:
         allocation.teacher_count, allocation.total_cents = count, count * rule.cents
     served = reached - count
+    outside = _count(_rule_teachers(academy.code, rule, academy_address=False))
     return RulePreview(
-        allocation, count, served, count * rule.cents, pool_balance(academy.code, year.code)
+        allocation,
+        count,
+        served,
+        count * rule.cents,
+        pool_balance(academy.code, year.code),
+        outside,
     )
 
 
 def _describe_rule(rule: Rule) -> str:
+    """The rule in words, stored with the allocation (in French, whoever reads it later)."""
     scope = "tous les enseignants de l'académie"
     if rule.school_ids:
-        scope = f"les enseignants de {len(rule.school_ids)} établissement(s)"
+        count = len(rule.school_ids)
+        scope = f"les enseignants de {count} établissement{'s' if count > 1 else ''}"
     if rule.school_kinds:
         labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
         scope += " (" + ", ".join(labels) + ")"
     return f"{format_euros(rule.cents)} à {scope}"
 
 
-def _rule_teachers(academy_code: str, rule: Rule) -> AnySelect:
-    """The user ids of the active teachers a rule reaches, each once."""
+def _academy_address(academy_code: str) -> ColumnElement[bool]:
+    """The user's address is one of the academy's domains (the catalogue's list)."""
+    academy = get_academy(academy_code)
+    return or_(*(func.lower(User.email).like(f"%@{domain}") for domain in academy.email_domains))
+
+
+def _rule_teachers(academy_code: str, rule: Rule, *, academy_address: bool = True) -> AnySelect:
+    """The user ids of the active teachers a rule reaches, each once: only those with an
+    address of the academy (`academy_address=False`: the others, to tell how many)."""
+    address = _academy_address(academy_code)
     query = (
         select(RoleGrant.user_id)
         .join(School, School.id == RoleGrant.school_id)
         .join(User, User.id == RoleGrant.user_id)
-        .where(RoleGrant.role == Role.TEACHER, School.academy_code == academy_code, User.active)
+        .where(
+            RoleGrant.role == Role.TEACHER,
+            School.academy_code == academy_code,
+            User.active,
+            address if academy_address else ~address,
+        )
         .distinct()
     )
     if rule.school_ids:
@@ -575,9 +816,16 @@ def _apply_rule(
     available = ledger.balance(pool)
     if len(todo_ids) * rule.cents > available:
         raise InsufficientFunds(
-            f"L'enveloppe de l'académie ({format_euros(available)}) ne suffit pas pour "
-            f"{len(todo_ids)} enseignant(s) à {format_euros(rule.cents)} "
-            f"({format_euros(len(todo_ids) * rule.cents)}).",
+            ngettext(
+                "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignant "
+                "à %(each)s (%(total)s).",
+                "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignants "
+                "à %(each)s (%(total)s).",
+                len(todo_ids),
+                pool=format_euros(available),
+                each=format_euros(rule.cents),
+                total=format_euros(len(todo_ids) * rule.cents),
+            ),
             details={"amount": ["enveloppe insuffisante"]},
         )
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
@@ -705,6 +953,79 @@ def name_from_email(email: str) -> str:
     return " ".join("-".join(part.capitalize() for part in w.split("-")) for w in words) or email
 
 
+def preview_one(
+    actor: User,
+    academy_code: str,
+    school_year: str,
+    email: str,
+    uai: str,
+    amount: str,
+    idempotency_key: str,
+) -> OnePreview:
+    """Check a credit to one teacher (registered or not yet) of a school of the academy and
+    save it as an allocation to confirm: nothing moves before `apply_allocation`.
+
+    Refused, with the reasons by field (`email`, `uai`, `amount`): an address outside the
+    academy's domains, a school outside the academy, a school that is not one of a known
+    teacher's schools, a deactivated account, more than the pool holds."""
+    academy = get_academy(academy_code)
+    year = _open_year(school_year)
+    source = f"{email.strip().lower()};{amount.strip()};{normalize_uai(uai)}\n"
+    key = f"one:{idempotency_key}"
+    allocation = db.session.scalar(select(Allocation).where(Allocation.idempotency_key == key))
+    if allocation is not None and allocation.source != source:
+        raise Conflict(
+            "Ce formulaire a déjà servi pour une autre répartition : rechargez la page.",
+            details={"token": ["déjà utilisé"]},
+        )
+    parsed = parse_allocation_file(source.encode())
+    if len(parsed.lines) == 1 and allocation is None:
+        _check_schools(parsed, academy)
+    if len(parsed.lines) != 1 or not parsed.valid:
+        details: dict[str, list[str]] = {}
+        for line in parsed.lines:
+            for column, reasons in line.field_errors.items():
+                details.setdefault(column, []).extend(reasons)
+        raise ValidationFailed(
+            "La répartition n'a pas été faite : le motif est indiqué sous le champ concerné.",
+            details=details or {"allocation": ["adresse, montant et établissement requis"]},
+        )
+    (line,) = parsed.lines
+    pool = pool_balance(academy.code, year.code)
+    if allocation is None and line.cents > pool:
+        raise InsufficientFunds(
+            f"Solde insuffisant : l'enveloppe de l'académie ({format_euros(pool)}) ne permet "
+            f"pas d'attribuer {format_euros(line.cents)}.",
+            details={"amount": [f"il manque {format_euros(line.cents - pool)}"]},
+        )
+    if allocation is None:
+        allocation = Allocation(
+            academy_code=academy.code,
+            school_year_code=year.code,
+            method=AllocationMethod.ONE,
+            idempotency_key=key,
+            source=source,
+            source_sha256=_sha256(source),
+            description=f"{format_euros(line.cents)} à {line.email}",
+            teacher_count=1,
+            total_cents=line.cents,
+            created_by=actor.id,
+        )
+        allocation = _save_allocation(allocation)
+    school = db.session.scalars(select(School).where(School.uai == line.uai)).one()
+    user = accounts.find_user(line.email)
+    return OnePreview(
+        allocation=allocation,
+        email=line.email,
+        name=user.name if user is not None else name_from_email(line.email),
+        registered=user is not None and user.password_hash is not None,
+        new_account=user is None,
+        school=school,
+        cents=line.cents,
+        pool_cents=pool,
+    )
+
+
 def allocate_one(
     actor: User,
     academy_code: str,
@@ -714,39 +1035,12 @@ def allocate_one(
     amount: str,
     idempotency_key: str,
 ) -> Allocation:
-    """Credit one teacher (registered or not yet) of a school of the academy."""
-    academy = get_academy(academy_code)
-    year = _open_year(school_year)
-    key = f"one:{idempotency_key}"
-    existing = db.session.scalar(select(Allocation).where(Allocation.idempotency_key == key))
-    if existing is not None:
-        return existing
-    source = f"{email.strip()};{amount.strip()};{uai.strip()}\n"
-    parsed = parse_allocation_file(source.encode())
-    _check_schools(parsed, academy)
-    if len(parsed.lines) != 1 or not parsed.valid:
-        reasons = parsed.errors + [e for line in parsed.lines for e in line.errors]
-        raise ValidationFailed(
-            "La répartition n'a pas été faite.",
-            details={"allocation": reasons or ["adresse, montant et établissement requis"]},
-        )
-    (line,) = parsed.lines
-    allocation = Allocation(
-        academy_code=academy.code,
-        school_year_code=year.code,
-        method=AllocationMethod.ONE,
-        idempotency_key=key,
-        source=source,
-        source_sha256=_sha256(source),
-        description=f"{format_euros(line.cents)} à {line.email}",
-        teacher_count=1,
-        total_cents=line.cents,
-        created_by=actor.id,
-    )
-    allocation = _save_allocation(allocation)
-    for _ in apply_allocation(actor, allocation):
+    """Credit one teacher at once: `preview_one`, then `apply_allocation` (for scripts and
+    tests; the page asks for a confirmation in between)."""
+    preview = preview_one(actor, academy_code, school_year, email, uai, amount, idempotency_key)
+    for _ in apply_allocation(actor, preview.allocation):
         pass
-    return allocation
+    return preview.allocation
 
 
 def get_allocation(academy_code: str, allocation_id: int) -> Allocation:

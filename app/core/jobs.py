@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
+from flask_babel import gettext
 from sqlalchemy import JSON, Index, Integer, String, Text, literal, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -140,11 +141,11 @@ def describe(job: Job) -> str:
     """What `job` is about, in words for the failed-jobs page."""
     registered = HANDLERS.get(job.kind)
     if registered is None or registered.describe is None:
-        return f"Tâche « {job.kind} »"
+        return str(gettext("Tâche « %(kind)s »", kind=job.kind))
     return registered.describe(job.payload)
 
 
-@handler("noop", describe=lambda payload: "Tâche de vérification (sans effet)")
+@handler("noop", describe=lambda payload: gettext("Tâche de vérification (sans effet)"))
 def _noop(payload: dict[str, Any]) -> None:
     """Does nothing: for checking that workers run, and for the benchmark."""
 

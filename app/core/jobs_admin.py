@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask.cli import AppGroup
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.accounts.models import Role
 from app.core import jobs
@@ -33,7 +34,7 @@ def work_command(once: bool, max_jobs: int | None, kinds: str, poll: float) -> N
         click.echo(f"job {job_id}: {status.value}")
 
     count = jobs.work(kinds=wanted, once=once, max_jobs=max_jobs, poll_seconds=poll, on_job=report)
-    click.echo(f"{count} tâche(s) traitée(s).")
+    click.echo(ngettext("%(num)s tâche traitée.", "%(num)s tâches traitées.", count))
 
 
 @blueprint.get("/admin/taches")

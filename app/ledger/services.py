@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import ngettext
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -417,9 +418,18 @@ def _post_batch(
         )
     ).rowcount  # type: ignore[attr-defined]
     if updated != guarded:
+        short = guarded - updated
         raise InsufficientFunds(
-            f"Solde insuffisant sur {guarded - updated} compte(s) : rien n'a été écrit.",
-            details={"accounts": [f"{guarded - updated} compte(s) à découvert"]},
+            ngettext(
+                "Solde insuffisant sur %(num)s compte : rien n'a été écrit.",
+                "Solde insuffisant sur %(num)s comptes : rien n'a été écrit.",
+                short,
+            ),
+            details={
+                "accounts": [
+                    ngettext("%(num)s compte à découvert", "%(num)s comptes à découvert", short)
+                ]
+            },
         )
     db.session.execute(
         text(

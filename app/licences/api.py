@@ -33,6 +33,7 @@ from app.licences.schemas import (
     CodesAddedSchema,
     CodesSchema,
     FailureSchema,
+    FirstUseSchema,
     LicencePageSchema,
     LicenceQuerySchema,
     LicenceSchema,
@@ -121,6 +122,27 @@ def report_failure(body: dict[str, Any], licence_id: int) -> Licence:
     """
     licence = services.vendor_licence(current_vendor().id, licence_id)
     services.fail(licence, body["message"].strip(), None)
+    db.session.commit()
+    return licence
+
+
+@blueprint.route("/licences/<int:licence_id>/first-use", methods=["POST"])
+@blueprint.arguments(FirstUseSchema)
+@blueprint.response(200, LicenceSchema)
+@blueprint.alt_response(404, response="API_NOT_FOUND")
+@blueprint.alt_response(409, response="API_CONFLICT")
+def confirm_first_use(body: dict[str, Any], licence_id: int) -> Licence:
+    """Confirmer la première utilisation (GAR)
+
+    Pour une licence distribuée par le GAR, active : l'enseignant ou ses élèves ont utilisé
+    la ressource pour la première fois (`opened_at`, maintenant par défaut). La commande
+    ne peut plus être annulée. Seule la première confirmation compte ; la renvoyer ne
+    change rien. Une licence d'un autre canal (ses ouvertures passent par Compte
+    Ressources) ou non active répond 409. Sans confirmation, une licence GAR est
+    considérée comme ouverte 14 jours après sa livraison.
+    """
+    licence = services.vendor_licence(current_vendor().id, licence_id)
+    services.confirm_first_use(licence, body["opened_at"])
     db.session.commit()
     return licence
 

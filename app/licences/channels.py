@@ -11,6 +11,11 @@ connection refused): the job is retried with backoff.
   vendor answers with the access URL or its own id, or ``202`` and confirms later through
   the API. A 4xx is a refusal: the licence fails with the vendor's message.
 - ``gar``: a subscription (abonnement) sent to the GAR with ``PUT {base}/{idAbonnement}``.
+
+A cancelled licence is withdrawn at its channel (:func:`withdraw`, run by a job of the
+outbox): the vendor receives a signed ``licence.revoked`` call on the same URL, signed
+and keyed the same way; the GAR subscription is deleted (``DELETE {base}/{idAbonnement}``);
+a code needs no call (it was never revealed: an opened resource cannot be cancelled).
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ import requests
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.core.jobs import RetryLater
+from app.core.jobs import GiveUp, RetryLater
 from app.extensions import db
-from app.licences import gar, signing
+from app.licences import gar, signing, targets
 from app.licences.models import ActivationCode, Licence
 from app.products.models import Channel
 
 MESSAGE_LIMIT = 500
+EVENT_HEADER = "X-CR-Event"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def webhook_body(licence: Licence) -> dict[str, Any]:
     if "identity" in declared:
         teacher["name"] = licence.teacher.name
     return {
+        "event": "licence.created",
         "licence_id": licence.id,
         "product": {
             "id": licence.product_id,
@@ -134,27 +141,44 @@ def _peer_message(response: requests.Response) -> str:
     return (response.text or response.reason or "")[:MESSAGE_LIMIT]
 
 
-def call_vendor(licence: Licence) -> Outcome:
+def post_to_vendor(
+    licence: Licence, body: dict[str, Any], idempotency_key: str, event: str
+) -> requests.Response:
+    """A signed POST of `body` to the vendor's provisioning URL (HMAC-SHA256 over the
+    timestamp and the body, see ``signing.py``; the same idempotency key on every retry).
+    Raises RetryLater when the vendor cannot be reached."""
     vendor = licence.vendor
     if not vendor.provisioning_url or not vendor.webhook_secret:
         raise RetryLater("L'éditeur n'a pas encore configuré son adresse de livraison.")
-    body = json.dumps(webhook_body(licence), separators=(",", ":")).encode()
+    data = json.dumps(body, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
-        "Idempotency-Key": f"licence-{licence.id}",
-        signing.SIGNATURE_HEADER: signing.signature_header(vendor.webhook_secret, body),
+        "Idempotency-Key": idempotency_key,
+        EVENT_HEADER: event,
+        signing.SIGNATURE_HEADER: signing.signature_header(vendor.webhook_secret, data),
         "User-Agent": "CompteRessources/1.0",
     }
     try:
-        response = requests.post(
+        # Resolved again now, every address public, the connection pinned to the one
+        # checked (targets.py): a DNS answer changed since the URL was saved cannot
+        # turn the call inwards.
+        return targets.post(
             vendor.provisioning_url,
-            data=body,
+            data=data,
             headers=headers,
             timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"],
             allow_redirects=False,
         )
+    except targets.TargetRefused as refused:
+        raise GiveUp(f"Appel à l'éditeur refusé : {refused.reason}.") from refused
     except requests.RequestException as error:
         raise RetryLater(f"Serveur de l'éditeur injoignable : {type(error).__name__}") from error
+
+
+def call_vendor(licence: Licence) -> Outcome:
+    response = post_to_vendor(
+        licence, webhook_body(licence), f"licence-{licence.id}", "licence.created"
+    )
     if response.status_code >= 500 or response.status_code == 429:
         raise RetryLater(f"Le serveur de l'éditeur a répondu {response.status_code}.")
     if response.status_code >= 400:
@@ -222,3 +246,73 @@ def send_to_gar(licence: Licence) -> Outcome:
     if response.status_code >= 400:
         return Outcome("refused", reason=f"Refusé par le GAR : {_peer_message(response)}")
     return Outcome("active", access_url=licence.version.access_url, external_id=sub.id_abonnement)
+
+
+# --- withdrawing a cancelled licence ------------------------------------------------------
+
+
+def withdraw(licence: Licence) -> None:
+    """Tell the licence's channel that the licence is revoked. Raises RetryLater when the
+    peer cannot answer now, GiveUp when it refuses for good (an admin sees the job)."""
+    channel = licence.version.channel
+    if channel is Channel.WEBHOOK:
+        announce_revocation(licence)
+    elif channel is Channel.GAR:
+        delete_from_gar(licence)
+    # codes: nothing to call; the code, never revealed, stays bound to the revoked licence.
+
+
+def revocation_body(licence: Licence) -> dict[str, Any]:
+    """What the vendor is told of a cancelled licence: which one, and since when."""
+    return {
+        "event": "licence.revoked",
+        "licence_id": licence.id,
+        "external_id": licence.external_id,
+        "product": {"id": licence.product_id, "version": licence.version.number},
+        "school_uai": licence.school.uai,
+        "teacher": {"id": teacher_pseudonym(licence)},
+        "revoked_at": licence.updated_at.isoformat(timespec="seconds"),
+        "reason": "cancelled",
+    }
+
+
+def announce_revocation(licence: Licence) -> None:
+    if not licence.vendor.provisioning_url:
+        return  # no delivery address: the vendor was never told of the licence either
+    response = post_to_vendor(
+        licence, revocation_body(licence), f"licence-{licence.id}-revoked", "licence.revoked"
+    )
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise RetryLater(f"Le serveur de l'éditeur a répondu {status}.")
+    if status in (404, 410) or 200 <= status < 300:
+        return  # withdrawn, or never known to the vendor
+    raise GiveUp(
+        f"L'éditeur a refusé le retrait de la licence ({status}) : "
+        f"{_peer_message(response) or 'sans message'}"
+    )
+
+
+def delete_from_gar(licence: Licence) -> None:
+    config = current_app.config
+    if not config["GAR_BASE_URL"]:
+        raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
+    subscription_id = licence.external_id or gar.subscription_id(licence.id)
+    url, headers = gar.delete_request(config["GAR_BASE_URL"], subscription_id)
+    cert = (config["GAR_CERT_FILE"], config["GAR_KEY_FILE"]) if config["GAR_CERT_FILE"] else None
+    try:
+        response = requests.delete(
+            url,
+            headers=headers,
+            cert=cert,
+            verify=config["GAR_CA_FILE"] or True,
+            timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
+        )
+    except requests.RequestException as error:
+        raise RetryLater(f"GAR injoignable : {type(error).__name__}") from error
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise RetryLater(f"Le GAR a répondu {status}.")
+    if status == 404 or 200 <= status < 300:
+        return  # deleted, or never created (the licence was not delivered)
+    raise GiveUp(f"Le GAR a refusé la suppression de l'abonnement : {_peer_message(response)}")

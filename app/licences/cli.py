@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 from flask.cli import AppGroup
+from flask_babel import ngettext
 
 from app.core import dates
 from app.extensions import db
@@ -27,4 +28,8 @@ def expire(on: datetime | None) -> None:
     day = on.date() if on is not None else dates.today()
     count = services.expire_ended(day)
     db.session.commit()
-    click.echo(f"{count} licence(s) arrivée(s) à échéance.")
+    click.echo(
+        ngettext(
+            "%(num)s licence arrivée à échéance.", "%(num)s licences arrivées à échéance.", count
+        )
+    )

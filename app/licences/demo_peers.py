@@ -3,7 +3,8 @@ receiving the webhook, and the GAR receiving subscriptions. Registered only when
 ``DEMO_PEERS`` is set (the development configuration), never in production.
 
 The vendor stand-in checks the signature as a real vendor must, and answers with an
-access URL; the GAR stand-in accepts any well-formed subscription.
+access URL (or acknowledges a revocation); the GAR stand-in accepts any well-formed
+subscription, and its deletion.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def vendor_webhook(vendor_id: int) -> ResponseReturnValue:
     if vendor is None or not signing.verify(vendor.webhook_secret or "", header, body):
         return jsonify(message="Signature invalide."), 401
     licence = json.loads(body)
+    if licence.get("event") == "licence.revoked":
+        current_app.logger.info(
+            "Demo vendor %s withdraws licence %s", vendor_id, licence["licence_id"]
+        )
+        return jsonify(withdrawn=True), 200
     current_app.logger.info(
         "Demo vendor %s provisions licence %s (key %s)",
         vendor_id,
@@ -48,3 +54,9 @@ def gar_subscription(subscription_id: str) -> ResponseReturnValue:
         return Response("XML invalide", status=400, mimetype="text/plain")
     current_app.logger.info("Demo GAR receives subscription %s", subscription_id)
     return Response(status=201)
+
+
+@blueprint.delete("/gar/abonnements/<subscription_id>")
+def gar_subscription_deleted(subscription_id: str) -> ResponseReturnValue:
+    current_app.logger.info("Demo GAR deletes subscription %s", subscription_id)
+    return Response(status=204)

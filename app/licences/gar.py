@@ -25,7 +25,9 @@ Where they agree:
   The elements we never send (anneeFinValidite, codeNatureUAI, codeProjetRessource) are
   left out;
 - creation is ``PUT <base>/<idAbonnement>``; an update is a ``POST`` to the same address
-  without ``uaiEtab``, a deletion a ``DELETE`` (not built here).
+  without ``uaiEtab`` (not built here), a deletion a ``DELETE`` to the same address,
+  without a body (:func:`delete_request`): the GAR then keeps the subscription under a
+  name starting with "_" (rule RG13), and answers 404 for one it does not know.
 
 Where they disagree, and what this module does:
 
@@ -81,8 +83,10 @@ __all__ = [
     "UNLIMITED",
     "InvalidSubscription",
     "Subscription",
+    "delete_request",
     "for_licence",
     "put_request",
+    "subscription_id",
     "to_xml",
     "validate",
 ]
@@ -391,7 +395,8 @@ def _public_errors(sub: Subscription) -> list[tuple[str, str]]:
         errors.append(
             (
                 "public_cible",
-                f"public(s) inconnu(s) : {', '.join(unknown)} (attendus : {', '.join(PUBLICS)}).",
+                f"{'public inconnu' if len(unknown) == 1 else 'publics inconnus'} : "
+                f"{', '.join(unknown)} (attendus : {', '.join(PUBLICS)}).",
             )
         )
     if len(set(publics)) != len(publics):
@@ -459,6 +464,28 @@ def put_request(base_url: str, sub: Subscription) -> tuple[str, bytes, dict[str,
     return url, body, headers
 
 
+def delete_request(base_url: str, id_abonnement: str) -> tuple[str, dict[str, str]]:
+    """``(url, headers)`` of the ``DELETE`` that ends the subscription ``id_abonnement`` at
+    the GAR (a cancelled licence). No body. The identifier is checked as for a creation."""
+    probe = _identifier_errors_of(id_abonnement)
+    if probe:
+        raise InvalidSubscription([("id_abonnement", reason) for reason in probe])
+    url = f"{base_url.rstrip('/')}/{id_abonnement}"
+    return url, {"Accept": "application/xml"}
+
+
+def _identifier_errors_of(id_abonnement: str) -> list[str]:
+    if (
+        not id_abonnement
+        or len(id_abonnement) > ID_ABONNEMENT_MAX_LENGTH
+        or id_abonnement.startswith("_")
+        or not _ID_ABONNEMENT.fullmatch(id_abonnement)
+        or id_abonnement.lower() in RESERVED_IDS
+    ):
+        return ["identifiant d'abonnement invalide pour le GAR."]
+    return []
+
+
 # --- mapping from the app's licences --------------------------------------------------------
 
 
@@ -505,7 +532,7 @@ def for_licence(
     else:
         raise InvalidSubscription([("plan_kind", f"formule inconnue : {plan_kind!r}.")])
     return Subscription(
-        id_abonnement=f"{prefix}-{licence_id}",
+        id_abonnement=subscription_id(licence_id, prefix),
         id_distributeur_com=distributor_id,
         id_ressource=ark,
         libelle_ressource=title,
@@ -519,3 +546,8 @@ def for_licence(
         public_cible=publics,
         commentaire_abonnement=f"Compte Ressources, licence {licence_id}",
     )
+
+
+def subscription_id(licence_id: int, prefix: str = "CR") -> str:
+    """The idAbonnement of a licence's subscription."""
+    return f"{prefix}-{licence_id}"

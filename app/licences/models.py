@@ -4,6 +4,10 @@ One licence per order line: a product's plan, for a teacher (and a school), vali
 the end of the school year. Its life: ``pending`` (provisioning under way) → ``active``
 (access URL or code known) → ``expired`` at the end of the school year, or ``revoked``
 (order cancelled); ``failed`` when provisioning gave up (retryable).
+
+``opened_at`` is the first time the teacher opened the resource (through the access
+redirect, by revealing the activation code, or, for the GAR, as the vendor confirmed):
+from then on the order line can no longer be cancelled.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -44,6 +49,19 @@ class LicenceStatus(enum.StrEnum):
     REVOKED = "revoked"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        return str(LICENCE_STATUS_LABELS[self])
+
+
+LICENCE_STATUS_LABELS = {
+    LicenceStatus.PENDING: _l("En cours de livraison"),
+    LicenceStatus.ACTIVE: _l("Active"),
+    LicenceStatus.EXPIRED: _l("Expirée"),
+    LicenceStatus.REVOKED: _l("Annulée"),
+    LicenceStatus.FAILED: _l("Livraison en échec"),
+}
+
 
 class Licence(Model):
     __tablename__ = "licence"
@@ -73,6 +91,7 @@ class Licence(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship()
     version: Mapped[ProductVersion] = relationship()

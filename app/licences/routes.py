@@ -3,9 +3,10 @@ delivery settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts.models import Role
@@ -16,6 +17,7 @@ from app.extensions import db
 from app.licences import services
 from app.licences.forms import CodesForm, DeliveryForm
 from app.licences.models import LicenceStatus
+from app.orders import services as orders
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
 from app.vendors import services as vendors
@@ -28,11 +30,46 @@ VENDOR = Role.VENDOR
 @blueprint.get("/mes-ressources")
 @role_required(Role.TEACHER)
 def my_resources() -> ResponseReturnValue:
+    held = services.teacher_licences(current_user)
     return render_template(
         "licences/my_resources.html",
-        licences=services.teacher_licences(current_user),
+        licences=held,
         plan_labels=PLAN_LABELS,
+        # Licences whose order line can still be cancelled: opening them ends that.
+        cancellable={
+            licence.id
+            for licence in held
+            if licence.order_line is not None and orders.cancellable(licence.order_line)
+        },
     )
+
+
+@blueprint.get("/mes-ressources/<int:licence_id>/ouvrir")
+@role_required(Role.TEACHER)
+def open_resource(licence_id: int) -> ResponseReturnValue:
+    """The access link: the first opening is recorded (it ends the right to cancel), then
+    the teacher goes on to the vendor's address."""
+    try:
+        licence = services.open_resource(current_user, licence_id, "link")
+        db.session.commit()
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("licences.my_resources"))
+    return redirect(licence.access_url or licence.version.access_url)
+
+
+@blueprint.post("/mes-ressources/<int:licence_id>/code")
+@role_required(Role.TEACHER)
+def reveal_code(licence_id: int) -> ResponseReturnValue:
+    """The activation code is shown once asked for: that first showing is recorded."""
+    try:
+        services.open_resource(current_user, licence_id, "code")
+        db.session.commit()
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    return redirect(url_for("licences.my_resources", _anchor=f"licence-{licence_id}"))
 
 
 @blueprint.post("/mes-ressources/<int:licence_id>/reessayer")
@@ -100,7 +137,8 @@ def codes(vendor_id: int) -> ResponseReturnValue:
             db.session.rollback()
             error = refused
         else:
-            flash(_("%(n)s code(s) enregistré(s).", n=added), "success")
+            saved = ngettext("%(num)s code enregistré.", "%(num)s codes enregistrés.", added)
+            flash(saved, "success")
             return redirect(url_for("licences.codes", vendor_id=vendor_id))
     context = {"vendor": vendor, "stock": stock, "form": form, "error": error}
     return render_template("licences/codes.html", plan_labels=PLAN_LABELS, **context), (
@@ -113,13 +151,13 @@ def codes(vendor_id: int) -> ResponseReturnValue:
 def delivery(vendor_id: int) -> ResponseReturnValue:
     vendor = vendors.get_vendor(vendor_id)
     form = DeliveryForm(obj=vendor)
-    error = None
+    error = new_secret = None
     if form.validate_on_submit():
         try:
             if request.form.get("action") == "rotate":
-                services.rotate_webhook_secret(current_user, vendor)
+                new_secret = services.rotate_webhook_secret(current_user, vendor)
             else:
-                services.set_provisioning_url(
+                new_secret = services.set_provisioning_url(
                     current_user, vendor, form.provisioning_url.data or ""
                 )
             db.session.commit()
@@ -127,7 +165,12 @@ def delivery(vendor_id: int) -> ResponseReturnValue:
             db.session.rollback()
             error = refused
         else:
-            flash(_("Réglages de livraison enregistrés."), "success")
-            return redirect(url_for("licences.delivery", vendor_id=vendor_id))
-    page = render_template("licences/delivery.html", vendor=vendor, form=form, error=error)
-    return page, 422 if error else 200
+            if new_secret is None:
+                flash(_("Réglages de livraison enregistrés."), "success")
+                return redirect(url_for("licences.delivery", vendor_id=vendor_id))
+    page = render_template(
+        "licences/delivery.html", vendor=vendor, form=form, error=error, new_secret=new_secret
+    )
+    response = make_response(page, 422 if error else 200)
+    response.headers["Cache-Control"] = "no-store"  # a new secret is shown once: never cached
+    return response

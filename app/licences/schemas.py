@@ -127,6 +127,15 @@ class LicenceSchema(ApiSchema):
     status_reason = fields.String(
         allow_none=True, metadata={"description": "Pourquoi la licence attend ou a échoué."}
     )
+    opened_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "Première ouverture de la ressource par l'enseignant (lien d'accès "
+            "suivi, code révélé, ou première utilisation confirmée par vous pour le GAR) ; "
+            "null tant qu'elle n'est pas connue. Ouverte, la commande ne peut plus être "
+            "annulée."
+        },
+    )
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -154,6 +163,21 @@ class ProvisioningSchema(ApiSchema):
         allow_none=True,
         validate=validate.Length(max=200, error="{max} caractères au plus."),
         metadata={"description": "Votre identifiant de la licence."},
+    )
+
+
+class FirstUseSchema(ApiSchema):
+    opened_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        error_messages={
+            "invalid": "Date et heure ISO 8601 attendues (ex. 2026-09-01T08:00:00+02:00).",
+            "invalid_awareness": "Indiquez le fuseau horaire (ex. Z ou +02:00).",
+        },
+        metadata={
+            "description": "Instant de la première utilisation (ISO 8601 avec fuseau "
+            "horaire) ; maintenant si absent. Ni dans le futur, ni avant l'achat."
+        },
     )
 
 

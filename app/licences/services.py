@@ -4,6 +4,11 @@ Checkout creates a licence per order line with :func:`create_licence`, which que
 provisioning job in the same transaction. The job (:func:`provision`) asks the product's
 channel and records the outcome; it is idempotent: a licence already active, revoked or
 expired is left alone.
+
+The first opening of the resource is recorded (:func:`open_resource`: the access redirect
+and the "Révéler le code" button; :func:`confirm_first_use`: the vendor, for the GAR),
+since it ends the right to cancel (:func:`opened`). A revoked licence is withdrawn at its
+channel by a job of the outbox (:func:`withdraw_at_channel`).
 """
 
 from __future__ import annotations
@@ -14,23 +19,31 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import requests
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.budgets.models import School
-from app.core import audit, jobs
+from app.core import audit, dates, jobs
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.licences import channels
+from app.licences import channels, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors.models import Vendor
 
 PROVISION = "provision"
+WITHDRAW = "licence_withdraw"
+# The GAR tells us nothing of use: a GAR licence delivered this many days ago counts as
+# opened, unless the vendor confirmed its first use earlier.
+GAR_PRESUMED_OPENED_AFTER_DAYS = 14
+# A vendor's clock may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
 CLOSED = frozenset({LicenceStatus.ACTIVE, LicenceStatus.REVOKED, LicenceStatus.EXPIRED})
 
 
@@ -70,14 +83,29 @@ def create_licence(
 
 
 def _locked(licence_id: int) -> Licence | None:
-    query = select(Licence).where(Licence.id == licence_id).with_for_update()
+    """The licence, its row locked, read afresh (another transaction may have changed it
+    while this one waited for the lock)."""
+    query = (
+        select(Licence)
+        .where(Licence.id == licence_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return db.session.scalar(query)
+
+
+def lock(licence: Licence) -> Licence:
+    """`licence` with its row locked and read afresh (cancellation, opening and delivery
+    take turns on it)."""
+    return _locked(licence.id) or licence
 
 
 @jobs.handler(
     PROVISION,
     on_dead=lambda payload, error: _gave_up(payload["licence_id"], error),
-    describe=lambda payload: f"Mise à disposition de la licence n°{payload['licence_id']}",
+    describe=lambda payload: gettext(
+        "Mise à disposition de la licence n°%(id)s", id=payload["licence_id"]
+    ),
 )
 def provision(payload: dict[str, Any]) -> None:
     """The provisioning job: ask the channel, record what it answered."""
@@ -133,7 +161,9 @@ def confirm(
         )
     licence = _locked(licence.id) or licence  # the provisioning job may be at it too
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value} : rien à confirmer.")
+        raise Conflict(
+            f"La licence {licence.id} est {licence.status.label.lower()} : rien à confirmer."
+        )
     _activate(licence, access_url, external_id, actor, "vendor")
     return licence
 
@@ -141,7 +171,7 @@ def confirm(
 def fail(licence: Licence, reason: str, actor: User | None) -> None:
     """Provisioning gave up or was refused: visible to the teacher, the vendor, admins."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
-        raise Conflict(f"La licence {licence.id} est {licence.status.value}.")
+        raise Conflict(f"La licence {licence.id} est {licence.status.label.lower()}.")
     licence.status = LicenceStatus.FAILED
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
@@ -161,12 +191,106 @@ def retry(actor: User | None, licence: Licence) -> None:
 
 
 def revoke(actor: User | None, licence: Licence, reason: str) -> None:
+    """The licence ends now; its channel is told by a job of the outbox (committed with
+    this change, sent after)."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
         return
     licence.status = LicenceStatus.REVOKED
     licence.status_reason = reason
     licence.updated_at = utcnow()
+    if licence.version.channel is not Channel.CODES:
+        jobs.enqueue(WITHDRAW, {"licence_id": licence.id}, key=f"withdraw:licence:{licence.id}")
     audit.record(actor, "licence.revoked", "licence", licence.id, reason=reason)
+
+
+@jobs.handler(
+    WITHDRAW,
+    describe=lambda payload: (
+        f"Retrait de la licence n°{payload['licence_id']} chez l'éditeur ou au GAR"
+    ),
+)
+def withdraw_at_channel(payload: dict[str, Any]) -> None:
+    """The withdrawal job: the vendor's server or the GAR is told the licence is revoked."""
+    licence = db.session.get(Licence, int(payload["licence_id"]))
+    if licence is None or licence.status is not LicenceStatus.REVOKED:
+        return
+    channels.withdraw(licence)
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def opened(licence: Licence, on: date | None = None) -> bool:
+    """Whether the teacher has opened the resource: recorded (access link, revealed code,
+    the vendor's confirmation), or presumed for a GAR licence delivered more than
+    GAR_PRESUMED_OPENED_AFTER_DAYS days ago (Paris dates)."""
+    if licence.opened_at is not None:
+        return True
+    if licence.version.channel is Channel.GAR and licence.activated_at is not None:
+        day = on or dates.today()
+        delivered = dates.local_date(licence.activated_at)
+        return day > delivered + timedelta(days=GAR_PRESUMED_OPENED_AFTER_DAYS)
+    return False
+
+
+def _record_opening(
+    licence: Licence, actor: User | None, source: str, at: datetime | None = None
+) -> None:
+    if licence.opened_at is None:
+        licence.opened_at = at or utcnow()
+        licence.updated_at = utcnow()
+        audit.record(actor, "licence.opened", "licence", licence.id, source=source)
+
+
+def open_resource(teacher: User, licence_id: int, source: str) -> Licence:
+    """The teacher opens the resource (`source`: "link" through the access redirect, "code"
+    by revealing the activation code). The first time is kept: the right to cancel ends."""
+    licence = _locked(licence_id)
+    if licence is None or licence.teacher_id != teacher.id:
+        raise NotFound("Licence introuvable.")
+    if licence.status is not LicenceStatus.ACTIVE:
+        raise Conflict(_NOT_OPENABLE.get(licence.status, "Cette ressource n'est pas accessible."))
+    _record_opening(licence, teacher, source)
+    return licence
+
+
+_NOT_OPENABLE = {
+    LicenceStatus.PENDING: "Cette ressource est encore en cours de livraison : réessayez "
+    "dans quelques minutes.",
+    LicenceStatus.FAILED: "La livraison de cette ressource a échoué : elle ne peut pas être "
+    "ouverte.",
+    LicenceStatus.REVOKED: "Cette ressource a été annulée : elle ne peut plus être ouverte.",
+    LicenceStatus.EXPIRED: "Cette licence a expiré à la fin de l'année scolaire.",
+}
+
+
+def confirm_first_use(licence: Licence, at: datetime | None = None) -> Licence:
+    """The vendor confirms that a GAR licence was used for the first time (API), at `at`
+    (now by default). The first confirmation is kept; the right to cancel ends."""
+    licence = lock(licence)
+    if licence.version.channel is not Channel.GAR:
+        raise Conflict(
+            "Seule une licence distribuée par le GAR est déclarée ouverte par l'éditeur : "
+            "les autres le sont quand l'enseignant suit son lien d'accès ou révèle son code."
+        )
+    if licence.status is not LicenceStatus.ACTIVE:
+        raise Conflict(
+            f"La licence {licence.id} n'est pas active : sa première utilisation ne peut "
+            "pas être confirmée."
+        )
+    now = utcnow()
+    if at is not None and at > now + CLOCK_SKEW:
+        raise ValidationFailed(
+            "La date de première utilisation est dans le futur.",
+            details={"opened_at": ["date future"]},
+        )
+    if at is not None and at < licence.created_at:
+        raise ValidationFailed(
+            "La date de première utilisation précède l'achat de la licence.",
+            details={"opened_at": ["antérieure à l'achat"]},
+        )
+    _record_opening(licence, None, "vendor", min(at, now) if at is not None else now)
+    return licence
 
 
 def expire_ended(on: date) -> int:
@@ -305,7 +429,8 @@ def upload_codes(
         )
     if listed.plan(plan_kind) is None:
         raise ValidationFailed(
-            "Ce produit n'a pas cette offre.", details={"plan": [f"offre absente : {plan_kind}"]}
+            "Ce produit n'a pas cette offre.",
+            details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
     known = set(
         db.session.scalars(
@@ -317,7 +442,12 @@ def upload_codes(
     if known:
         lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
         raise ValidationFailed(
-            f"{len(known)} code(s) ont déjà été déposés : rien n'a été enregistré.", details=lines
+            ngettext(
+                "%(num)s code a déjà été déposé : rien n'a été enregistré.",
+                "%(num)s codes ont déjà été déposés : rien n'a été enregistré.",
+                len(known),
+            ),
+            details=lines,
         )
     uploaded_by = actor.id if actor is not None else None
     db.session.add_all(
@@ -391,21 +521,40 @@ def code_stock(vendor: Vendor) -> list[CodeStock]:
 # --- the vendor's delivery settings (webhook channel) -----------------------------------
 
 
-def set_provisioning_url(actor: User, vendor: Vendor, url: str) -> None:
-    """Where the webhook channel announces licences; a signing secret is made on first use."""
+def set_provisioning_url(actor: User, vendor: Vendor, url: str) -> str | None:
+    """Where the webhook channel announces licences. Outside development, the URL must
+    lead to public Internet addresses only (targets.py). A signing secret is made on
+    first use: returned then, to be shown once (None otherwise)."""
     url = url.strip()
     if url and not url.startswith("https://"):
         raise ValidationFailed(
             "L'adresse de livraison doit commencer par https://.",
             details={"provisioning_url": ["adresse https:// attendue"]},
         )
+    if url and not targets.local_targets_allowed():
+        try:
+            targets.checked_addresses(url)
+        except targets.TargetRefused as refused:
+            raise ValidationFailed(
+                f"L'adresse de livraison est refusée : {refused.reason}.",
+                details={"provisioning_url": [refused.reason]},
+            ) from refused
+        except requests.RequestException as unresolved:
+            reason = "le nom du serveur ne peut pas être résolu (vérifiez l'adresse)"
+            raise ValidationFailed(
+                f"L'adresse de livraison est refusée : {reason}.",
+                details={"provisioning_url": [reason]},
+            ) from unresolved
     vendor.provisioning_url = url or None
-    if vendor.webhook_secret is None:
-        vendor.webhook_secret = secrets.token_hex(32)
     audit.record(actor, "vendor.provisioning_url", "vendor", vendor.id, url=url)
+    if vendor.webhook_secret is None:
+        return rotate_webhook_secret(actor, vendor)
+    return None
 
 
 def rotate_webhook_secret(actor: User, vendor: Vendor) -> str:
+    """A new signing secret (the previous one stops working at once); returned to be
+    shown once: the pages show only its last characters afterwards."""
     vendor.webhook_secret = secrets.token_hex(32)
     audit.record(actor, "vendor.webhook_secret_rotated", "vendor", vendor.id)
     return vendor.webhook_secret

@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext
 from jinja2 import Environment, Template
 from sqlalchemy import String, cast, literal, select
 
@@ -168,7 +167,7 @@ def _domain_of(sender: str) -> str:
 
 def _describe(payload: dict[str, Any]) -> str:
     label = LABELS.get(payload.get("message", ""), "Courriel")
-    return f"Courriel « {label} » à {payload.get('to', '?')}"
+    return str(gettext("Courriel « %(label)s » à %(to)s", label=label, to=payload.get("to", "?")))
 
 
 @jobs.handler(JOB_KIND, describe=_describe)

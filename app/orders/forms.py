@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, RadioField, SelectField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.core.forms import TokenForm
 
@@ -18,9 +18,23 @@ class AddToCartForm(FlaskForm):
 class SeatsForm(FlaskForm):
     seats = IntegerField(
         _l("Nombre d’élèves"),
-        validators=[InputRequired(_l("Indiquez un nombre d’élèves.")), NumberRange(min=1)],
+        # The range is the plan's, checked by the service with a message naming it.
+        validators=[InputRequired(_l("Indiquez un nombre d’élèves."))],
     )
 
 
-class CheckoutForm(TokenForm):
+class SchoolChoiceForm(FlaskForm):
+    """The cart's way to the summary (a GET: nothing is written)."""
+
+    class Meta:
+        csrf = False
+
     school = SelectField(_l("Établissement"), coerce=int)
+
+
+class CheckoutForm(TokenForm):
+    """The summary's confirmation: the idempotency token, the school, and the fingerprint
+    of the cart as the teacher saw it."""
+
+    school = SelectField(_l("Établissement"), coerce=int)
+    cart = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,16 @@ class CartLine(Model):
 class OrderLineStatus(enum.StrEnum):
     PAID = "paid"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(ORDER_LINE_STATUS_LABELS[self])
+
+
+ORDER_LINE_STATUS_LABELS = {
+    OrderLineStatus.PAID: _l("Payée"),
+    OrderLineStatus.CANCELLED: _l("Annulée"),
+}
 
 
 class Order(Model):

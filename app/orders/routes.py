@@ -17,8 +17,9 @@ from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import options
 from app.core.money import format_euros
 from app.extensions import db
+from app.licences.services import GAR_PRESUMED_OPENED_AFTER_DAYS
 from app.orders import services
-from app.orders.forms import AddToCartForm, CheckoutForm, SeatsForm
+from app.orders.forms import AddToCartForm, CheckoutForm, SchoolChoiceForm, SeatsForm
 from app.orders.models import OrderLineStatus
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
@@ -29,14 +30,15 @@ blueprint = Blueprint("orders", __name__, template_folder="templates")
 TEACHER = Role.TEACHER
 
 
-def _cart_page(
-    error: DomainError | None = None, form: CheckoutForm | None = None
-) -> ResponseReturnValue:
-    cart = services.cart(current_user, school_year_code(services.today()))
-    if form is None:
-        form = CheckoutForm()
+def _school_choices(form: SchoolChoiceForm | CheckoutForm) -> None:
     schools = services.teacher_schools(current_user)
     form.school.choices = options((s.id, f"{s.name} — {s.city} ({s.uai})") for s in schools)
+
+
+def _cart_page(error: DomainError | None = None) -> ResponseReturnValue:
+    cart = services.cart(current_user, school_year_code(services.today()))
+    form = SchoolChoiceForm(formdata=None)
+    _school_choices(form)
     page = render_template(
         "orders/cart.html",
         cart=cart,
@@ -45,7 +47,23 @@ def _cart_page(
         plan_labels=PLAN_LABELS,
         seats_form=SeatsForm(),
     )
-    return page, 422 if error else 200
+    return page, (error.status if error else 200)
+
+
+def _summary_page(
+    summary: services.Summary, form: CheckoutForm, error: DomainError | None = None
+) -> ResponseReturnValue:
+    form.school.data = summary.school.id
+    form.cart.data = summary.fingerprint
+    page = render_template(
+        "orders/summary.html",
+        summary=summary,
+        form=form,
+        error=error,
+        plan_labels=PLAN_LABELS,
+        withdrawal_days=services.WITHDRAWAL_DAYS,
+    )
+    return page, (error.status if error else 200)
 
 
 @blueprint.post("/panier/ajouter/<int:product_id>")
@@ -54,11 +72,13 @@ def add(product_id: int) -> ResponseReturnValue:
     form = AddToCartForm()
     form.plan.choices = options((kind.value, PLAN_LABELS[kind]) for kind in PlanKind)
     if not form.validate_on_submit():
-        flash(_("Choisissez une offre."), "error")
+        if form.seats.errors:
+            flash(_("Nombre d’élèves : indiquez un nombre entier."), "error")
+        else:
+            flash(_("Choisissez une offre."), "error")
         return redirect(url_for("products.storefront_product", product_id=product_id))
     try:
-        seats = 1 if form.seats.data is None else form.seats.data
-        services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), seats)
+        services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), form.seats.data)
         db.session.commit()
     except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
         db.session.rollback()
@@ -81,9 +101,10 @@ def change_seats(line_id: int) -> ResponseReturnValue:
     try:
         if not form.validate_on_submit():
             raise ValidationFailed(
-                _("Indiquez un nombre d’élèves."), details={"seats": ["invalide"]}
+                _("Nombre d’élèves : indiquez un nombre entier."),
+                details={"seats": [_("nombre entier attendu")]},
             )
-        services.change_seats(current_user, line_id, form.seats.data or 0)
+        services.change_seats(current_user, line_id, form.seats.data)
         db.session.commit()
     except (ValidationFailed, services.NotPurchasable) as refused:
         db.session.rollback()
@@ -109,20 +130,42 @@ def confirm_prices() -> ResponseReturnValue:
     return redirect(url_for("orders.cart"))
 
 
+@blueprint.get("/panier/recapitulatif")
+@role_required(TEACHER)
+def summary() -> ResponseReturnValue:
+    """What will be bought, for which school, and the credit left: confirmed, then paid."""
+    choice = SchoolChoiceForm(request.args)
+    _school_choices(choice)
+    school_id = choice.school.data if choice.validate() else None
+    found = services.summary(current_user, school_id)
+    if not found.cart.items:
+        return redirect(url_for("orders.cart"))
+    form = CheckoutForm()
+    _school_choices(form)
+    return _summary_page(found, form)
+
+
 @blueprint.post("/panier/commander")
 @role_required(TEACHER)
 def checkout() -> ResponseReturnValue:
     form = CheckoutForm()
-    schools = services.teacher_schools(current_user)
-    form.school.choices = options((s.id, s.name) for s in schools)
+    _school_choices(form)
     if not form.validate_on_submit():
-        return _cart_page(ValidationFailed(_("Le formulaire de commande est incomplet.")), form)
+        return _cart_page(ValidationFailed(_("Le formulaire de commande est incomplet.")))
     try:
-        order = services.checkout(current_user, form.token.data or "", school_id=form.school.data)
+        order = services.checkout(
+            current_user,
+            form.token.data or "",
+            school_id=form.school.data,
+            confirmed=form.cart.data,
+        )
         db.session.commit()
+    except services.CartChanged as changed:
+        db.session.rollback()
+        return _summary_page(services.summary(current_user, form.school.data), form, changed)
     except DomainError as refused:
         db.session.rollback()
-        return _cart_page(refused, form)
+        return _cart_page(refused)
     flash(
         _("Commande %(number)s validée : vos ressources arrivent.", number=order.number), "success"
     )
@@ -147,7 +190,9 @@ def order_detail(order_id: int) -> ResponseReturnValue:
         "orders/order.html",
         order=order,
         plan_labels=PLAN_LABELS,
-        cancellable={line.id: services.cancellable(line) for line in order.lines},
+        cancellations={line.id: services.cancellation(line) for line in order.lines},
+        presumed_days=GAR_PRESUMED_OPENED_AFTER_DAYS,
+        withdrawal_days=services.WITHDRAWAL_DAYS,
     )
 
 
@@ -220,13 +265,13 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
         [
             order.number,
             dates.local_date(order.created_at).isoformat(),
-            uai,
+            exports.identifier(uai),
             line.title,
-            line.plan_kind.value,
+            line.plan_kind.label,
             line.seats,
             f"{line.price_cents / 100:.2f}".replace(".", ","),
-            line.status.value,
-            licence_status.value if licence_status else "",
+            line.status.label,
+            licence_status.label if licence_status else "",
         ]
         for line, order, uai, licence_status in rows
     ]

@@ -13,11 +13,14 @@ second waits for the first and returns it.
 
 from __future__ import annotations
 
+import enum
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -32,7 +35,7 @@ from app.core.errors import Conflict, DomainError, Forbidden, NotFound, Validati
 from app.core.money import format_euros
 from app.extensions import db
 from app.ledger import services as ledger
-from app.ledger.models import EntryKind
+from app.ledger.models import AccountKind, EntryKind, LedgerAccount
 from app.licences import services as licences
 from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
@@ -79,13 +82,23 @@ def offer(product_id: int, plan_kind: PlanKind) -> Offer | None:
     return Offer(version, plan) if plan is not None else None
 
 
-def _check_seats(plan: Plan, seats: int) -> int:
+def _check_seats(plan: Plan, seats: int | None) -> int:
+    """The pupils a line covers: 1 for a teacher or school plan; for a class plan, from 1
+    to the plan's maximum, refused otherwise with a message naming the field."""
     if plan.kind is not PlanKind.CLASS:
         return 1
-    if not 1 <= seats <= (plan.max_pupils or 0):
+    most = plan.max_pupils or 0
+    if seats is None:
         raise ValidationFailed(
-            f"Une licence classe couvre de 1 à {plan.max_pupils} élèves.",
-            details={"seats": [f"entre 1 et {plan.max_pupils}"]},
+            f"Nombre d'élèves : indiquez combien d'élèves la licence classe couvre "
+            f"(de 1 à {most}).",
+            details={"seats": [f"obligatoire pour la licence classe, de 1 à {most}"]},
+        )
+    if not 1 <= seats <= most:
+        raise ValidationFailed(
+            f"Nombre d'élèves : {seats} n'est pas possible, la licence classe couvre "
+            f"de 1 à {most} élèves.",
+            details={"seats": [f"entre 1 et {most}"]},
         )
     return seats
 
@@ -104,8 +117,11 @@ def _owned(teacher: User, product_id: int) -> bool:
 # --- the cart --------------------------------------------------------------------------
 
 
-def add_to_cart(teacher: User, product_id: int, plan_kind: PlanKind, seats: int = 1) -> CartLine:
-    """Put a plan in the cart (again: the quantity and the price seen are updated)."""
+def add_to_cart(
+    teacher: User, product_id: int, plan_kind: PlanKind, seats: int | None = 1
+) -> CartLine:
+    """Put a plan in the cart (again: the quantity and the price seen are updated).
+    `seats` counts only for a class plan, where it is required."""
     found = offer(product_id, plan_kind)
     if found is None:
         raise NotPurchasable("Cette offre n'est pas (ou plus) proposée au catalogue.")
@@ -135,7 +151,7 @@ def _cart_line(teacher: User, line_id: int) -> CartLine:
     return line
 
 
-def change_seats(teacher: User, line_id: int, seats: int) -> None:
+def change_seats(teacher: User, line_id: int, seats: int | None) -> None:
     line = _cart_line(teacher, line_id)
     found = offer(line.product_id, line.plan_kind)
     if found is None:
@@ -224,6 +240,69 @@ def cart_size(teacher: User) -> int:
     return int(db.session.scalar(count) or 0)
 
 
+# --- the summary before paying ----------------------------------------------------------
+
+
+class CartChanged(Conflict):
+    code = "cart_changed"
+
+
+def cart_fingerprint(lines: Sequence[CartLine]) -> str:
+    """What the teacher confirmed on the summary: each line's product, plan, seats and
+    price. A checkout of a cart that changed since (another tab) is refused."""
+    parts = sorted(
+        f"{line.id}:{line.product_id}:{line.plan_kind.value}:{line.seats}:{line.seen_price_cents}"
+        for line in lines
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the teacher confirms before paying: the cart, the school the order is for, the
+    credit of that school's academy before and after."""
+
+    cart: Cart
+    school: School
+    credit_cents: int
+    fingerprint: str
+
+    @property
+    def total_cents(self) -> int:
+        return self.cart.total_cents
+
+    @property
+    def credit_after_cents(self) -> int:
+        return self.credit_cents - self.total_cents
+
+    @property
+    def ready(self) -> bool:
+        return self.cart.ready and self.credit_after_cents >= 0
+
+
+def _credit_in(teacher: User, academy_code: str, school_year: str) -> int:
+    """The teacher's credit given by one academy for the year (0 without an account)."""
+    balance = db.session.scalar(
+        select(LedgerAccount.balance_cents).where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.user_id == teacher.id,
+            LedgerAccount.academy_code == academy_code,
+            LedgerAccount.school_year_code == school_year,
+        )
+    )
+    return int(balance or 0)
+
+
+def summary(teacher: User, school_id: int | None = None, on: date | None = None) -> Summary:
+    """The summary shown before paying (nothing is written)."""
+    year = budgets.school_year_code(on or today())
+    school = _school_of(teacher, school_id)
+    the_cart = cart(teacher, year)
+    credit = _credit_in(teacher, school.academy_code, year)
+    lines = [item.line for item in the_cart.items]
+    return Summary(the_cart, school, credit, cart_fingerprint(lines))
+
+
 # --- checkout --------------------------------------------------------------------------
 
 
@@ -257,15 +336,27 @@ def _replay(teacher: User, idempotency_key: str) -> Order | None:
 
 
 def checkout(
-    teacher: User, idempotency_key: str, *, school_id: int | None = None, on: date | None = None
+    teacher: User,
+    idempotency_key: str,
+    *,
+    school_id: int | None = None,
+    on: date | None = None,
+    confirmed: str | None = None,
 ) -> Order:
-    """Buy the teacher's cart. Sending the same key again returns the same order."""
+    """Buy the teacher's cart. Sending the same key again returns the same order.
+    `confirmed` is the fingerprint of the summary the teacher confirmed: a cart that
+    changed since is refused (:class:`CartChanged`)."""
     lines = _lines(teacher, lock=True)  # two checkouts of one cart take turns
     replay = _replay(teacher, idempotency_key)
     if replay is not None:
         return replay
     if not lines:
         raise ValidationFailed("Votre panier est vide.", details={"cart": ["vide"]})
+    if confirmed is not None and confirmed != cart_fingerprint(lines):
+        raise CartChanged(
+            "Votre panier a changé depuis le récapitulatif (un autre onglet ?) : vérifiez "
+            "le nouveau récapitulatif, puis confirmez-le."
+        )
     items = [
         Item(line.product_id, line.plan_kind, line.seats, line.seen_price_cents) for line in lines
     ]
@@ -437,31 +528,90 @@ def teacher_order(teacher: User, order_id: int) -> Order:
 # --- cancellation ----------------------------------------------------------------------
 
 
-def cancellable(line: OrderLine, on: date | None = None) -> bool:
-    """Within the withdrawal period, and before the licence was activated."""
+class CancelState(enum.StrEnum):
+    """Where an order line stands with respect to the right to cancel."""
+
+    OPEN = "open"  # can be cancelled until `Cancellation.until`
+    CANCELLED = "cancelled"
+    OPENED = "opened"  # the resource was opened: the right to cancel ended
+    PERIOD_OVER = "period_over"
+    LICENCE_ENDED = "licence_ended"  # expired or withdrawn otherwise
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    state: CancelState
+    until: date  # the last day (Paris) of the withdrawal period, included
+    opened_on: date | None = None  # when the resource was opened (Paris), if recorded
+    cancelled_on: date | None = None  # when the line was cancelled (Paris)
+
+    @property
+    def allowed(self) -> bool:
+        return self.state is CancelState.OPEN
+
+
+def cancellation(line: OrderLine, on: date | None = None) -> Cancellation:
+    """A line can be cancelled within WITHDRAWAL_DAYS days of the order (Paris dates, the
+    last day included) as long as the resource has not been opened."""
     day = on or today()
-    ordered = dates.local_date(line.order.created_at)
+    until = dates.local_date(line.order.created_at) + timedelta(days=WITHDRAWAL_DAYS)
     licence = line.licence
-    return (
-        line.status is OrderLineStatus.PAID
-        and day <= ordered + timedelta(days=WITHDRAWAL_DAYS)
-        and (licence is None or licence.status in (LicenceStatus.PENDING, LicenceStatus.FAILED))
-    )
+    if line.status is OrderLineStatus.CANCELLED:
+        cancelled_on = dates.local_date(line.cancelled_at) if line.cancelled_at else None
+        return Cancellation(CancelState.CANCELLED, until, cancelled_on=cancelled_on)
+    if licence is not None and licence.opened_at is not None:
+        opened_on = dates.local_date(licence.opened_at)
+        return Cancellation(CancelState.OPENED, until, opened_on)
+    if day > until:
+        return Cancellation(CancelState.PERIOD_OVER, until)
+    if licence is not None and licence.status in (LicenceStatus.EXPIRED, LicenceStatus.REVOKED):
+        return Cancellation(CancelState.LICENCE_ENDED, until)
+    if licence is not None and licences.opened(licence, day):
+        return Cancellation(CancelState.OPENED, until)
+    return Cancellation(CancelState.OPEN, until)
+
+
+def cancellable(line: OrderLine, on: date | None = None) -> bool:
+    return cancellation(line, on).allowed
+
+
+def _french_day(day: date) -> str:
+    return format_date(day, "long", locale="fr_FR")
+
+
+def _refusal(found: Cancellation) -> str:
+    """Why a line cannot be cancelled, in French (the order page says it in the reader's
+    language from the same `Cancellation`)."""
+    reasons = {
+        CancelState.OPENED: (
+            f"la ressource a été ouverte le {_french_day(found.opened_on)}"
+            if found.opened_on
+            else "la ressource, distribuée par le GAR, est considérée comme ouverte "
+            f"{licences.GAR_PRESUMED_OPENED_AFTER_DAYS} jours après sa livraison"
+        ),
+        CancelState.PERIOD_OVER: (
+            f"le délai de {WITHDRAWAL_DAYS} jours a pris fin le {_french_day(found.until)}"
+        ),
+        CancelState.LICENCE_ENDED: "la licence n'est plus valide",
+    }
+    return f"Cette ligne ne peut plus être annulée : {reasons[found.state]}."
 
 
 def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLine:
     """Cancel an order line: the credit comes back (one refund entry, whatever the number
-    of clicks), the licence is revoked, the vendor's payable goes down."""
+    of clicks), the licence is revoked (and withdrawn at its channel by a job), the
+    vendor's payable goes down. The licence row is locked first, so an opening at the same
+    moment either comes before (and the cancellation is refused) or finds it revoked."""
     line = db.session.scalar(select(OrderLine).where(OrderLine.id == line_id).with_for_update())
     if line is None or line.order.teacher_id != teacher.id:
         raise NotFound("Ligne de commande introuvable.")
     if line.status is OrderLineStatus.CANCELLED:
         return line
-    if not cancellable(line, on):
-        raise Conflict(
-            "Cette ligne ne peut plus être annulée : le délai de 14 jours est passé ou la "
-            "ressource a déjà été activée."
-        )
+    if line.licence is not None:
+        licences.lock(line.licence)
+    found = cancellation(line, on)
+    if not found.allowed:
+        raise Conflict(_refusal(found))
     order = line.order
     entry = ledger.post(
         EntryKind.REFUND,

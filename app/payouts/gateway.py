@@ -1,7 +1,8 @@
 """The payout gateway: how money reaches a vendor. Chosen by ``PAYOUT_GATEWAY``.
 
 - ``manual`` (the embedded default): records the transfer for the accounting office,
-  which pays by bank transfer from the CSV export of the payouts to pay;
+  which pays by bank transfer, to the bank details the vendor gave, from the CSV export
+  of the payouts to pay, then marks each one paid with the transfer's bank reference;
 - ``stripe``: Stripe Connect with the official SDK's ``StripeClient``: an Express
   connected account per vendor, onboarded through an account link, and transfers from
   the platform balance in euros, with the payout id as ``Idempotency-Key``.
@@ -16,9 +17,12 @@ from typing import Protocol
 
 import stripe
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from stdnum import bic, iban
 from stripe.params import AccountCreateParams
 
-from app.payouts.models import Payout, PayoutAccount
+from app.extensions import db
+from app.payouts.models import BankDetails, Payout, PayoutAccount
 from app.vendors.models import Vendor
 
 
@@ -31,10 +35,21 @@ class Transfer:
     id: str
 
 
+# How each gateway (`Payout.gateway`, `SettlementRun.gateway`) is named to people.
+GATEWAY_LABELS = {
+    "manual": _l("virement manuel par l’agence comptable"),
+    "stripe": _l("Stripe Connect"),
+}
+
+
+def gateway_label(name: str) -> str:
+    return str(GATEWAY_LABELS[name])
+
+
 class PayoutGateway(Protocol):
     name: str
 
-    def unusable_reason(self, account: PayoutAccount | None) -> str | None:
+    def unusable_reason(self, vendor_id: int) -> str | None:
         """Why this vendor cannot be paid now, or None when it can."""
 
     def transfer(self, payout: Payout, account: PayoutAccount | None) -> Transfer: ...
@@ -45,7 +60,18 @@ class ManualGateway:
 
     name = "manual"
 
-    def unusable_reason(self, account: PayoutAccount | None) -> str | None:
+    def unusable_reason(self, vendor_id: int) -> str | None:
+        details = db.session.get(BankDetails, vendor_id)
+        if details is None:
+            return (
+                "Coordonnées bancaires manquantes : l'éditeur doit indiquer son IBAN et son BIC "
+                "dans son espace (Coordonnées bancaires)."
+            )
+        if not (details.holder and iban.is_valid(details.iban) and bic.is_valid(details.bic)):
+            return (
+                "Coordonnées bancaires invalides : l'éditeur doit corriger son IBAN ou son BIC "
+                "dans son espace (Coordonnées bancaires)."
+            )
         return None
 
     def transfer(self, payout: Payout, account: PayoutAccount | None) -> Transfer:
@@ -58,7 +84,8 @@ class StripeGateway:
     def __init__(self, client: stripe.StripeClient) -> None:
         self.client = client
 
-    def unusable_reason(self, account: PayoutAccount | None) -> str | None:
+    def unusable_reason(self, vendor_id: int) -> str | None:
+        account = db.session.get(PayoutAccount, vendor_id)
         if account is None or account.stripe_account_id is None:
             return "Compte de versement Stripe non créé : l'éditeur doit configurer ses virements."
         if not account.payouts_enabled:

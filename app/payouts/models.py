@@ -12,6 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -30,6 +31,7 @@ from app.core.db import BigId, Cents, UTCDateTime, enum_column, utcnow
 from app.extensions import Model
 
 if TYPE_CHECKING:
+    from app.accounts.models import User
     from app.orders.models import OrderLine
     from app.vendors.models import Vendor
 
@@ -47,6 +49,32 @@ class PayoutAccount(Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
     last_bank_failure: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BankDetails(Model):
+    """Where the accounting office sends a vendor's manual payouts, as a member of the
+    vendor gave them (checked with python-stdnum; every change audited and mailed)."""
+
+    __tablename__ = "bank_details"
+
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(140))  # the account holder's name
+    iban: Mapped[str] = mapped_column(String(34))  # compact, upper case
+    bic: Mapped[str] = mapped_column(String(11))  # compact, upper case
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def iban_end(self) -> str:
+        """The last 4 characters: all that is shown of an IBAN outside the CSV of transfers."""
+        return self.iban[-4:]
+
+    @property
+    def iban_masked(self) -> str:
+        """How pages show the IBAN: its country and key, then only its last 4 characters."""
+        return f"{self.iban[:4]} •••• •••• •••• {self.iban_end}"
 
 
 class SettlementRun(Model):
@@ -70,6 +98,18 @@ class PayoutStatus(enum.StrEnum):
     FAILED = "failed"  # the gateway refused; retried by the next run
     REVERSED = "reversed"  # the transfer was reversed: the money is owed again
 
+    @property
+    def label(self) -> str:
+        return str(PAYOUT_STATUS_LABELS[self])
+
+
+PAYOUT_STATUS_LABELS = {
+    PayoutStatus.PENDING: _l("En attente de virement"),
+    PayoutStatus.TRANSFERRED: _l("Viré"),
+    PayoutStatus.FAILED: _l("Virement en échec"),
+    PayoutStatus.REVERSED: _l("Virement annulé"),
+}
+
 
 class Payout(Model):
     __tablename__ = "payout"
@@ -92,6 +132,10 @@ class Payout(Model):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Manual gateway: the accounting office's transfer, once made ("marquer comme payé").
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     run: Mapped[SettlementRun] = relationship(back_populates="payouts")
     vendor: Mapped[Vendor] = relationship()
@@ -114,6 +158,13 @@ class Payout(Model):
     @property
     def number(self) -> str:
         return f"VRS-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        """The status in words; a manual transfer is recorded here, paid by the bank later."""
+        if self.status is PayoutStatus.TRANSFERRED and self.gateway == "manual":
+            return str(_l("Enregistré, virement manuel"))
+        return self.status.label
 
 
 class PayoutLineKind(enum.StrEnum):

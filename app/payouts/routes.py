@@ -24,11 +24,12 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.core import dates, exports, storage
 from app.core.auth import role_required
-from app.core.errors import DomainError
+from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.forms import attach_errors
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
-from app.payouts.forms import SettlementForm
-from app.payouts.gateway import GatewayError, StripeGateway, gateway, stripe_client
+from app.payouts.forms import BankDetailsForm, MarkPaidForm, SettlementForm
+from app.payouts.gateway import GatewayError, StripeGateway, gateway, gateway_label, stripe_client
 from app.payouts.models import PayoutAccount
 from app.vendors import services as vendors
 
@@ -48,10 +49,50 @@ def vendor_payouts(vendor_id: int) -> ResponseReturnValue:
         "payouts/vendor_payouts.html",
         vendor=vendor,
         account=account,
+        bank=services.bank_details(vendor_id),
         gateway_name=payout_gateway.name,
-        unusable=payout_gateway.unusable_reason(account),
+        unusable=payout_gateway.unusable_reason(vendor_id),
         payouts=services.vendor_payouts(vendor_id),
     )
+
+
+@blueprint.route("/editeur/<int:vendor_id>/coordonnees-bancaires", methods=["GET", "POST"])
+@role_required(Role.VENDOR, scope="vendor_id")
+def bank_details(vendor_id: int) -> ResponseReturnValue:
+    """Where the vendor's manual payouts are sent; every change is mailed to its team."""
+    vendor = vendors.get_vendor(vendor_id)
+    current = services.bank_details(vendor_id)
+    form = BankDetailsForm()
+    if not form.is_submitted() and current is not None:
+        form.holder.data, form.bic.data = current.holder, current.bic
+    if form.validate_on_submit():
+        try:
+            changed = services.save_bank_details(
+                current_user,
+                vendor,
+                form.holder.data or "",
+                form.iban.data or "",
+                form.bic.data or "",
+            )
+            db.session.commit()
+        except ValidationFailed as refused:
+            db.session.rollback()
+            attach_errors(form, refused.details)
+        else:
+            if changed:
+                flash(
+                    _(
+                        "Coordonnées bancaires enregistrées ; votre équipe en est avertie "
+                        "par courriel."
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Ces coordonnées bancaires étaient déjà enregistrées."), "info")
+            return redirect(url_for("payouts.bank_details", vendor_id=vendor_id))
+    return render_template(
+        "payouts/bank_details.html", vendor=vendor, details=current, form=form
+    ), (422 if form.errors else 200)
 
 
 @blueprint.post("/editeur/<int:vendor_id>/versements/inscription")
@@ -93,21 +134,49 @@ def statement(vendor_id: int, payout_id: int) -> ResponseReturnValue:
 @blueprint.route("/admin/versements", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def admin_runs() -> ResponseReturnValue:
+    """Two steps: a date gives the summary of what would be paid (nothing is written);
+    "Confirmer le paiement" runs the settlement, unless that summary changed meanwhile."""
     form = SettlementForm()
+    summary = None
     if form.validate_on_submit():
-        run = services.start_run(current_user, form.until.data)
-        db.session.commit()
-        for _result in services.settle(current_user, run):
-            db.session.commit()
-        db.session.commit()
-        flash(_("Règlement %(id)s terminé.", id=run.id), "success")
-        return redirect(url_for("payouts.admin_run", run_id=run.id))
+        try:
+            if form.confirmed.data:
+                return _run(form)
+            summary = services.preview(form.until.data)
+        except ValidationFailed as refused:
+            attach_errors(form, refused.details)
+        except Conflict as changed:  # the summary changed: show the new one to confirm
+            db.session.rollback()
+            flash(changed.message, "warning")
+            summary = services.preview(form.until.data)
+        except services.NothingToPay:
+            db.session.rollback()
+            summary = services.preview(form.until.data)
+        if summary is not None and not summary.nothing_to_pay:
+            form.confirmed.data = summary.fingerprint
+            return render_template("payouts/admin_confirm.html", form=form, summary=summary)
     if not form.is_submitted():
         first = dates.today().replace(day=1)
         form.until.data = first - timedelta(days=1)
     return render_template(
-        "payouts/admin_runs.html", form=form, runs=services.runs(), gateway_name=gateway().name
+        "payouts/admin_runs.html",
+        form=form,
+        nothing=summary,
+        runs=services.runs(),
+        to_pay=len(services.payouts_to_pay()),
+        gateway_name=gateway().name,
+        gateway_label=gateway_label(gateway().name),
     ), (422 if form.errors else 200)
+
+
+def _run(form: SettlementForm) -> ResponseReturnValue:
+    run = services.start_run(current_user, form.until.data, confirmed=form.confirmed.data)
+    db.session.commit()
+    for _result in services.settle(current_user, run):
+        db.session.commit()
+    db.session.commit()
+    flash(_("Règlement %(id)s terminé.", id=run.id), "success")
+    return redirect(url_for("payouts.admin_run", run_id=run.id))
 
 
 @blueprint.get("/admin/versements/reglements/<int:run_id>")
@@ -115,7 +184,29 @@ def admin_runs() -> ResponseReturnValue:
 def admin_run(run_id: int) -> ResponseReturnValue:
     run = services.get_run(run_id)
     names = {str(v.id): v.legal_name for v, _count in vendors.all_vendors()}
-    return render_template("payouts/admin_run.html", run=run, names=names)
+    return render_template("payouts/admin_run.html", run=run, names=names, paid_form=MarkPaidForm())
+
+
+@blueprint.post("/admin/versements/<int:payout_id>/paye")
+@role_required(Role.ADMIN)
+def mark_paid(payout_id: int) -> ResponseReturnValue:
+    """Manual gateway: the accounting office made the transfer, with this bank reference."""
+    payout = services.get_payout(payout_id)
+    form = MarkPaidForm()
+    if form.validate_on_submit():
+        try:
+            services.mark_paid(current_user, payout, form.bank_reference.data or "")
+            db.session.commit()
+        except DomainError as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            flash(_("Versement %(number)s marqué payé.", number=payout.number), "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+    return redirect(url_for("payouts.admin_run", run_id=payout.run_id))
 
 
 @blueprint.post("/admin/versements/<int:payout_id>/annuler-virement")
@@ -138,19 +229,22 @@ def reverse(payout_id: int) -> ResponseReturnValue:
 @blueprint.get("/admin/versements/a-payer.csv")
 @role_required(Role.ADMIN)
 def manual_export() -> ResponseReturnValue:
-    """The payouts of the manual gateway, for the accounting office's bank transfers."""
+    """The payouts of the manual gateway still to pay, with the bank details to pay them
+    to, for the accounting office's bank transfers; a payout marked paid leaves it."""
     rows = [
         [
             payout.number,
             dates.local_date(payout.created_at).isoformat(),
             payout.vendor.legal_name,
-            payout.vendor.siret,
+            exports.identifier(payout.vendor.siret),
+            bank.holder if bank else "",
+            exports.identifier(bank.iban if bank else None),
+            exports.identifier(bank.bic if bank else None),
             f"{payout.amount_cents / 100:.2f}".replace(".", ","),
-            payout.status.value,
         ]
-        for payout in services.payouts_to_pay()
+        for payout, bank in services.payouts_to_pay()
     ]
-    header = ["versement", "date", "editeur", "siret", "montant_eur", "statut"]
+    header = ["versement", "date", "editeur", "siret", "titulaire", "iban", "bic", "montant_eur"]
     return Response(
         exports.text([header, *rows]),
         mimetype="text/csv",

@@ -10,23 +10,33 @@ run retries it with the same idempotency key, so the gateway never pays twice.
 
 A vendor whose net is zero or negative (refunds larger than sales) receives nothing:
 its sales and refunds wait, unrecorded, for the next run. A vendor that cannot be paid
-(no usable payout account) is skipped, with the reason kept on the run.
+(no usable payout account, no valid bank details) is skipped, with the reason kept on
+the run.
+
+A run is started only for a cut-off that is not after today (Paris) and when something is
+due: ``preview(until)`` says what a run would pay, without writing anything, and the
+operator confirms that summary before ``start_run`` (which checks it did not change).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import aliased
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from app import mail
 from app.accounts.models import User
 from app.core import audit, storage
-from app.core.dates import PARIS
+from app.core.dates import PARIS, local_date
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
@@ -34,6 +44,7 @@ from app.orders.models import Order, OrderLine, OrderLineStatus
 from app.orders.services import WITHDRAWAL_DAYS
 from app.payouts.gateway import GatewayError, PayoutGateway, StripeGateway, gateway
 from app.payouts.models import (
+    BankDetails,
     Payout,
     PayoutAccount,
     PayoutLine,
@@ -41,6 +52,7 @@ from app.payouts.models import (
     PayoutStatus,
     SettlementRun,
 )
+from app.vendors import services as vendors
 from app.vendors.models import Vendor
 
 
@@ -114,7 +126,149 @@ class VendorResult:
     skipped: str | None
 
 
-def start_run(actor: User | None, until: date) -> SettlementRun:
+class NothingToPay(DomainError):
+    """A run was asked for while nothing is due: no run is written."""
+
+    code = "nothing_to_pay"
+
+
+WAITING = "Aucune vente réglable à cette date (délai de rétractation en cours)."
+
+
+@dataclass(frozen=True)
+class DueVendor:
+    """What a run would pay one vendor."""
+
+    vendor: Vendor
+    sales_cents: int
+    deductions_cents: int
+
+    @property
+    def amount_cents(self) -> int:
+        return self.sales_cents - self.deductions_cents
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a settlement run up to `until` would do, computed without writing anything."""
+
+    until: date
+    due: list[DueVendor]  # vendors that would be paid, with their amounts
+    skipped: list[tuple[Vendor, str]]  # vendors that would not be paid, and why
+    retries: list[Payout]  # open payouts of earlier runs whose transfer is tried again
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.amount_cents for line in self.due)
+
+    @property
+    def nothing_to_pay(self) -> bool:
+        return not self.due and not self.retries
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever what would be paid changes: the confirmation carries it."""
+        parts = [self.until.isoformat()]
+        parts += [f"{line.vendor.id}:{line.amount_cents}" for line in self.due]
+        parts += [f"retry:{payout.id}" for payout in self.retries]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    @property
+    def nothing_to_pay_message(self) -> str:
+        why = (
+            "aucun éditeur ne peut être payé pour l'instant, pour les raisons ci-dessous"
+            if any(reason != WAITING for _vendor, reason in self.skipped)
+            else "aucune vente réglée n'attend de versement"
+        )
+        return (
+            f"Rien à payer pour les ventes jusqu'au {self.until:%d/%m/%Y} : {why}. "
+            "Aucun règlement n'a été enregistré."
+        )
+
+
+def check_until(until: date, now: datetime | None = None) -> None:
+    """A cut-off after today (Paris) would pay sales that have not happened: refused."""
+    today = local_date(now or utcnow())
+    if until > today:
+        reason = (
+            f"la date ne peut pas être après aujourd'hui ({today:%d/%m/%Y}) : "
+            "on ne règle que des ventes passées."
+        )
+        raise ValidationFailed(
+            f"Ventes réglées jusqu'au : {reason}",
+            code="future_date",
+            details={"until": [reason[0].upper() + reason[1:]]},
+        )
+
+
+def _due(
+    vendor_id: int, until: date, now: datetime
+) -> tuple[list[OrderLine], list[OrderLine], str | None]:
+    """A vendor's sales to pay and refunds to deduct, and why nothing is paid if so."""
+    sales = _sales(vendor_id, until, now)
+    refunds = _refunds(vendor_id)
+    net = sum(line.price_cents for line in sales) - sum(line.price_cents for line in refunds)
+    if not sales and not refunds:
+        return sales, refunds, WAITING
+    if net <= 0:
+        return (
+            sales,
+            refunds,
+            (
+                f"Solde négatif ou nul ({(net / 100):.2f} €) : les remboursements dépassent les "
+                "ventes ; rien n'est versé avant qu'il redevienne positif."
+            ).replace(".", ",", 1),
+        )
+    return sales, refunds, None
+
+
+def _open_payouts() -> list[Payout]:
+    query = (
+        select(Payout)
+        .where(Payout.status.in_([PayoutStatus.PENDING, PayoutStatus.FAILED]))
+        .order_by(Payout.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def preview(until: date, now: datetime | None = None) -> Preview:
+    """What a run up to `until` would pay, per vendor, and whom it would skip and why."""
+    now = now or utcnow()
+    check_until(until, now)
+    payout_gateway = gateway()
+    due: list[DueVendor] = []
+    skipped: list[tuple[Vendor, str]] = []
+    for vendor in _vendors_to_settle(until):
+        sales, refunds, reason = _due(vendor.id, until, now)
+        reason = reason or payout_gateway.unusable_reason(vendor.id)
+        if reason is not None:
+            skipped.append((vendor, reason))
+            continue
+        due.append(
+            DueVendor(
+                vendor,
+                sales_cents=sum(line.price_cents for line in sales),
+                deductions_cents=sum(line.price_cents for line in refunds),
+            )
+        )
+    return Preview(until, due, skipped, _open_payouts())
+
+
+def start_run(
+    actor: User | None, until: date, now: datetime | None = None, confirmed: str | None = None
+) -> SettlementRun:
+    """Start a run, once the cut-off is checked and something is due (else nothing is
+    written). With `confirmed` (the fingerprint of the summary the operator confirmed), a
+    summary that changed meanwhile is refused, to be confirmed again."""
+    summary = preview(until, now)
+    if summary.nothing_to_pay:
+        raise NothingToPay(summary.nothing_to_pay_message)
+    if confirmed is not None and confirmed != summary.fingerprint:
+        raise Conflict(
+            "Les montants ont changé depuis le récapitulatif (une vente, un remboursement ou "
+            "des coordonnées bancaires) : vérifiez le nouveau récapitulatif avant de confirmer.",
+            code="summary_changed",
+        )
     run = SettlementRun(until=until, gateway=gateway().name, started_by=actor.id if actor else None)
     db.session.add(run)
     db.session.flush()
@@ -130,12 +284,7 @@ def settle(
     now = now or utcnow()
     payout_gateway = gateway()
     for vendor in _vendors_to_settle(run.until):
-        account = db.session.get(PayoutAccount, vendor.id)
-        reason = payout_gateway.unusable_reason(account)
-        if reason is None:
-            payout, reason = _payout(actor, run, vendor, now, payout_gateway.name)
-        else:
-            payout = None
+        payout, reason = _payout(actor, run, vendor, now, payout_gateway)
         if reason is not None:
             run.skipped = {**run.skipped, str(vendor.id): reason}
         yield VendorResult(vendor, payout, reason)
@@ -144,22 +293,21 @@ def settle(
 
 
 def _payout(
-    actor: User | None, run: SettlementRun, vendor: Vendor, now: datetime, gateway_name: str
+    actor: User | None,
+    run: SettlementRun,
+    vendor: Vendor,
+    now: datetime,
+    payout_gateway: PayoutGateway,
 ) -> tuple[Payout | None, str | None]:
     # One settlement of a vendor at a time: a second run waits here, then finds it paid.
     db.session.execute(select(Vendor.id).where(Vendor.id == vendor.id).with_for_update())
-    sales = _sales(vendor.id, run.until, now)
-    refunds = _refunds(vendor.id)
+    sales, refunds, reason = _due(vendor.id, run.until, now)
+    reason = reason or payout_gateway.unusable_reason(vendor.id)
+    if reason is not None:
+        return None, reason
     sales_cents = sum(line.price_cents for line in sales)
     deductions_cents = sum(line.price_cents for line in refunds)
     net = sales_cents - deductions_cents
-    if not sales and not refunds:
-        return None, "Aucune vente réglable à cette date (délai de rétractation en cours)."
-    if net <= 0:
-        return None, (
-            f"Solde négatif ou nul ({(net / 100):.2f} €) : les remboursements dépassent les "
-            "ventes ; rien n'est versé avant qu'il redevienne positif."
-        ).replace(".", ",", 1)
     entry = ledger.transfer(
         ledger.vendor_payable(vendor.id),
         ledger.vendor_paid(vendor.id),
@@ -177,7 +325,7 @@ def _payout(
         sales_cents=sales_cents,
         deductions_cents=deductions_cents,
         amount_cents=net,
-        gateway=gateway_name,
+        gateway=payout_gateway.name,
         entry_id=entry.id,
     )
     db.session.add(payout)
@@ -197,12 +345,7 @@ def _payout(
 
 def _transfers(payout_gateway: PayoutGateway) -> Iterator[VendorResult]:
     """Transfer the open payouts (this run's and any left open by an earlier one)."""
-    open_payouts = db.session.scalars(
-        select(Payout)
-        .where(Payout.status.in_([PayoutStatus.PENDING, PayoutStatus.FAILED]))
-        .order_by(Payout.id)
-    )
-    for payout in list(open_payouts):
+    for payout in _open_payouts():
         transfer(payout, payout_gateway)
         yield VendorResult(payout.vendor, payout, payout.failure_reason)
 
@@ -348,10 +491,138 @@ def get_run(run_id: int) -> SettlementRun:
     return run
 
 
-def payouts_to_pay() -> list[Payout]:
-    """Manual gateway: the payouts the accounting office must still pay by transfer."""
-    query = select(Payout).where(Payout.gateway == "manual").order_by(Payout.id)
-    return list(db.session.scalars(query))
+def payouts_to_pay() -> list[tuple[Payout, BankDetails | None]]:
+    """Manual gateway: the payouts the accounting office must still pay by transfer (not
+    marked paid yet), with the bank details to pay them to."""
+    query = (
+        select(Payout, BankDetails)
+        .outerjoin(BankDetails, BankDetails.vendor_id == Payout.vendor_id)
+        .where(
+            Payout.gateway == "manual",
+            Payout.status == PayoutStatus.TRANSFERRED,
+            Payout.paid_at.is_(None),
+        )
+        .order_by(Payout.id)
+    )
+    return [(payout, details) for payout, details in db.session.execute(query)]
+
+
+def mark_paid(actor: User, payout: Payout, bank_reference: str) -> None:
+    """Manual gateway: the accounting office made the transfer; its bank reference is kept
+    and the payout leaves the list of payouts to pay."""
+    reference = " ".join(bank_reference.split())
+    if not reference or len(reference) > 64:
+        reason = "Indiquez la référence du virement donnée par la banque (64 caractères au plus)."
+        raise ValidationFailed(
+            "Référence du virement : indiquez la référence donnée par la banque "
+            "(64 caractères au plus).",
+            details={"bank_reference": [reason]},
+        )
+    db.session.execute(select(Payout.id).where(Payout.id == payout.id).with_for_update())
+    db.session.refresh(payout)
+    if payout.gateway != "manual" or payout.status is not PayoutStatus.TRANSFERRED:
+        raise Conflict(
+            f"Le versement {payout.number} n'est pas un virement manuel à payer.",
+            code="not_to_pay",
+        )
+    if payout.paid_at is not None:
+        raise Conflict(
+            f"Le versement {payout.number} est déjà marqué payé "
+            f"(référence {payout.bank_reference}).",
+            code="already_paid",
+        )
+    details = db.session.get(BankDetails, payout.vendor_id)
+    payout.bank_reference = reference
+    payout.paid_at = utcnow()
+    payout.paid_by = actor.id
+    audit.record(
+        actor,
+        "payout.marked_paid",
+        "payout",
+        payout.id,
+        bank_reference=reference,
+        amount_cents=payout.amount_cents,
+        iban=details.iban if details else None,
+    )
+
+
+# --- bank details ----------------------------------------------------------------------
+
+
+def bank_details(vendor_id: int) -> BankDetails | None:
+    return db.session.get(BankDetails, vendor_id)
+
+
+def _checked_bank_details(holder: str, iban: str, bic: str) -> tuple[str, str, str]:
+    """The details in their compact form, or every reason they are refused, per field."""
+    errors: dict[str, list[str]] = {}
+    holder = " ".join(holder.split())
+    if not holder:
+        errors["holder"] = ["Indiquez le nom du titulaire du compte."]
+    elif len(holder) > 140:
+        errors["holder"] = ["Le nom du titulaire a 140 caractères au plus."]
+    try:
+        iban = stdnum_iban.validate(iban)
+    except InvalidChecksum:
+        errors["iban"] = ["La clé de contrôle ne correspond pas : vérifiez chaque caractère."]
+    except ValidationError:
+        errors["iban"] = [
+            "Ce n'est pas un IBAN (un IBAN français a 27 caractères et commence par FR)."
+        ]
+    try:
+        bic = stdnum_bic.validate(bic)
+    except ValidationError:
+        errors["bic"] = ["Ce n'est pas un BIC (8 ou 11 lettres et chiffres, par exemple AGRIFRPP)."]
+    if errors:
+        labels = {"holder": "Titulaire du compte", "iban": "IBAN", "bic": "BIC"}
+        message = " ".join(
+            f"{labels[name]} : {reasons[0][0].lower()}{reasons[0][1:]}"
+            for name, reasons in errors.items()
+        )
+        raise ValidationFailed(message, details=errors)
+    return holder, iban, bic
+
+
+def save_bank_details(actor: User, vendor: Vendor, holder: str, iban: str, bic: str) -> bool:
+    """A member of the vendor gives (or changes) where its payouts are sent: checked, kept,
+    audited, and told by mail to every member of the vendor. False when nothing changed."""
+    holder, iban, bic = _checked_bank_details(holder, iban, bic)
+    details = db.session.get(BankDetails, vendor.id, with_for_update=True)
+    previous = (details.holder, details.iban, details.bic) if details else None
+    if previous == (holder, iban, bic):
+        return False
+    if details is None:
+        details = BankDetails(vendor_id=vendor.id)
+        db.session.add(details)
+    details.holder, details.iban, details.bic = holder, iban, bic
+    details.updated_by = actor.id
+    details.updated_at = utcnow()
+    db.session.flush()
+    event = audit.record(
+        actor,
+        "payout.bank_details_changed",
+        "vendor",
+        vendor.id,
+        holder=holder,
+        iban=iban,
+        bic=bic,
+        previous_iban=previous[1] if previous else None,
+    )
+    db.session.flush()
+    payload = {
+        "vendor": vendor.id,
+        "by": actor.id,
+        "at": details.updated_at.isoformat(),
+        "iban_end": details.iban_end,
+    }
+    for member in vendors.members(vendor):
+        mail.send(
+            "bank_details_changed",
+            {**payload, "user": member.id},
+            to=member.email,
+            key=f"{event.id}:{member.id}",
+        )
+    return True
 
 
 # --- reconciliation ----------------------------------------------------------------------

@@ -51,6 +51,10 @@ class PlanKind(enum.StrEnum):
     CLASS = "class"
     SCHOOL = "school"
 
+    @property
+    def label(self) -> str:
+        return str(PLAN_LABELS[self])
+
 
 PLAN_LABELS = {
     PlanKind.TEACHER: _l("Licence enseignant"),
@@ -67,6 +71,20 @@ class VersionStatus(enum.StrEnum):
     REJECTED = "rejected"
     # An approved version replaced on the storefront by a newer approved one.
     SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return str(VERSION_STATUS_LABELS[self])
+
+
+VERSION_STATUS_LABELS = {
+    VersionStatus.DRAFT: _l("Brouillon"),
+    VersionStatus.IN_REVIEW: _l("En cours d’examen"),
+    VersionStatus.CHANGES_REQUESTED: _l("Modifications demandées"),
+    VersionStatus.APPROVED: _l("Labellisé"),
+    VersionStatus.REJECTED: _l("Refusé"),
+    VersionStatus.SUPERSEDED: _l("Remplacé"),
+}
 
 
 EDITABLE_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.CHANGES_REQUESTED})
@@ -186,7 +204,15 @@ class ProductVersion(Timestamped, Model):
         return [level.code for level in self.levels]
 
     def plan(self, kind: PlanKind) -> Plan | None:
-        return next((p for p in self.plans if p.kind is kind), None)
+        """This version's plan of `kind`, or None when the version does not offer it.
+
+        The one way to look a plan up. It takes a :class:`PlanKind` only: a string (as a
+        template would pass, ``version.plan("class")``) raises instead of silently never
+        matching, and the comparison is by value, so a plan not yet reloaded from the
+        database is found too."""
+        if not isinstance(kind, PlanKind):
+            raise TypeError(f"ProductVersion.plan() takes a PlanKind, not {kind!r}")
+        return next((p for p in self.plans if p.kind == kind), None)
 
 
 class VersionDiscipline(Model):

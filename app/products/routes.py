@@ -200,6 +200,7 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
         version=version,
         vendor=version.product.vendor,
         plan_labels=PLAN_LABELS,
+        class_plan=version.plan(PlanKind.CLASS),
         channel_label=CHANNEL_LABELS_FOR_TEACHERS[version.channel],
         data_summary=privacy.plain_summary(conduct.Declaration.from_dict(version.declaration)),
     )

@@ -199,7 +199,7 @@ def _apply(version: ProductVersion, draft: ProductDraft, vendor: Vendor) -> None
 
 
 def create_product(actor: User | None, vendor: Vendor, draft: ProductDraft) -> Product:
-    if vendor.status is not VendorStatus.ACTIVE:
+    if not vendor.may_prepare_products:  # a pending vendor prepares its products
         raise Conflict("Votre compte éditeur est suspendu : vous ne pouvez pas créer de produit.")
     _check(draft)
     product = Product(vendor=vendor)

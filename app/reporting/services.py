@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import (
     String,
     and_,
@@ -27,13 +28,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
 )
 
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
-from app.core import jobs
+from app.core import exports, jobs
 from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.extensions import db
@@ -165,17 +167,24 @@ def refresh(school_year: str) -> None:
 def _insert_ledger(year: str, now: datetime) -> None:
     """Received, allocated, spent, refunded, expired: from the postings of the academies'
     accounts; what is left: from the guarded balances."""
+    incoming = Posting.amount_cents > literal_column("0")  # one text in SELECT and GROUP BY
     flows = db.session.execute(
         select(
             LedgerAccount.academy_code,
             LedgerAccount.kind,
             JournalEntry.kind,
+            incoming,
             func.sum(Posting.amount_cents),
         )
         .join(Posting, Posting.account_id == LedgerAccount.id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
         .where(LedgerAccount.school_year_code == year, LedgerAccount.academy_code.is_not(None))
-        .group_by(LedgerAccount.academy_code, LedgerAccount.kind, JournalEntry.kind)
+        .group_by(
+            LedgerAccount.academy_code,
+            LedgerAccount.kind,
+            JournalEntry.kind,
+            incoming,
+        )
     ).all()
     balances = db.session.execute(
         select(
@@ -186,12 +195,18 @@ def _insert_ledger(year: str, now: datetime) -> None:
     ).all()
     figures: dict[str, dict[str, int]] = {}
     pool, teacher = AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT
-    for academy, account_kind, entry_kind, total in flows:
+    for academy, account_kind, entry_kind, credit, total in flows:
         row = figures.setdefault(str(academy), dict.fromkeys(LEDGER_KEYS, 0))
         cents = int(total)
-        if account_kind == pool and entry_kind == EntryKind.FUND:
+        # A reversal taking money out of a pool cancels a funding; one putting money
+        # back cancels an allocation.
+        if account_kind == pool and (
+            entry_kind == EntryKind.FUND or (entry_kind == EntryKind.REVERSAL and not credit)
+        ):
             row["received"] += cents
-        elif account_kind == pool and entry_kind == EntryKind.ALLOCATE:
+        elif account_kind == pool and (
+            entry_kind == EntryKind.ALLOCATE or (entry_kind == EntryKind.REVERSAL and credit)
+        ):
             row["allocated"] -= cents
         elif account_kind == teacher and entry_kind == EntryKind.PURCHASE:
             row["spent"] -= cents
@@ -264,7 +279,9 @@ def _insert_people(year: str, now: datetime) -> None:
 
 @jobs.handler(
     REFRESH,
-    describe=lambda payload: f"Mise à jour des tableaux de bord {payload['school_year']}",
+    describe=lambda payload: gettext(
+        "Mise à jour des tableaux de bord %(year)s", year=payload["school_year"]
+    ),
 )
 def _refresh_job(payload: dict[str, Any]) -> None:
     refresh(str(payload["school_year"]))
@@ -516,7 +533,7 @@ def _bounds(since: date, until: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(until + timedelta(days=1), time(0), tzinfo=PARIS)
 
 
-def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[list[str]]:
+def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[list[object]]:
     """Every credit given to a teacher of the academy in the period (one row per teacher
     and allocation), oldest first."""
     start, end = _bounds(since, until)
@@ -542,7 +559,7 @@ def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[lis
 
 def purchase_rows(
     academy_code: str, since: date, until: date, *, refunds: bool = False
-) -> Iterator[list[str]]:
+) -> Iterator[list[object]]:
     """The order lines bought (or, with `refunds`, cancelled) in the period."""
     start, end = _bounds(since, until)
     moment = OrderLine.cancelled_at if refunds else Order.created_at
@@ -571,13 +588,13 @@ def purchase_rows(
         yield [
             _local(at),
             order.number,
-            uai,
+            exports.identifier(uai),
             email,
             line.title,
             vendor,
-            line.plan_kind.value,
+            line.plan_kind.label,
             _euros(line.price_cents),
-            "annulée" if line.status is OrderLineStatus.CANCELLED else "payée",
+            line.status.label,
         ]
 
 

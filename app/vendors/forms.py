@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from app.vendors.services import CompanyDetails
@@ -33,7 +33,13 @@ class CompanyForm(FlaskForm):
         )
 
 
-class RegistrationForm(CompanyForm):
+class CompanyRegistrationForm(CompanyForm):
+    """A company registers: its details, and the terms of use accepted."""
+
+    accept_terms = BooleanField(_l("J’ai lu et j’accepte les conditions d’utilisation"))
+
+
+class RegistrationForm(CompanyRegistrationForm):
     """Registration by someone without an account: they create theirs at the same time."""
 
     name = StringField(_l("Vos prénom et nom"), validators=[Length(max=200)])
@@ -73,3 +79,14 @@ class ExclusionForm(FlaskForm):
         validators=[DataRequired(_l("Indiquez le nom de l’entreprise.")), Length(max=200)],
     )
     group_name = StringField(_l("Groupe"), validators=[Length(max=200)])
+
+
+class RefusalForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Motif du refus (envoyé à l’éditeur)"),
+        validators=[DataRequired(_l("Indiquez le motif du refus.")), Length(max=2000)],
+    )
+
+
+class DecisionForm(FlaskForm):
+    """No field: the CSRF token of the operator's buttons."""

@@ -4,17 +4,39 @@ exclusion list of the groups that may not sell on it."""
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Timestamped, enum_column
+from app.core.db import Timestamped, UTCDateTime, enum_column
 from app.extensions import Model
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
 
 
 class VendorStatus(enum.StrEnum):
+    # Registered, waiting for the operator: may prepare products, not submit them.
+    PENDING = "pending"
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    # The operator refused the registration (the reason is in `status_reason`).
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return str(VENDOR_STATUS_LABELS[self])
+
+
+VENDOR_STATUS_LABELS = {
+    VendorStatus.PENDING: _l("En attente de validation"),
+    VendorStatus.ACTIVE: _l("Actif"),
+    VendorStatus.SUSPENDED: _l("Suspendu"),
+    VendorStatus.REFUSED: _l("Inscription refusée"),
+}
 
 
 class Vendor(Timestamped, Model):
@@ -40,6 +62,14 @@ class Vendor(Timestamped, Model):
     # The webhook channel: where licences are announced, and the key that signs the calls.
     provisioning_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # Registration: who registered the company, when they confirmed their address (the
+    # link sent at registration), which version of the terms of use they accepted, when.
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    registrant_email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terms_version: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
 
     @property
     def siren(self) -> str:
@@ -48,6 +78,15 @@ class Vendor(Timestamped, Model):
     @property
     def active(self) -> bool:
         return self.status is VendorStatus.ACTIVE
+
+    @property
+    def pending(self) -> bool:
+        return self.status is VendorStatus.PENDING
+
+    @property
+    def may_prepare_products(self) -> bool:
+        """Pending and active vendors draft products; only active ones submit them."""
+        return self.status in (VendorStatus.PENDING, VendorStatus.ACTIVE)
 
     def __str__(self) -> str:
         return self.legal_name
@@ -64,3 +103,48 @@ class ExcludedCompany(Timestamped, Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExclusionMatchStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for the operator's decision
+    SUSPENDED = "suspended"  # the operator suspended the vendor
+    DISMISSED = "dismissed"  # the operator judged it a false positive
+
+    @property
+    def label(self) -> str:
+        return str(EXCLUSION_MATCH_STATUS_LABELS[self])
+
+
+EXCLUSION_MATCH_STATUS_LABELS = {
+    ExclusionMatchStatus.OPEN: _l("À examiner"),
+    ExclusionMatchStatus.SUSPENDED: _l("Éditeur suspendu"),
+    ExclusionMatchStatus.DISMISSED: _l("Écarté (faux positif)"),
+}
+
+
+class ExclusionMatch(Timestamped, Model):
+    """A registered vendor whose name or parent matches an entry added to the exclusion
+    list later: the operator suspends the vendor or dismisses the match."""
+
+    __tablename__ = "exclusion_match"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    excluded_company_id: Mapped[int] = mapped_column(
+        ForeignKey("excluded_company.id", ondelete="CASCADE"), index=True
+    )
+    # What matched: the company's own name or its parent's, and the name found in it
+    # (the entry's own, or one known for its group).
+    on_parent: Mapped[bool] = mapped_column(default=False)
+    checked_name: Mapped[str] = mapped_column(String(200))
+    found: Mapped[str] = mapped_column(String(200))
+    status: Mapped[ExclusionMatchStatus] = mapped_column(
+        enum_column(ExclusionMatchStatus), default=ExclusionMatchStatus.OPEN
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    vendor: Mapped[Vendor] = relationship()
+    excluded_company: Mapped[ExcludedCompany] = relationship()
+
+    __table_args__ = (UniqueConstraint("vendor_id", "excluded_company_id"),)

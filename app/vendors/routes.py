@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts.models import Role, User
@@ -17,13 +18,16 @@ from app.extensions import db
 from app.products import services as products
 from app.vendors import services
 from app.vendors.forms import (
-    CompanyForm,
+    CompanyRegistrationForm,
+    DecisionForm,
     ExclusionForm,
     InviteForm,
+    RefusalForm,
     RegistrationForm,
     SuspendForm,
 )
 from app.vendors.services import ExcludedVendor
+from app.vendors.terms import TERMS_PUBLISHED_ON, TERMS_VERSION
 
 blueprint = Blueprint("vendors", __name__, template_folder="templates")
 
@@ -34,12 +38,13 @@ REFUSED = (ValidationFailed, Conflict, ExcludedVendor)
 def register() -> ResponseReturnValue:
     """A company registers; someone without an account creates theirs at the same time."""
     signed_in = current_user.is_authenticated
-    form: CompanyForm = CompanyForm() if signed_in else RegistrationForm()
+    form = CompanyRegistrationForm() if signed_in else RegistrationForm()
     error = None
     if form.validate_on_submit():
         try:
             user = current_user if signed_in else _new_account(form)
-            vendor = services.register_vendor(user, form.details())
+            accepts = bool(form.accept_terms.data)
+            vendor = services.register_vendor(user, form.details(), accepts_terms=accepts)
             db.session.commit()
         except REFUSED as refused:
             db.session.rollback()
@@ -49,13 +54,40 @@ def register() -> ResponseReturnValue:
             if not signed_in:
                 sign_in(user, "registration")
                 db.session.commit()
-            flash(_("Votre entreprise est inscrite. Vous pouvez déposer vos produits."), "success")
+            flash(
+                _(
+                    "Votre entreprise est inscrite. L’opérateur va examiner l’inscription ; "
+                    "vous pouvez déjà préparer vos produits. Confirmez votre adresse "
+                    "électronique avec le lien que nous venons de vous envoyer."
+                ),
+                "success",
+            )
             return redirect(url_for("vendors.space", vendor_id=vendor.id))
     status = 422 if error or form.errors else 200
     return render_template("vendors/register.html", form=form, error=error), status
 
 
-def _new_account(form: CompanyForm) -> User:
+@blueprint.get("/editeur/conditions-d-utilisation")
+def terms() -> ResponseReturnValue:
+    return render_template(
+        "vendors/terms.html", version=TERMS_VERSION, published_on=TERMS_PUBLISHED_ON
+    )
+
+
+@blueprint.get("/editeur/confirmation/<token>")
+def confirm_email(token: str) -> ResponseReturnValue:
+    """The link of the mail sent at registration: the registering person's address is
+    confirmed."""
+    vendor = services.confirm_registrant_email(token)
+    db.session.commit()
+    flash(
+        _("Votre adresse électronique est confirmée pour %(name)s.", name=vendor.legal_name),
+        "success",
+    )
+    return redirect(url_for("vendors.home"))
+
+
+def _new_account(form: CompanyRegistrationForm) -> User:
     assert isinstance(form, RegistrationForm)  # noqa: S101 - anonymous visitors get this form
     return services.new_account(form.email.data or "", form.name.data or "", form.password.data)
 
@@ -124,6 +156,48 @@ def admin_list() -> ResponseReturnValue:
     )
 
 
+@blueprint.get("/admin/editeurs/a-valider")
+@role_required(Role.ADMIN)
+def pending() -> ResponseReturnValue:
+    """The registrations waiting for the operator's decision."""
+    return render_template(
+        "vendors/admin_pending.html",
+        vendors=services.pending_vendors(),
+        decision_form=DecisionForm(),
+        refusal_form=RefusalForm(),
+    )
+
+
+@blueprint.post("/admin/editeurs/<int:vendor_id>/valider")
+@role_required(Role.ADMIN)
+def approve(vendor_id: int) -> ResponseReturnValue:
+    vendor = services.get_vendor(vendor_id)
+    if DecisionForm().validate_on_submit():
+        services.approve(current_user, vendor)
+        db.session.commit()
+        flash(
+            _("L’inscription de %(name)s est validée ; l’équipe est prévenue.", name=vendor),
+            "success",
+        )
+    return redirect(url_for("vendors.pending"))
+
+
+@blueprint.post("/admin/editeurs/<int:vendor_id>/refuser")
+@role_required(Role.ADMIN)
+def refuse(vendor_id: int) -> ResponseReturnValue:
+    vendor = services.get_vendor(vendor_id)
+    form = RefusalForm()
+    if not form.validate_on_submit():
+        flash(_("Indiquez le motif du refus."), "error")
+        return redirect(url_for("vendors.pending"))
+    services.refuse(current_user, vendor, form.reason.data or "")
+    db.session.commit()
+    flash(
+        _("L’inscription de %(name)s est refusée ; l’équipe est prévenue.", name=vendor), "success"
+    )
+    return redirect(url_for("vendors.pending"))
+
+
 @blueprint.post("/admin/editeurs/<int:vendor_id>/suspendre")
 @role_required(Role.ADMIN)
 def suspend(vendor_id: int) -> ResponseReturnValue:
@@ -158,12 +232,47 @@ def exclusions() -> ResponseReturnValue:
         company = services.exclude_company(
             current_user, form.name.data or "", form.group_name.data or ""
         )
+        found = services.recheck_vendors(current_user, company)
         db.session.commit()
         flash(_("%(name)s est sur la liste d’exclusion.", name=company.name), "success")
+        if found:
+            flash(
+                ngettext(
+                    "%(num)s éditeur inscrit correspond à cette entrée : décidez ci-dessous.",
+                    "%(num)s éditeurs inscrits correspondent à cette entrée : décidez ci-dessous.",
+                    len(found),
+                ),
+                "warning",
+            )
         return redirect(url_for("vendors.exclusions"))
     return render_template(
-        "vendors/exclusions.html", form=form, companies=services.excluded_companies()
+        "vendors/exclusions.html",
+        form=form,
+        companies=services.excluded_companies(),
+        matches=services.open_exclusion_matches(),
+        explain=services.match_explanation,
+        decision_form=DecisionForm(),
     )
+
+
+@blueprint.post(
+    "/admin/exclusions/correspondances/<int:match_id>/<any(suspendre, ecarter):decision>"
+)
+@role_required(Role.ADMIN)
+def decide_match(match_id: int, decision: str) -> ResponseReturnValue:
+    """The operator decides on a vendor matching an entry added to the list."""
+    match = services.get_exclusion_match(match_id)
+    if not DecisionForm().validate_on_submit():
+        flash(_("Le formulaire a expiré : rechargez la page et réessayez."), "error")
+    elif decision == "suspendre":
+        services.suspend_for_exclusion(current_user, match)
+        db.session.commit()
+        flash(_("%(name)s est suspendu.", name=match.vendor), "success")
+    else:
+        services.dismiss_exclusion_match(current_user, match)
+        db.session.commit()
+        flash(_("La correspondance de %(name)s est écartée.", name=match.vendor), "success")
+    return redirect(url_for("vendors.exclusions"))
 
 
 @blueprint.post("/admin/exclusions/<int:company_id>/retirer")

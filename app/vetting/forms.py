@@ -8,14 +8,14 @@ from wtforms import BooleanField, DateField, Field, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.core.forms import options
-from app.vetting.models import Decision
+from app.vetting.models import DECISION_LABELS, Decision
 from catalog import conduct
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Décision"),
-        choices=options((d.value, d.label) for d in Decision),
+        choices=options((d.value, DECISION_LABELS[d]) for d in Decision),
         validators=[InputRequired(_l("Choisissez une décision."))],
     )
     comment = TextAreaField(

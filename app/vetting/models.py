@@ -6,6 +6,7 @@ import enum
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,11 +25,14 @@ class Decision(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            Decision.APPROVE: "Label accordé",
-            Decision.CHANGES_REQUESTED: "Modifications demandées",
-            Decision.REJECT: "Refusé",
-        }[self]
+        return str(DECISION_LABELS[self])
+
+
+DECISION_LABELS = {
+    Decision.APPROVE: _l("Label accordé"),
+    Decision.CHANGES_REQUESTED: _l("Modifications demandées"),
+    Decision.REJECT: _l("Refusé"),
+}
 
 
 class Review(Timestamped, Model):

@@ -30,6 +30,9 @@ def submit(vendor_id: int, product_id: int) -> ResponseReturnValue:
     product = products.vendor_product(vendor_id, product_id)
     try:
         submission = services.submit(current_user, product.latest)
+    except services.VendorNotApproved as pending:
+        flash(pending.message, "error")
+        return redirect(url_for("products.detail", vendor_id=vendor_id, product_id=product_id))
     except ValidationFailed:
         db.session.rollback()
         flash(

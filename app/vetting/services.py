@@ -30,6 +30,12 @@ from catalog import conduct
 LABEL_YEARS = 3
 
 
+class VendorNotApproved(Conflict):
+    """The vendor's registration waits for the operator: its products cannot be submitted."""
+
+    code = "vendor_pending"
+
+
 @dataclass(frozen=True)
 class Submission:
     accepted: bool
@@ -63,7 +69,7 @@ def verify(version: ProductVersion) -> Verification:
     partial = conduct.check_partial(
         version.declaration,
         company=products.company_of(version.product.vendor),
-        excluded_names=vendors.excluded_names(),
+        excluded_names=vendors.exclusion_entries(),
     )
     return Verification(products.missing_for_submission(version), partial.findings)
 
@@ -74,7 +80,7 @@ def run_checks(version: ProductVersion) -> list[conduct.Finding]:
     findings = conduct.check(
         declaration,
         company=products.company_of(version.product.vendor),
-        excluded_names=vendors.excluded_names(),
+        excluded_names=vendors.exclusion_entries(),
     )
     version.findings = [
         {"rule": f.rule, "severity": f.severity.value, "message": f.message, "field": f.field}
@@ -88,6 +94,12 @@ def submit(actor: User | None, version: ProductVersion) -> Submission:
     invalid (nothing written); refused on the spot when a check finds a blocker."""
     if not version.editable:
         raise Conflict("Cette version a déjà été soumise.")
+    if version.product.vendor.pending:
+        raise VendorNotApproved(
+            "Votre inscription attend la validation de l'opérateur : vous pourrez soumettre "
+            "ce produit à la commission dès qu'elle sera validée. En attendant, vous pouvez "
+            "continuer à le préparer."
+        )
     if not version.product.vendor.active:
         raise Conflict("Votre compte éditeur est suspendu : la soumission est impossible.")
     missing = products.missing_for_submission(version)
@@ -169,19 +181,22 @@ def decide(
     if version.status is not VersionStatus.IN_REVIEW:
         raise Conflict("Cette version n'est pas (ou plus) en attente d'examen.")
     criteria = criteria or {}
-    known = {c.code for c in conduct.label_criteria()}
-    unknown = set(criteria) - known
+    grid = conduct.label_criteria()
+    unknown = set(criteria) - {c.code for c in grid}
     if unknown:
         raise ValidationFailed(
-            "Critère inconnu.", details={"criteria": [f"inconnu : {', '.join(sorted(unknown))}"]}
+            "Ce critère ne fait pas partie de la grille du label.",
+            details={"criteria": [f"Critère inconnu : « {code} »." for code in sorted(unknown)]},
         )
     today = products.today()
     if decision is Decision.APPROVE:
-        unmet = [code for code in known if not criteria.get(code)]
+        unmet = [c for c in grid if not criteria.get(c.code)]
         if unmet:
             raise ValidationFailed(
                 "Le label ne peut être accordé que si tous les critères sont remplis.",
-                details={"criteria": [f"non rempli : {code}" for code in sorted(unmet)]},
+                details={
+                    "criteria": [f"Le critère « {c.label} » n'est pas rempli." for c in unmet]
+                },
             )
         label_expires_on = label_expires_on or default_label_expiry(today)
         if label_expires_on <= today:

@@ -14,7 +14,7 @@ from app.core.db import utcnow
 from app.extensions import db
 from app.products.models import Product
 from app.vendors import services as vendors
-from app.vendors.models import Vendor
+from app.vendors.models import Vendor, VendorStatus
 from tests import factories
 from tests.api.conftest import bearer, make_licence
 
@@ -82,8 +82,22 @@ def test_a_suspended_vendor_is_403(
 
     assert listing.status_code == failure.status_code == 403
     assert listing.json["error"]["code"] == "forbidden"
-    assert "suspendu" in listing.json["error"]["message"]
+    assert "Suspendu" in listing.json["error"]["message"]
     assert licence.status.value == "pending"
+
+
+def test_a_vendor_waiting_for_approval_is_told_so_by_the_api(
+    client: FlaskClient, vendor: Vendor, headers: dict[str, str]
+) -> None:
+    vendor.status = VendorStatus.PENDING
+    db.session.commit()
+
+    listing = client.get("/api/v1/licences", headers=headers)
+
+    assert listing.status_code == 403
+    assert listing.json["error"]["message"] == (
+        "L'API est fermée à votre entreprise (statut : « En attente de validation »)."
+    )
 
 
 def test_last_use_is_recorded_to_the_minute(

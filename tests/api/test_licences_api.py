@@ -15,7 +15,7 @@ from app.core.db import utcnow
 from app.extensions import db
 from app.licences import channels
 from app.licences import services as licences
-from app.licences.models import LicenceStatus
+from app.licences.models import Licence, LicenceStatus
 from app.products.models import Channel, PlanKind, Product
 from app.vendors.models import Vendor
 from tests import factories
@@ -61,6 +61,7 @@ def test_a_licence_as_the_vendor_reads_it(
         "external_id": None,
         "activation_code": None,
         "status_reason": None,
+        "opened_at": None,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }
@@ -239,6 +240,8 @@ def test_a_cancelled_licence_cannot_be_confirmed(
 
     assert response.status_code == 409
     assert response.json["error"]["code"] == "conflict"
+    message = response.json["error"]["message"]
+    assert message == f"La licence {licence.id} est annulée : rien à confirmer."  # not "revoked"
 
 
 def test_reporting_a_failure_marks_the_licence_failed(
@@ -268,6 +271,95 @@ def test_a_failure_needs_its_message(
     response = client.post(f"/api/v1/licences/{licence.id}/failure", json=body, headers=headers)
 
     assert list(invalid_fields(response)) == ["message"]
+
+
+# --- first use (GAR) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def gar_product(vendor: Vendor) -> Product:
+    return factories.product(
+        vendor, title="Atlas du GAR", channel=Channel.GAR, gar_resource_id="ark:/12345/atlas"
+    )
+
+
+def active_licence(product: Product) -> Licence:
+    licence = make_licence(product)
+    licences.confirm(None, licence, access_url="https://gar.example/atlas", external_id=None)
+    licence.created_at = utcnow() - timedelta(hours=1)  # bought an hour ago
+    db.session.commit()
+    return licence
+
+
+def test_the_vendor_confirms_the_first_use_of_a_gar_licence(
+    client: FlaskClient, gar_product: Product, headers: dict[str, str]
+) -> None:
+    licence = active_licence(gar_product)
+    assert not licences.opened(licence)
+
+    response = client.post(f"/api/v1/licences/{licence.id}/first-use", json={}, headers=headers)
+
+    assert response.status_code == 200
+    assert response.json["opened_at"] is not None
+    db.session.refresh(licence)
+    first = licence.opened_at
+    assert first is not None
+    assert abs((utcnow() - first).total_seconds()) < 60
+    assert licences.opened(licence)
+
+    later = (utcnow() - timedelta(seconds=1)).isoformat()
+    again = client.post(
+        f"/api/v1/licences/{licence.id}/first-use", json={"opened_at": later}, headers=headers
+    )
+    assert again.status_code == 200
+    db.session.refresh(licence)
+    assert licence.opened_at == first  # the first confirmation is kept
+
+
+def test_a_first_use_may_be_dated_but_not_in_the_future(
+    client: FlaskClient, gar_product: Product, headers: dict[str, str]
+) -> None:
+    licence = active_licence(gar_product)
+    url = f"/api/v1/licences/{licence.id}/first-use"
+
+    future = client.post(
+        url, json={"opened_at": (utcnow() + timedelta(days=1)).isoformat()}, headers=headers
+    )
+    naive = client.post(url, json={"opened_at": "2026-09-01T08:00:00"}, headers=headers)
+    before_buying = (utcnow() - timedelta(days=2)).isoformat()
+    too_early = client.post(url, json={"opened_at": before_buying}, headers=headers)
+
+    assert "opened_at" in invalid_fields(future)
+    assert "opened_at" in invalid_fields(naive)
+    assert "opened_at" in invalid_fields(too_early)
+    when = utcnow() - timedelta(seconds=30)
+    dated = client.post(url, json={"opened_at": when.isoformat()}, headers=headers)
+    assert dated.status_code == 200
+    db.session.refresh(licence)
+    assert licence.opened_at is not None
+    assert abs((licence.opened_at - when).total_seconds()) < 1
+
+
+def test_only_an_active_gar_licence_of_the_vendor_takes_a_first_use(
+    client: FlaskClient,
+    product: Product,
+    gar_product: Product,
+    other_product: Product,
+    headers: dict[str, str],
+) -> None:
+    codes = make_licence(product)  # opened through Compte Ressources (code, link)
+    pending = make_licence(gar_product)
+    not_ours = make_licence(other_product)
+
+    def first_use(licence: Licence) -> Any:
+        return client.post(f"/api/v1/licences/{licence.id}/first-use", json={}, headers=headers)
+
+    assert first_use(codes).status_code == 409
+    assert first_use(pending).status_code == 409
+    assert first_use(not_ours).status_code == 404
+    for licence in (codes, pending, not_ours):
+        db.session.refresh(licence)
+        assert licence.opened_at is None
 
 
 # --- activation codes ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ OPERATIONS = {
     ("/api/v1/licences/{licence_id}", "get"),
     ("/api/v1/licences/{licence_id}/provisioning", "post"),
     ("/api/v1/licences/{licence_id}/failure", "post"),
+    ("/api/v1/licences/{licence_id}/first-use", "post"),
     ("/api/v1/products/{product_id}/codes", "post"),
 }
 

@@ -61,7 +61,7 @@ def test_vendor_submits_reviewer_approves_teacher_finds(live_server: str, page: 
     expect(page.get_by_text("Décision enregistrée.")).to_be_visible()
     logout(page)
 
-    login(page, live_server, "teacher@demo.test")
+    login(page, live_server, "camille.enseignante@ac-paris.fr")
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Catalogue"
     ).click()

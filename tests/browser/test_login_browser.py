@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 def test_demo_teacher_logs_in_and_sees_the_french_home(live_server: str, page: Page) -> None:
     page.goto(live_server + "/")
     page.get_by_role("link", name="Se connecter").first.click()
-    page.get_by_label("Adresse électronique").fill("teacher@demo.test")
+    page.get_by_label("Adresse électronique").fill("camille.enseignante@ac-paris.fr")
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
 

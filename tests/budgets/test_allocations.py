@@ -58,8 +58,26 @@ def _balance_of(email: str) -> int:
         b"anne.martin@ac-paris.fr;12,5;0750654d\n",
         b'email,amount_eur,uai\nanne.martin@ac-paris.fr,"12,50",0750654D\n',
         b"Anne.Martin@AC-Paris.fr , 12.50 , 0750654D\n",
+        b'Email,Montant,UAI\nanne.martin@ac-paris.fr,"12,50",0750654D\n',
+        "\ufeffCourriel;Montant (€);Établissement\nanne.martin@ac-paris.fr;12,50;0750654D".encode(),
+        b"E-mail;MONTANT_EUR;uai\nanne.martin@ac-paris.fr;12,50;0750654D\n",
+        b"COURRIEL;montant_eur;ETABLISSEMENT\nanne.martin@ac-paris.fr;12,50;0750654D\n",
+        b"email;amount;uai\nanne.martin@ac-paris.fr;12.50;0750654D\n",
+        b"UAI;Courriel;Montant\n0750654D;anne.martin@ac-paris.fr;12,50\n",
     ],
-    ids=["semicolon-comma", "bom-crlf-dot", "no-header-lowercase-uai", "comma-quoted", "spaces"],
+    ids=[
+        "semicolon-comma",
+        "bom-crlf-dot",
+        "no-header-lowercase-uai",
+        "comma-quoted",
+        "spaces",
+        "french-header-comma",
+        "french-header-bom-accents",
+        "e-mail-montant-eur",
+        "upper-case-etablissement",
+        "english-amount",
+        "header-in-another-order",
+    ],
 )
 def test_accepted_file_formats(paris: dict[str, User], content: bytes) -> None:
     preview = services.preview_file(paris["manager"], "01", YEAR, content)
@@ -67,6 +85,30 @@ def test_accepted_file_formats(paris: dict[str, User], content: bytes) -> None:
     assert preview.allocation is not None
     _apply(preview.allocation, paris["manager"])
     assert _balance_of("anne.martin@ac-paris.fr") == 1250
+
+
+def test_an_unknown_header_is_refused_by_name_not_read_as_a_teacher(
+    paris: dict[str, User],
+) -> None:
+    content = b"Adresse;Somme;Code\nanne.martin@ac-paris.fr;12,50;0750654D\n"
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not preview.valid
+    assert preview.parsed.errors == [
+        "Ligne 1 : en-tête non reconnu (« Adresse », « Somme », « Code »). En-têtes acceptés : "
+        "courriel (ou email), montant (ou montant_eur, amount_eur) et uai (ou établissement)."
+    ]
+
+
+def test_the_template_file_is_read_back_as_it_is_offered(paris: dict[str, User]) -> None:
+    template = services.allocation_template("01")
+    assert template.startswith(b"\xef\xbb\xbfcourriel;montant;uai\r\n")
+    lines = template.decode("utf-8-sig").splitlines()
+    assert lines == ["courriel;montant;uai", "prenom.nom@ac-paris.fr;300,00;0750654D"]
+    preview = services.preview_file(paris["manager"], "01", YEAR, template)
+    assert preview.valid
+    assert [(line.number, line.email, line.cents) for line in preview.parsed.lines] == [
+        (2, "prenom.nom@ac-paris.fr", 30_000)
+    ]
 
 
 def test_one_bad_line_among_many_writes_nothing(paris: dict[str, User]) -> None:
@@ -138,7 +180,7 @@ def test_the_same_file_is_never_applied_twice(paris: dict[str, User]) -> None:
 
 def test_a_file_creates_unregistered_teachers_whose_credit_waits(paris: dict[str, User]) -> None:
     known = factories.teacher(paris["other"], email="connu@ac-paris.fr")
-    content = b"connu@ac-paris.fr;10;0750654D\nnouvelle.venue@ac-paris.fr;20;0750654D\n"
+    content = b"connu@ac-paris.fr;10;0750655E\nnouvelle.venue@ac-paris.fr;20;0750654D\n"
     preview = services.preview_file(paris["manager"], "01", YEAR, content)
     assert preview.allocation is not None
     _apply(preview.allocation)
@@ -146,9 +188,84 @@ def test_a_file_creates_unregistered_teachers_whose_credit_waits(paris: dict[str
     assert newcomer is not None
     assert newcomer.password_hash is None  # not registered yet
     assert newcomer.name == "Nouvelle Venue"
-    assert newcomer.has_role(Role.TEACHER, paris["school"].id)
-    assert known.has_role(Role.TEACHER, paris["school"].id)  # now also in that school
+    assert newcomer.has_role(Role.TEACHER, paris["school"].id)  # joins the school of the line
+    assert not known.has_role(Role.TEACHER, paris["school"].id)  # stays in their own school
     assert _balance_of("nouvelle.venue@ac-paris.fr") == 2000
+    assert _balance_of("connu@ac-paris.fr") == 1000
+
+
+# --- only the academy's addresses, only the teacher's schools (issue 14, point 4) ---------
+
+
+@pytest.mark.parametrize(
+    "email", ["claire.roux@gmail.com", "anne.martin@ac-lyon.fr", "x@ac-paris.fr.evil.com"]
+)
+def test_allocate_one_refuses_an_address_outside_the_academy(
+    paris: dict[str, User], email: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        services.allocate_one(paris["manager"], "01", YEAR, email, "0750654D", "25", "tok")
+    (reason,) = refused.value.details["email"]
+    assert reason.startswith(f"adresse électronique hors de l'académie : « {email} »")
+    assert "@ac-paris.fr" in reason
+    assert db.session.scalar(select(User).where(User.email == email)) is None
+    assert services.pool_balance("01", YEAR) == 100_000
+
+
+def test_a_file_with_an_outside_address_names_the_line_and_writes_nothing(
+    paris: dict[str, User],
+) -> None:
+    content = (
+        b"courriel;montant;uai\n"
+        b"anne.martin@ac-paris.fr;10;0750654D\n"
+        b"claire.roux@gmail.com;10;0750654D\n"
+    )
+    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    assert not preview.valid
+    assert preview.allocation is None
+    (bad,) = [line for line in preview.parsed.lines if line.errors]
+    assert bad.number == 3
+    assert bad.errors[0].startswith("adresse électronique hors de l'académie")
+    assert db.session.scalar(select(func.count(Allocation.id))) == 0
+
+
+def test_an_academy_with_several_domains_accepts_each_of_them(session: object) -> None:
+    services.ensure_school_year(YEAR)
+    services.fund_academy(None, "70", YEAR, 10_000, "fund:normandie")
+    caen = factories.SchoolFactory(uai="0140001A", academy_code="70", city="Caen")
+    manager = factories.academy_manager("70")
+    for n, email in enumerate(["a@ac-normandie.fr", "b@ac-caen.fr", "c@AC-ROUEN.fr"]):
+        services.allocate_one(manager, "70", YEAR, email, caen.uai, "10", f"tok-{n}")
+    with pytest.raises(ValidationFailed) as refused:
+        services.allocate_one(manager, "70", YEAR, "d@ac-paris.fr", caen.uai, "10", "tok-x")
+    assert "@ac-normandie.fr ou @ac-caen.fr ou @ac-rouen.fr" in refused.value.details["email"][0]
+
+
+def test_a_known_teacher_is_credited_only_in_one_of_their_schools(
+    paris: dict[str, User],
+) -> None:
+    known = factories.teacher(paris["other"], email="connu@ac-paris.fr")
+    with pytest.raises(ValidationFailed) as refused:
+        services.allocate_one(
+            paris["manager"], "01", YEAR, "connu@ac-paris.fr", "0750654D", "10", "tok"
+        )
+    (reason,) = refused.value.details["uai"]
+    assert reason.startswith("établissement : connu@ac-paris.fr enseigne à ")
+    assert paris["other"].uai in reason
+    assert not known.has_role(Role.TEACHER, paris["school"].id)
+    assert services.pool_balance("01", YEAR) == 100_000
+
+
+def test_a_rule_credits_only_teachers_with_an_address_of_the_academy(
+    paris: dict[str, User],
+) -> None:
+    inside = factories.teacher(paris["school"])
+    outside = factories.teacher(paris["school"], email="claire.roux@gmail.com")
+    preview = services.preview_rule(paris["manager"], "01", YEAR, services.Rule(1000), "r")
+    assert (preview.teacher_count, preview.outside_count) == (1, 1)
+    _apply(preview.allocation)
+    assert services.teacher_balance(inside.id, YEAR) == 1000
+    assert services.teacher_balance(outside.id, YEAR) == 0
 
 
 def test_rule_allocation_and_its_top_up(paris: dict[str, User]) -> None:
@@ -218,7 +335,7 @@ def test_allocate_one_teacher_is_idempotent(paris: dict[str, User]) -> None:
     assert _balance_of("x@ac-paris.fr") == 2500
     with pytest.raises(ValidationFailed) as refused:
         services.allocate_one(manager, "01", YEAR, "y@ac-paris.fr", "0690001B", "25", "tok2")
-    assert "Lyon" in refused.value.details["allocation"][0]
+    assert "Lyon" in refused.value.details["uai"][0]
 
 
 def test_funding_is_idempotent_and_audited(paris: dict[str, User]) -> None:
@@ -326,7 +443,7 @@ def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None
     assert "000,00" in run(
         "budgets", "fund", "--academy", "01", "--year", YEAR, "--amount", "1000.00"
     )
-    assert "3 enseignant(s) crédité(s)" in run(
+    assert "3 enseignants crédités" in run(
         "budgets",
         "allocate",
         "--academy",
@@ -350,7 +467,7 @@ def test_cli_fund_allocate_close_and_verify(app: Flask, session: object) -> None
     )
     assert all(_balance_of(t.email) == 30_000 for t in teachers)
     assert "équilibré" in run("ledger", "verify")
-    assert "3 compte(s)" in run("budgets", "close-year", YEAR)
+    assert "3 comptes" in run("budgets", "close-year", YEAR)
     refused = runner.invoke(
         args=[
             "budgets",

@@ -94,10 +94,19 @@ def confirm_url(response: Any) -> str:
     return found.group(1)
 
 
-def allocate_one(client: FlaskClient, email: str, uai: str, amount: str) -> Any:
+def ask_one(client: FlaskClient, email: str, uai: str, amount: str) -> Any:
+    """The single allocation form, sent: the confirmation page (or the refusal)."""
     token = token_of(client.get("/academies/01/repartitions/enseignant"))
     data = {"email": email, "uai": uai, "amount": amount, "token": token}
     return client.post("/academies/01/repartitions/enseignant", data=data)
+
+
+def allocate_one(client: FlaskClient, email: str, uai: str, amount: str) -> Any:
+    """The single allocation form, sent, then confirmed (or its refusal)."""
+    asked = ask_one(client, email, uai, amount)
+    if asked.status_code != 200:
+        return asked
+    return client.post(confirm_url(asked))
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -166,7 +175,12 @@ def test_posts_without_csrf_token_are_refused(
         accepted = client.post(
             "/academies/01/repartitions/enseignant", data={**data, "csrf_token": csrf.group(1)}
         )
-        assert accepted.status_code == 302
+        assert accepted.status_code == 200  # the confirmation page
+        assert client.post(confirm_url(accepted)).status_code == 400  # without its token
+        confirmed = client.post(
+            confirm_url(accepted), data={"csrf_token": csrf.group(1)}, follow_redirects=True
+        )
+        assert "10,00\u00a0€ attribués à a.b@ac-paris.fr" in page_text(confirmed)
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
@@ -224,14 +238,84 @@ def test_allocating_to_one_teacher_twice_with_the_same_token_allocates_once(
     assert "Collège Victor Hugo — Paris" in page_text(form)
     data = {"email": "Anne.Martin@ac-paris.fr", "uai": school.uai, "amount": "300,00"}
     data["token"] = token_of(form)
-    first = client.post("/academies/01/repartitions/enseignant", data=data, follow_redirects=True)
+    asked = client.post("/academies/01/repartitions/enseignant", data=data)
+    assert asked.status_code == 200
+    first = client.post(confirm_url(asked), follow_redirects=True)
     assert first.request.path == "/academies/01"
     assert "300,00\u00a0€ attribués à anne.martin@ac-paris.fr" in page_text(first)
-    again = client.post("/academies/01/repartitions/enseignant", data=data)
-    assert again.status_code == 302
+    assert client.post(confirm_url(asked)).status_code == 302  # a double click
+    again = client.post("/academies/01/repartitions/enseignant", data=data, follow_redirects=True)
+    assert "avait déjà été appliquée" in page_text(again)
     assert services.teacher_balance(teacher.id, YEAR) == 30_000
     assert pool() == FUNDED - 30_000
     assert allocate_entries() == 1
+
+
+def test_one_allocation_shows_what_will_be_credited_before_money_moves(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    teacher = factories.teacher(school, email="anne.martin@ac-paris.fr", name="Anne Martin")
+    asked = ask_one(client, "anne.martin@ac-paris.fr", school.uai, "300")
+    assert asked.status_code == 200
+    text = page_text(asked)
+    assert "Vérifier avant d’attribuer" in text
+    assert re.search(r'id="teacher">Anne Martin — anne.martin@ac-paris.fr<', text)
+    assert re.search(rf'id="school">Collège Victor Hugo — Paris \({school.uai}\)<', text)
+    assert re.search(r'id="amount"><strong>' + re.escape(format_euros(30_000)), text)
+    assert re.search(r'id="pool-before">' + re.escape(format_euros(FUNDED)), text)
+    assert re.search(r'id="pool-after">' + re.escape(format_euros(FUNDED - 30_000)), text)
+    assert "Confirmer et attribuer 300,00\u00a0€" in text
+    assert "lien d’activation" not in text
+    edit = re.search(r'href="(/academies/01/repartitions/enseignant\?[^"]+)"', text)
+    assert edit is not None
+    again = page_text(client.get(edit.group(1).replace("&amp;", "&")))
+    assert 'value="anne.martin@ac-paris.fr"' in again
+    assert 'value="300,00"' in again
+    assert pool() == FUNDED  # nothing moved yet
+    assert allocate_entries() == 0
+
+    done = client.post(confirm_url(asked), follow_redirects=True)
+    assert "300,00\u00a0€ attribués à anne.martin@ac-paris.fr." in page_text(done)
+    assert services.teacher_balance(teacher.id, YEAR) == 30_000
+
+
+def test_one_allocation_to_a_newcomer_says_the_account_will_be_created(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    text = page_text(ask_one(client, "nouvelle.venue@ac-paris.fr", school.uai, "25"))
+    assert re.search(r'id="teacher">Nouvelle Venue — nouvelle.venue@ac-paris.fr<', text)
+    assert "Personne n’a encore de compte à cette adresse : son compte est créé" in text
+    assert db.session.scalar(select(User).where(User.email == "nouvelle.venue@ac-paris.fr")) is None
+
+
+def test_an_address_outside_the_academy_is_refused_on_the_email_field(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    response = ask_one(client, "claire.roux@gmail.com", school.uai, "300")
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "L’opération a été refusée" in text
+    errors = re.search(r'<div id="email-errors">(.*?)</div>', text, re.S)
+    assert errors is not None
+    assert "adresse électronique hors de l'académie : « claire.roux@gmail.com »" in errors.group(1)
+    assert "@ac-paris.fr" in errors.group(1)
+    assert "Confirmer" not in text
+    assert db.session.scalar(select(func.count(Allocation.id))) == 0
+    assert db.session.scalar(select(User).where(User.email == "claire.roux@gmail.com")) is None
+    assert pool() == FUNDED
+
+
+def test_a_known_teacher_in_another_school_is_refused_on_the_school_field(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    other = factories.SchoolFactory(name="Lycée Racine")
+    factories.teacher(other, email="anne.martin@ac-paris.fr")
+    response = ask_one(client, "anne.martin@ac-paris.fr", school.uai, "300")
+    assert response.status_code == 422
+    errors = re.search(r'<div id="uai-errors">(.*?)</div>', page_text(response), re.S)
+    assert errors is not None
+    assert f"anne.martin@ac-paris.fr enseigne à Lycée Racine ({other.uai})" in errors.group(1)
+    assert pool() == FUNDED
 
 
 def test_a_bad_amount_is_shown_on_the_field_and_keeps_what_was_typed(
@@ -319,6 +403,32 @@ def test_a_file_over_10_mb_is_refused_in_french(client: FlaskClient, manager: Us
     assert "Le fichier dépasse 10 Mo" in page_text(response)
 
 
+def test_a_file_with_a_french_header_line_is_read_and_the_template_is_offered(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    form = page_text(client.get("/academies/01/repartitions/fichier"))
+    assert 'href="/academies/01/repartitions/modele.csv"' in form
+    assert "Télécharger le modèle de fichier" in form
+    template = client.get("/academies/01/repartitions/modele.csv")
+    assert template.status_code == 200
+    assert template.mimetype == "text/csv"
+    assert 'filename="modele-repartition.csv"' in template.headers["Content-Disposition"]
+    assert template.data.startswith(b"\xef\xbb\xbfcourriel;montant;uai\r\n")
+
+    preview = upload(client, f"Email,Montant,UAI\nanne.martin@ac-paris.fr,300,{school.uai}\n")
+    assert preview.status_code == 200
+    text = page_text(preview)
+    assert "Le fichier est valide" in text
+    assert "1 ligne, total" in text
+    assert "« Email »" not in text
+
+
+def test_a_manager_of_paris_cannot_download_the_template_of_lyon(
+    client: FlaskClient, manager: User
+) -> None:
+    assert client.get("/academies/10/repartitions/modele.csv").status_code == 403
+
+
 def test_a_valid_file_is_previewed_then_confirmed_and_the_new_teacher_sees_the_credit(
     client: FlaskClient, auth: AuthActions, manager: User, school: School
 ) -> None:
@@ -337,7 +447,7 @@ def test_a_valid_file_is_previewed_then_confirmed_and_the_new_teacher_sees_the_c
 
     confirmed = client.post(confirm_url(preview), follow_redirects=True)
     assert confirmed.request.path == "/academies/01"
-    assert "appliquée : 2 enseignant(s), total 250,50\u00a0€" in page_text(confirmed)
+    assert "appliquée : 2 enseignants crédités, total 250,50\u00a0€" in page_text(confirmed)
     assert pool() == FUNDED - 25_050
     assert services.teacher_balance(known.id, YEAR) == 10_000
 
@@ -390,7 +500,7 @@ def test_a_rule_is_previewed_then_confirmed_once(
 
     url = confirm_url(preview)
     done = client.post(url, follow_redirects=True)
-    assert "appliquée : 3 enseignant(s), total 300,00\u00a0€" in page_text(done)
+    assert "appliquée : 3 enseignants crédités, total 300,00\u00a0€" in page_text(done)
     assert client.post(url).status_code == 302  # a double click
     assert pool() == FUNDED - 30_000
     assert [services.teacher_balance(t.id, YEAR) for t in colleagues] == [10_000] * 3
@@ -418,7 +528,7 @@ def test_a_confirmation_the_pool_can_no_longer_pay_is_refused_and_moves_nothing(
     assert refused.status_code == 422
     text = page_text(refused)
     assert "n’a pas été appliquée" in text
-    assert "ne suffit pas pour 3 enseignant(s)" in text
+    assert "ne suffit pas pour 3 enseignants" in text
     assert pool() == 20_000
     assert allocate_entries() == 1
 
@@ -435,6 +545,24 @@ def test_a_rule_limited_to_chosen_schools(
     preview = client.post("/academies/01/repartitions/regle", data=data)
     assert re.search(r'id="teacher-count">2<', page_text(preview))
     assert format_euros(2_500) in page_text(preview)
+
+
+def test_a_rule_preview_says_who_is_left_out_for_an_address_outside_the_academy(
+    client: FlaskClient, manager: User, school: School
+) -> None:
+    factories.teacher(school)
+    factories.teacher(school, email="claire.roux@gmail.com")
+    form = client.get("/academies/01/repartitions/regle")
+    preview = client.post(
+        "/academies/01/repartitions/regle", data={"amount": "10", "token": token_of(form)}
+    )
+    text = page_text(preview)
+    assert re.search(r'id="teacher-count">1<', text)
+    assert re.search(r'id="outside">1<', text)
+    assert (
+        "1 enseignant de ces établissements n’a pas d’adresse de l’académie (@ac-paris.fr) : "
+        "il ne reçoit rien."
+    ) in text
 
 
 def test_a_rule_with_a_bad_amount_is_refused_on_the_form(
@@ -463,7 +591,7 @@ def test_the_teacher_list_searches_and_paginates(
     allocate_one(client, "zoe.unique@ac-paris.fr", school.uai, "42")
 
     first = page_text(client.get("/academies/01/enseignants"))
-    assert "56 enseignant(s)." in first
+    assert "56 enseignants." in first
     assert first.count("<tr>") == 1 + 50
     assert "Enseignant 00" in first
     assert "Enseignant Lyon" not in first
@@ -477,11 +605,11 @@ def test_the_teacher_list_searches_and_paginates(
     assert second.count("Zoé Unique") == 1  # one row although in two schools
 
     found = page_text(client.get("/academies/01/enseignants?q=ZOE.UNI"))
-    assert "1 enseignant(s) pour « ZOE.UNI »." in found
+    assert "1 enseignant pour « ZOE.UNI »." in found
     assert "Collège Victor Hugo" in found
     assert format_euros(4_200) in found
     none = page_text(client.get("/academies/01/enseignants?q=100%"))
-    assert "0 enseignant(s)" in none
+    assert "Aucun enseignant pour « 100% »." in none
 
 
 def test_teacher_balances_shows_zero_without_an_account(session: object) -> None:

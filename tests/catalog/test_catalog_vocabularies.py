@@ -111,6 +111,19 @@ def test_academy_email_domains() -> None:
     assert len(set(domains.values())) == 30
 
 
+def test_an_academy_lists_its_email_domains_current_first() -> None:
+    normandie = academy("70")
+    assert normandie is not None
+    assert normandie.email_domains == ("ac-normandie.fr", "ac-caen.fr", "ac-rouen.fr")
+    assert normandie.email_domain == "ac-normandie.fr"
+    for address in ("a.b@ac-normandie.fr", "A.B@AC-Caen.fr ", "a@ac-rouen.fr"):
+        assert normandie.accepts_email(address)
+    for address in ("a@ac-paris.fr", "a@gmail.com", "ac-caen.fr", "@ac-caen.fr", "a@x.ac-caen.fr"):
+        assert not normandie.accepts_email(address)
+    every = [d for a in academies() for d in a.email_domains]
+    assert len(every) == len(set(every))  # a domain belongs to one academy
+
+
 def test_departments_cover_france_once() -> None:
     departments = [d for a in academies() for d in a.departments]
     assert len(departments) == len(set(departments))

@@ -21,6 +21,12 @@ def failing_app() -> Flask:
     def raise_conflict() -> str:
         raise Conflict("Cette commande a déjà été passée.")
 
+    @app.get("/_test/refused")
+    def raise_refused() -> str:
+        raise ValidationFailed(
+            "Cette entreprise est déjà inscrite.", details={"siret": ["déjà inscrite"]}
+        )
+
     @app.get("/api/_test/invalid")
     def raise_invalid() -> str:
         raise ValidationFailed(
@@ -36,6 +42,14 @@ def test_domain_error_as_a_french_page(failing_app: Flask) -> None:
     page = response.get_data(as_text=True)
     assert "Conflit" in page
     assert "Cette commande a déjà été passée." in page
+
+
+def test_a_refusals_reasons_are_shown_without_the_fields_code_names(failing_app: Flask) -> None:
+    response = failing_app.test_client().get("/_test/refused")
+
+    page = response.get_data(as_text=True)
+    assert "déjà inscrite</li>" in page
+    assert "siret" not in page
 
 
 def test_domain_error_as_json_for_the_api(failing_app: Flask) -> None:

@@ -356,6 +356,6 @@ def test_the_cli_works_on_the_kinds_given(session: Session, handlers: Calls, app
     assert f"job {ids['test:cli-ok:0']}: done" in lines
     assert f"job {ids['test:cli-ok:1']}: done" in lines
     assert f"job {job_by_key('test:cli-failing').id}: queued" in lines
-    assert lines[-1] == "3 tâche(s) traitée(s)."
+    assert lines[-1] == "3 tâches traitées."
     assert count_jobs(kind=OTHER, status=JobStatus.QUEUED) == 2
     assert handlers.of(OTHER) == []

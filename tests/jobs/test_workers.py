@@ -148,7 +148,8 @@ def test_two_workers_run_each_of_1000_jobs_exactly_once(
     assert set(a.values()) | set(b.values()) == {"done"}
     assert a, "both workers took part"
     assert b, "both workers took part"
-    assert pair[0].lines()[-1] == f"{len(a)} tâche(s) traitée(s)."
+    done = "tâche traitée" if len(a) == 1 else "tâches traitées"
+    assert pair[0].lines()[-1] == f"{len(a)} {done}."
 
     logged = runs(tmp_path)
     assert set(logged) == {w.pid for w in pair}
@@ -208,4 +209,4 @@ def test_a_killed_worker_s_job_is_reclaimed_after_its_lease_and_done_once(
     restarted_at = logged[second.pid][0][0]
     assert restarted_at >= lease_end.timestamp()  # not taken back before its lease ended
     assert second.reported() == {job_id: "done"}
-    assert second.lines()[-1] == "1 tâche(s) traitée(s)."
+    assert second.lines()[-1] == "1 tâche traitée."

@@ -129,3 +129,19 @@ def visible_text(page: Any) -> str:
     source = page if isinstance(page, str) else page.get_data(as_text=True)
     text = html.unescape(re.sub(r"<[^>]+>", " ", source))
     return re.sub(r"\s+", " ", text).strip()  # \s also matches no-break spaces
+
+
+def confirmation(client: Any, school_id: int | None = None) -> dict[str, str]:
+    """The fields of the summary's "Confirmer et payer" form, as a browser sends them."""
+    query = f"?school={school_id}" if school_id is not None else ""
+    page = client.get(f"/panier/recapitulatif{query}").get_data(as_text=True)
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+
+
+def forced_checkout(teacher: User, token: str, school: School) -> dict[str, str]:
+    """A checkout form for the teacher's cart as it is, whatever the summary offers."""
+    return {
+        "token": token,
+        "school": str(school.id),
+        "cart": orders.summary(teacher, school.id).fingerprint,
+    }

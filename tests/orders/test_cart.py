@@ -27,8 +27,19 @@ def test_a_class_plan_takes_from_1_to_max_pupils(shop: Shop, seats: int) -> None
     with pytest.raises(ValidationFailed) as refused:
         orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=seats)
 
-    assert refused.value.message == "Une licence classe couvre de 1 à 30 élèves."
+    assert refused.value.message == (
+        f"Nombre d'élèves : {seats} n'est pas possible, la licence classe couvre de 1 à 30 élèves."
+    )
     assert refused.value.details == {"seats": ["entre 1 et 30"]}
+
+
+def test_a_class_plan_without_a_number_of_pupils_is_refused(shop: Shop) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=None)
+
+    assert refused.value.message.startswith("Nombre d'élèves : indiquez combien d'élèves")
+    assert "seats" in refused.value.details
+    assert orders.cart_size(shop.teacher) == 0
 
 
 def test_seats_only_count_for_a_class_plan(shop: Shop) -> None:
@@ -76,7 +87,10 @@ def test_too_many_pupils_from_the_product_page_is_refused(
         follow_redirects=True,
     )
 
-    assert "Une licence classe couvre de 1 à 30 élèves." in visible_text(refused)
+    assert (
+        "Nombre d'élèves : 31 n'est pas possible, la licence classe couvre de 1 à 30 élèves."
+        in visible_text(refused)
+    )
     assert orders.cart_size(shop.teacher) == 0
 
 
@@ -90,7 +104,51 @@ def test_zero_pupils_from_the_product_page_is_refused_naming_the_pupils(
     )
 
     assert orders.cart_size(shop.teacher) == 0
-    assert "Une licence classe couvre de 1 à 30 élèves." in visible_text(refused)
+    assert (
+        "Nombre d'élèves : 0 n'est pas possible, la licence classe couvre de 1 à 30 élèves."
+        in visible_text(refused)
+    )
+
+
+def test_pupils_that_are_not_a_number_are_refused_naming_the_field(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    refused = teacher_client.post(
+        f"/panier/ajouter/{shop.lab.id}",
+        data={"plan": "class", "seats": "vingt"},
+        follow_redirects=True,
+    )
+
+    assert orders.cart_size(shop.teacher) == 0
+    assert "Nombre d’élèves : indiquez un nombre entier." in visible_text(refused)
+
+
+def test_the_product_page_asks_the_pupils_and_the_cart_keeps_them(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    """The field was never shown (the template looked the class plan up with a string), so
+    every class licence was bought for 1 pupil."""
+    page = teacher_client.get(f"/catalogue/{shop.lab.id}").get_data(as_text=True)
+
+    assert 'name="seats"' in page
+    assert 'max="30"' in page
+    assert "Nombre d’élèves" in visible_text(page)
+    assert "Pour la licence classe : de 1 à 30 élèves." in visible_text(page)
+
+    teacher_client.post(f"/panier/ajouter/{shop.lab.id}", data={"plan": "class", "seats": "27"})
+    cart_page = teacher_client.get("/panier").get_data(as_text=True)
+
+    (item,) = orders.cart(shop.teacher, school_year()).items
+    assert item.line.seats == 27
+    assert 'name="seats" value="27"' in cart_page
+
+
+def test_a_product_without_a_class_plan_does_not_ask_for_pupils(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    page = teacher_client.get(f"/catalogue/{shop.atlas.id}").get_data(as_text=True)
+
+    assert 'name="seats"' not in page
 
 
 def test_changing_the_seats_then_removing_the_line(teacher_client: FlaskClient, shop: Shop) -> None:
@@ -104,7 +162,10 @@ def test_changing_the_seats_then_removing_the_line(teacher_client: FlaskClient, 
 
     refused = teacher_client.post(f"/panier/{line.id}/eleves", data={"seats": "31"})
     assert refused.status_code == 422
-    assert "Une licence classe couvre de 1 à 30 élèves." in visible_text(refused)
+    assert "Nombre d'élèves : 31 n'est pas possible" in visible_text(refused)
+    zero = teacher_client.post(f"/panier/{line.id}/eleves", data={"seats": "0"})
+    assert zero.status_code == 422
+    assert "Nombre d'élèves : 0 n'est pas possible" in visible_text(zero)
     db.session.refresh(line)
     assert line.seats == 22
 
@@ -126,7 +187,7 @@ def test_the_cart_shows_the_total_and_the_credit_before_and_after(
     assert "Atlas des océans Licence établissement 40,00 €" in page
     assert "Laboratoire de chimie Licence enseignant 25,00 €" in page
     assert "Total 65,00 € Votre crédit 100,00 € Crédit après la commande 35,00 €" in page
-    assert "Commander pour 65,00 €" in page
+    assert "Vérifier ma commande" in page
 
 
 def test_a_line_no_longer_on_sale_is_flagged_and_the_checkout_not_offered(
@@ -142,8 +203,8 @@ def test_a_line_no_longer_on_sale_is_flagged_and_the_checkout_not_offered(
 
     page = visible_text(response)
     assert "Atlas des océans Retiré du catalogue : cette offre ne peut plus être achetée." in page
-    assert "Commander pour" not in page
-    assert "/panier/commander" not in response.get_data(as_text=True)
+    assert "Vérifier ma commande" not in page
+    assert "/panier/recapitulatif" not in response.get_data(as_text=True)
     cart = orders.cart(shop.teacher, school_year())
     assert not cart.ready
     assert [item.problem is None for item in cart.items] == [False, True]

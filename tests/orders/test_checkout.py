@@ -29,8 +29,10 @@ from tests.orders.conftest import Shop
 from tests.orders.helpers import (
     approve_new_version,
     buy,
+    confirmation,
     credit_of,
     footprint,
+    forced_checkout,
     give_credit,
     school_year,
     teacher_with_credit,
@@ -86,9 +88,7 @@ def test_through_the_page_the_order_is_placed_and_confirmed(
     db.session.commit()
 
     response = teacher_client.post(
-        "/panier/commander",
-        data={"token": "form-1", "school": shop.school.id},
-        follow_redirects=True,
+        "/panier/commander", data=confirmation(teacher_client), follow_redirects=True
     )
 
     assert response.status_code == 200
@@ -96,6 +96,111 @@ def test_through_the_page_the_order_is_placed_and_confirmed(
     text = visible_text(response)
     assert f"Commande {order.number} validée : vos ressources arrivent." in text
     assert credit_of(shop.teacher) == 60_00
+
+
+# --- the summary before paying ----------------------------------------------------------
+
+
+def test_the_cart_leads_to_a_summary_that_pays_nothing_until_confirmed(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
+    orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=28)
+    db.session.commit()
+    before = footprint(shop.teacher)
+
+    cart = teacher_client.get("/panier").get_data(as_text=True)
+    assert 'action="/panier/recapitulatif"' in cart
+    assert 'method="get"' in cart
+    response = teacher_client.get(f"/panier/recapitulatif?school={shop.school.id}")
+
+    assert response.status_code == 200
+    page = visible_text(response)
+    assert "Récapitulatif de la commande" in page
+    assert "Atlas des océans Licence établissement — 40,00 €" in page
+    assert "Laboratoire de chimie Licence classe 28 60,00 €" in page
+    assert (
+        "Établissement Collège Jean Moulin — Paris "
+        f"({shop.school.uai}) Total 100,00 € Votre crédit 100,00 € "
+        "Crédit après la commande 0,00 €"
+    ) in page
+    assert "Confirmer et payer 100,00 €" in page
+    assert footprint(shop.teacher) == before  # nothing paid, nothing written
+
+    paid = teacher_client.post("/panier/commander", data=confirmation(teacher_client))
+
+    assert paid.status_code == 302
+    assert credit_of(shop.teacher) == 0
+
+
+def test_the_summary_shows_the_credit_of_the_school_s_academy(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    lyon = factories.SchoolFactory(name="Lycée du Parc", uai="0690001B", academy_code="10")
+    accounts.grant_role(None, shop.teacher, Role.TEACHER, school=lyon)
+    shop.teacher.email = "moved.to.lyon@ac-lyon.fr"  # Lyon credits Lyon addresses only
+    give_credit(shop.teacher, 30_00, school=lyon)  # 100 € in Paris, 30 € in Lyon
+    orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
+    db.session.commit()
+
+    page = visible_text(teacher_client.get(f"/panier/recapitulatif?school={lyon.id}"))
+
+    assert "Lycée du Parc" in page
+    assert "Votre crédit 30,00 € Crédit après la commande -10,00 €" in page.replace("−", "-")
+    assert "Crédit insuffisant : il vous manque 10,00 €." in page
+    assert "Confirmer et payer" not in page
+
+
+def test_a_cart_changed_after_the_summary_is_not_paid_without_a_new_confirmation(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
+    db.session.commit()
+    confirmed = confirmation(teacher_client)
+    orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.TEACHER)  # in another tab
+    db.session.commit()
+    before = footprint(shop.teacher)
+
+    refused = teacher_client.post("/panier/commander", data=confirmed)
+
+    assert refused.status_code == 409
+    page = visible_text(refused)
+    assert "Votre panier a changé depuis le récapitulatif" in page
+    assert "Laboratoire de chimie Licence enseignant — 25,00 € " in page  # the new summary
+    assert footprint(shop.teacher) == before
+    paid = teacher_client.post("/panier/commander", data=confirmation(teacher_client))
+    assert paid.status_code == 302
+    assert credit_of(shop.teacher) == 35_00
+
+
+def test_the_confirmation_sent_twice_pays_once(teacher_client: FlaskClient, shop: Shop) -> None:
+    """A double click on "Confirmer et payer": one order, and both answers lead to it."""
+    orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
+    db.session.commit()
+    confirmed = confirmation(teacher_client)
+
+    first = teacher_client.post("/panier/commander", data=confirmed)
+    written = footprint(shop.teacher)
+    second = teacher_client.post("/panier/commander", data=confirmed)
+
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert footprint(shop.teacher) == written
+    assert written["orders"] == 1
+    assert credit_of(shop.teacher) == 60_00
+
+
+def test_a_checkout_without_the_summary_is_refused(teacher_client: FlaskClient, shop: Shop) -> None:
+    orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
+    db.session.commit()
+    before = footprint(shop.teacher)
+
+    refused = teacher_client.post(
+        "/panier/commander", data={"token": "no-summary", "school": shop.school.id}
+    )
+
+    assert refused.status_code == 422
+    assert footprint(shop.teacher) == before
 
 
 def test_the_same_checkout_sent_again_returns_the_first_order(shop: Shop) -> None:
@@ -199,7 +304,7 @@ def test_the_cart_page_refuses_a_changed_price_until_it_is_confirmed(
     before = footprint(shop.teacher)
 
     forced = teacher_client.post(
-        "/panier/commander", data={"token": "t-1", "school": shop.school.id}
+        "/panier/commander", data=forced_checkout(shop.teacher, "t-1", shop.school)
     )
 
     assert forced.status_code == 422
@@ -207,15 +312,14 @@ def test_the_cart_page_refuses_a_changed_price_until_it_is_confirmed(
     assert footprint(shop.teacher) == before
     page = teacher_client.get("/panier")
     assert "Le prix a changé : 40,00 € → 45,00 €. Confirmez le nouveau prix." in visible_text(page)
-    assert "Commander pour" not in page.get_data(as_text=True)
+    assert "Vérifier ma commande" not in page.get_data(as_text=True)
 
     teacher_client.post("/panier/confirmer-prix")
     page = teacher_client.get("/panier")
 
-    assert "Commander pour 45,00 €" in visible_text(page)
-    placed = teacher_client.post(
-        "/panier/commander", data={"token": "t-2", "school": shop.school.id}
-    )
+    assert "Vérifier ma commande" in visible_text(page)
+    assert "Confirmer et payer 45,00 €" in visible_text(teacher_client.get("/panier/recapitulatif"))
+    placed = teacher_client.post("/panier/commander", data=confirmation(teacher_client))
     assert placed.status_code == 302
     assert credit_of(shop.teacher) == 55_00
 
@@ -238,7 +342,7 @@ def test_a_failure_after_the_debit_rolls_everything_back(
         raise RuntimeError("le disque est plein")  # the debit, a licence and its job are written
 
     monkeypatch.setattr(licences, "create_licence", create_then_fail)
-    checkout = {"token": "form-42", "school": shop.school.id}
+    checkout = confirmation(teacher_client)
 
     response = teacher_client.post("/panier/commander", data=checkout)
 
@@ -303,6 +407,7 @@ def test_a_teacher_of_two_academies_is_told_what_is_missing_where_the_order_is_p
 ) -> None:
     lyon = factories.SchoolFactory(name="Lycée du Parc", uai="0690001B", academy_code="10")
     accounts.grant_role(None, shop.teacher, Role.TEACHER, school=lyon)
+    shop.teacher.email = "moved.to.lyon@ac-lyon.fr"  # Lyon credits Lyon addresses only
     give_credit(shop.teacher, 30_00, school=lyon)  # 100 € in Paris, 30 € in Lyon
     orders.add_to_cart(shop.teacher, shop.atlas.id, PlanKind.SCHOOL)
     orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=30)
@@ -326,9 +431,12 @@ def test_the_cart_page_shows_the_missing_credit_and_refuses_a_forced_checkout(
     page = teacher_client.get("/panier")
 
     assert "Crédit insuffisant : il vous manque 25,00 €." in visible_text(page)
-    assert "Commander pour" not in page.get_data(as_text=True)
+    assert "Vérifier ma commande" not in page.get_data(as_text=True)
+    assert "Confirmer et payer" not in visible_text(teacher_client.get("/panier/recapitulatif"))
 
-    forced = teacher_client.post("/panier/commander", data={"token": "t", "school": shop.school.id})
+    forced = teacher_client.post(
+        "/panier/commander", data=forced_checkout(shop.teacher, "t", shop.school)
+    )
 
     assert forced.status_code == 422
     assert "il vous manque 25,00 € pour cette commande" in visible_text(forced)

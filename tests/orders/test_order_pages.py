@@ -68,13 +68,13 @@ def test_an_order_shows_each_line_and_its_licence_status(
     assert shop.school.uai in page
     assert "Total : 100,00 €" in page
     assert "Atlas des océans Licence établissement 40,00 € Active" in page
-    assert "Laboratoire de chimie Licence classe (25) 60,00 € En cours de livraison" in page
+    assert "Laboratoire de chimie Licence classe, 25 élèves 60,00 € En cours de livraison" in page
     assert f"/mes-commandes/{order.id}/recu.pdf" in response.get_data(as_text=True)
 
     teacher_client.post(f"/mes-commandes/lignes/{lab.id}/annuler")
     page = visible_text(teacher_client.get(f"/mes-commandes/{order.id}"))
 
-    assert "Laboratoire de chimie Licence classe (25) 60,00 € Annulée, remboursée" in page
+    assert "Laboratoire de chimie Licence classe, 25 élèves 60,00 € Annulée, remboursée" in page
 
 
 def test_another_teachers_order_receipt_and_cancellation_are_not_found(

@@ -158,23 +158,41 @@ def test_the_csv_export_has_only_the_vendors_lines(
         "licence",
     ]
     winter, autumn = market.winter.number, market.autumn.number
-    winter_uai, autumn_uai = market.winter.school.uai, shop.school.uai
+    # The UAI kept as text by the spreadsheet; plans and statuses in words.
+    winter_uai, autumn_uai = f'="{market.winter.school.uai}"', f'="{shop.school.uai}"'
+    school, pending = "Licence établissement", "En cours de livraison"
     assert [row[:1] + row[2:] for row in rows] == [
-        [winter, winter_uai, "Atlas des océans", "school", "1", "40,00", "paid", "pending"],
+        [winter, winter_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
         [
             winter,
             winter_uai,
             "Laboratoire de chimie",
-            "class",
+            "Licence classe",
             "25",
             "60,00",
-            "cancelled",
-            "revoked",
+            "Annulée",
+            "Annulée",
         ],
-        [autumn, autumn_uai, "Atlas des océans", "school", "1", "40,00", "paid", "pending"],
+        [autumn, autumn_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
     ]
     assert rows[2][1] == "2026-10-01"
     assert "Carte du ciel" not in response.get_data(as_text=True)
+
+
+def test_the_csv_export_is_in_english_in_the_english_interface(
+    vendor_client: FlaskClient, shop: Shop, market: Market
+) -> None:
+    vendor_client.get("/langue/en")
+
+    response = vendor_client.get(f"/editeur/{shop.vendor.id}/commandes?format=csv")
+
+    _header, *rows = _csv(response)
+    assert [row[4] for row in rows] == ["School licence", "Class licence", "School licence"]
+    assert [row[7:] for row in rows] == [
+        ["Paid", "Being delivered"],
+        ["Cancelled", "Cancelled"],
+        ["Paid", "Being delivered"],
+    ]
 
 
 def test_the_csv_export_follows_the_filters(

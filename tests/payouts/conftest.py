@@ -1,6 +1,6 @@
 """Fixtures of the payout tests (on the rolled-back `session`): two vendors with products on
-sale, a teacher of a Paris school with credit to buy them, the Stripe gateway plugged on
-a local transport that answers like Stripe, and the webhook secret."""
+sale and bank details, a teacher of a Paris school with credit to buy them, the Stripe
+gateway plugged on a local transport that answers like Stripe, and the webhook secret."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.payouts.models import PayoutAccount
 from app.products.models import Product
 from app.vendors.models import Vendor
 from tests import factories
-from tests.payouts.helpers import give_credit, on_sale
+from tests.payouts.helpers import give_credit, on_sale, with_bank_details
 from tests.payouts.stripe_transport import StripeTransport
 
 WEBHOOK_SECRET = "whsec_test_compte_ressources"
@@ -39,6 +39,8 @@ class Market:
 def market(session: Session) -> Market:
     sea = factories.VendorFactory(legal_name="Éditions de la Mer SAS")
     stars = factories.VendorFactory(legal_name="Ludo Sciences SAS")
+    with_bank_details(sea)
+    with_bank_details(stars, iban="FR1420041010050500013M02606", bic="PSSTFRPPPAR")
     school = factories.SchoolFactory(name="Collège Jean Moulin", city="Paris", academy_code="01")
     teacher = factories.teacher(school, name="Camille Durand", email="camille.durand@ac-paris.fr")
     give_credit(teacher, 1000_00)

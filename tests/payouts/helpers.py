@@ -26,7 +26,7 @@ from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccoun
 from app.orders import services as orders
 from app.orders.models import OrderLine
 from app.payouts import services as payouts
-from app.payouts.models import Payout, SettlementRun
+from app.payouts.models import BankDetails, Payout, SettlementRun
 from app.products.models import PlanKind, Product
 from app.products.services import PlanDraft
 from app.vendors.models import Vendor
@@ -91,10 +91,20 @@ def cancel(line: OrderLine, on: date) -> None:
 # --- settlement ------------------------------------------------------------------------
 
 
+def with_bank_details(
+    vendor: Vendor, iban: str = "FR7630006000011234567890189", bic: str = "AGRIFRPP"
+) -> BankDetails:
+    """The bank details the manual gateway pays to, as a member of the vendor gave them."""
+    details = BankDetails(vendor_id=vendor.id, holder=vendor.legal_name, iban=iban, bic=bic)
+    db.session.add(details)
+    db.session.flush()
+    return details
+
+
 def settle(until: date, now: datetime, actor: User | None = None) -> SettlementRun:
     """A settlement run for the sales up to `until`, run at `now`, committed after each
     vendor as the CLI and the admin page do."""
-    run = payouts.start_run(actor, until)
+    run = payouts.start_run(actor, until, now=now)
     db.session.commit()
     for _result in payouts.settle(actor, run, now=now):
         db.session.commit()

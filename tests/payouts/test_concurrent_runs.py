@@ -22,7 +22,16 @@ from app.payouts.models import Payout, PayoutLine, SettlementRun
 from app.vendors.models import Vendor
 from tests import factories
 from tests.conftest import requires_postgres
-from tests.payouts.helpers import buy, count, entries, give_credit, on_sale, paid, paris
+from tests.payouts.helpers import (
+    buy,
+    count,
+    entries,
+    give_credit,
+    on_sale,
+    paid,
+    paris,
+    with_bank_details,
+)
 
 pytestmark = [requires_postgres, pytest.mark.committed]
 
@@ -43,6 +52,7 @@ def two_runs_at_once(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Outcome:
         vendor_ids = []
         for name in ("Éditions de la Mer SAS", "Ludo Sciences SAS"):
             vendor = factories.VendorFactory(legal_name=name)
+            with_bank_details(vendor)
             product = on_sale(vendor, f"Ressource de {name}", 40_00)
             db.session.commit()
             for day in (10, 11, 12):

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from app.ledger.models import EntryKind, JournalEntry
-from app.payouts.models import Payout, PayoutLine, PayoutStatus
+from app.payouts import services as payouts
+from app.payouts.models import Payout, PayoutLine, PayoutStatus, SettlementRun
+from app.payouts.services import NothingToPay
 from tests.payouts.conftest import Market
 from tests.payouts.helpers import (
     assert_books_agree,
@@ -61,12 +65,13 @@ def test_a_run_pays_each_vendor_its_settled_sales_and_a_rerun_pays_nothing(
     assert_books_agree(stars)
 
     before = footprint()
-    again = settle(date(2026, 9, 30), now=paris(2026, 10, 6))
-    later = settle(date(2026, 10, 31), now=paris(2026, 11, 20))
+    with pytest.raises(NothingToPay, match="Rien à payer pour les ventes jusqu'au 30/09/2026"):
+        settle(date(2026, 9, 30), now=paris(2026, 10, 6))
+    with pytest.raises(NothingToPay):
+        settle(date(2026, 10, 31), now=paris(2026, 11, 20))
 
-    assert again.payouts == []
-    assert later.payouts == []
     assert footprint() == before
+    assert count(SettlementRun) == 1  # no empty run written
     assert (payable(market.sea), paid(market.sea)) == (0, 100_00)
 
 
@@ -84,18 +89,20 @@ def test_only_lines_bought_by_the_cut_off_paris_time_and_past_withdrawal_are_pai
     assert paid_lines(first) == [("sale", early.id, 40_00), ("sale", last_evening.id, 40_00)]
     assert_books_agree(first)
 
-    # October, settled on 20 October: the line of the 10th is still in its withdrawal period.
-    october = settle(date(2026, 10, 31), now=paris(2026, 10, 20))
+    # Settled on 20 October: the line of the 10th is still in its withdrawal period.
+    october = settle(date(2026, 10, 20), now=paris(2026, 10, 20))
 
     [second] = october.payouts
     assert paid_lines(second) == [("sale", after_midnight.id, 40_00)]
     assert payable(market.sea) == 60_00  # the recent line, still owed
 
     # Fourteen days after the order, to the minute.
-    not_yet = settle(date(2026, 10, 31), now=paris(2026, 10, 24, 9, 59))
-    assert not_yet.payouts == []
-    assert "rétractation" in not_yet.skipped[str(market.sea.id)]
-    settled = settle(date(2026, 10, 31), now=paris(2026, 10, 24, 10, 0))
+    not_yet = payouts.preview(date(2026, 10, 24), now=paris(2026, 10, 24, 9, 59))
+    assert not_yet.nothing_to_pay
+    assert "rétractation" in dict(not_yet.skipped)[market.sea]
+    with pytest.raises(NothingToPay):
+        settle(date(2026, 10, 24), now=paris(2026, 10, 24, 9, 59))
+    settled = settle(date(2026, 10, 24), now=paris(2026, 10, 24, 10, 0))
 
     [third] = settled.payouts
     assert paid_lines(third) == [("sale", recent.id, 60_00)]
@@ -115,7 +122,8 @@ def test_a_line_cancelled_before_payout_is_neither_paid_nor_deducted(market: Mar
     assert (payout.sales_cents, payout.deductions_cents, payout.amount_cents) == (40_00, 0, 40_00)
     assert (payable(market.sea), paid(market.sea)) == (0, 40_00)
     assert_books_agree(payout)
-    assert settle(date(2026, 10, 31), now=paris(2026, 11, 20)).payouts == []
+    with pytest.raises(NothingToPay):
+        settle(date(2026, 10, 31), now=paris(2026, 11, 20))
     assert count(PayoutLine, PayoutLine.order_line_id == cancelled.id) == 0
 
 
@@ -156,10 +164,12 @@ def test_a_vendor_owing_more_than_it_earned_is_paid_nothing_until_positive_again
     october = buy(market.teacher, market.atlas, paris(2026, 10, 1))
     entries_before = count(JournalEntry)
 
-    negative = settle(date(2026, 10, 31), now=paris(2026, 11, 1))
+    negative = payouts.preview(date(2026, 10, 31), now=paris(2026, 11, 1))
+    with pytest.raises(NothingToPay):
+        settle(date(2026, 10, 31), now=paris(2026, 11, 1))
 
-    assert negative.payouts == []
-    reason = negative.skipped[str(market.sea.id)]
+    assert negative.nothing_to_pay
+    reason = dict(negative.skipped)[market.sea]
     assert "Solde négatif ou nul (-20,00 €)" in reason
     assert "rien n'est versé" in reason
     assert count(JournalEntry) == entries_before

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.ledger.models import EntryKind
 from app.payouts.gateway import GatewayError, StripeGateway, stripe_client
 from app.payouts.models import PayoutAccount, PayoutStatus
+from app.payouts.services import NothingToPay
 from tests import factories
 from tests.conftest import AuthActions
 from tests.payouts.conftest import Market, connect
@@ -163,7 +164,8 @@ def test_each_payout_is_transferred_in_euro_cents_with_the_payout_as_idempotency
         assert payout.statement_key is not None
         assert_books_agree(payout)
 
-    settle(SEPTEMBER, now=paris(2026, 10, 6))
+    with pytest.raises(NothingToPay):
+        settle(SEPTEMBER, now=paris(2026, 10, 6))
 
     assert len(stripe_api.calls("POST", "/v1/transfers")) == 2
 
@@ -175,6 +177,7 @@ def test_a_vendor_without_a_usable_stripe_account_is_skipped_with_the_reason_sho
     client: FlaskClient,
     auth: AuthActions,
 ) -> None:
+    connect(market.sea)
     pending = connect(market.stars, payouts_enabled=False)
     pending.status_reason = "Stripe : requirements.past_due"
     no_account = factories.VendorFactory(legal_name="Sans Compte SARL")
@@ -184,13 +187,11 @@ def test_a_vendor_without_a_usable_stripe_account_is_skipped_with_the_reason_sho
 
     run = settle(SEPTEMBER, now=OCTOBER_5)
 
-    assert run.payouts == []
-    assert stripe_api.calls("POST", "/v1/transfers") == []
-    assert entries(EntryKind.PAYOUT) == 0
+    [paid] = run.payouts
+    assert (paid.vendor_id, paid.amount_cents) == (market.sea.id, 40_00)
+    assert len(stripe_api.calls("POST", "/v1/transfers")) == 1
+    assert entries(EntryKind.PAYOUT) == 1
     assert run.skipped == {
-        str(market.sea.id): (
-            "Compte de versement Stripe non créé : l'éditeur doit configurer ses virements."
-        ),
         str(market.stars.id): "Stripe : requirements.past_due",
         str(no_account.id): (
             "Compte de versement Stripe non créé : l'éditeur doit configurer ses virements."

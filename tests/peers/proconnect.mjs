@@ -24,7 +24,7 @@ const IDENTITIES = {
   "alain.rectorat": { email: "academy@demo.test", given_name: "Alain", usual_name: "Rectorat", siret: "13002526500013" },
   "rachida.commission": { email: "reviewer@demo.test", given_name: "Rachida", usual_name: "Commission", siret: "11004601800013" },
   "nadia.operatrice": { email: "admin@demo.test", given_name: "Nadia", usual_name: "Opératrice", siret: "11004601800013" },
-  "camille.enseignante": { email: "teacher@demo.test", given_name: "Camille", usual_name: "Enseignante", siret: "19750654700013" },
+  "camille.enseignante": { email: "camille.enseignante@ac-paris.fr", given_name: "Camille", usual_name: "Enseignante", siret: "19750654700013" },
   "paul.inconnu": { email: "paul.inconnu@education.gouv.fr", given_name: "Paul", usual_name: "Inconnu", siret: "11004601800013" },
   "non.verifie": { email: "academy@demo.test", email_verified: false, given_name: "Adresse", usual_name: "Non vérifiée", siret: "11004601800013" },
 };

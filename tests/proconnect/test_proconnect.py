@@ -83,7 +83,7 @@ def test_the_request_to_the_provider_uses_pkce_state_and_nonce(
 def test_a_teacher_waiting_for_activation_comes_in_without_a_password(
     app: Flask, client: FlaskClient, proconnect: Provider
 ) -> None:
-    teacher = factories.teacher(email="teacher@demo.test", password_hash=None)
+    teacher = factories.teacher(email="camille.enseignante@ac-paris.fr", password_hash=None)
     response = client.get(sign_in_at_provider(app, client, "camille.enseignante"))
     assert response.status_code == 302
     assert response.location.endswith("/mon-compte")

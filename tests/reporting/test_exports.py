@@ -55,15 +55,15 @@ def local(moment: datetime) -> str:
 def purchase_row(line: OrderLine, moment: datetime | None = None) -> list[str]:
     """The row of a line, as an accountant reads it: amounts with a decimal comma."""
     order = line.order
-    status = "annulée" if line.status is OrderLineStatus.CANCELLED else "payée"
+    status = "Annulée" if line.status is OrderLineStatus.CANCELLED else "Payée"
     return [
         local(moment or order.created_at),
         order.number,
-        order.school.uai,
+        f'="{order.school.uai}"',  # kept as text by the spreadsheet
         order.teacher.email,
         line.title,
         line.vendor.legal_name,
-        "school",
+        "Licence établissement",
         f"{line.price_cents // 100},{line.price_cents % 100:02d}",
         status,
     ]
@@ -88,8 +88,8 @@ def test_an_export_is_made_for_a_french_spreadsheet(
     assert body.startswith(b"\xef\xbb\xbf")  # the BOM, so that the spreadsheet reads UTF-8
     first_lines = body.decode("utf-8-sig").splitlines()[:2]
     assert first_lines[0] == ";".join(PURCHASE_HEADER)
-    assert first_lines[1].endswith(";school;12,50;payée")  # Alice's quiz, 12,50 €
-    assert "annulée".encode() in body  # accents in UTF-8
+    assert first_lines[1].endswith(";Licence établissement;12,50;Payée")  # Alice's quiz, 12,50 €
+    assert "Annulée".encode() in body  # accents in UTF-8
 
 
 def test_the_purchases_are_the_academys_lines_of_the_period(
@@ -131,7 +131,7 @@ def test_the_refunds_are_the_academys_cancelled_lines_of_the_period(
     assert export(paris_manager, "remboursements", du="2026-10-01", au="2026-10-09") == [
         PURCHASE_HEADER
     ]
-    assert expected[0][-2:] == ["55,00", "annulée"]
+    assert expected[0][-2:] == ["55,00", "Annulée"]
 
 
 def allocations_in_the_ledger(academy: str) -> list[list[str]]:
@@ -196,7 +196,7 @@ def test_each_academy_exports_only_its_own_rows(
     assert purchases[1:] == [
         purchase_row(line) for line in lines_of(world, "lyon_first", "lyon_cancel")
     ]
-    assert {row[2] for row in purchases[1:] + refunds[1:]} == {world.schools["lumiere"].uai}
+    assert {row[2] for row in purchases[1:] + refunds[1:]} == {f'="{world.schools["lumiere"].uai}"'}
     assert [row[3] for row in refunds[1:]] == ["farid@ac-lyon.fr"]
     assert allocations[1:] == allocations_in_the_ledger(LYON)
     assert {row[2] for row in allocations[1:]} == {"emma@ac-lyon.fr", "farid@ac-lyon.fr"}

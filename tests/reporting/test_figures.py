@@ -10,10 +10,11 @@ from datetime import datetime
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.budgets import services as budgets
 from app.extensions import db
+from app.ledger.models import EntryKind, JournalEntry, Posting
 from app.reporting import services
 from app.reporting.models import NATIONAL
 from app.reporting.services import Dashboard, Ranking
@@ -82,6 +83,21 @@ def test_some_figures_counted_by_hand(world: World) -> None:
     # Emma's sciences resource is of two disciplines: it counts in each.
     lyon = _bars(services.dashboard(YEAR, LYON).rankings["discipline"])
     assert lyon["Sciences de la vie et de la Terre"] == lyon["Physique-chimie"] == (55_00, 1)
+
+
+def test_a_cancelled_funding_is_not_counted_as_received(world: World) -> None:
+    funding = db.session.scalars(
+        select(JournalEntry)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(JournalEntry.kind == EntryKind.FUND, Posting.amount_cents == 200_00)
+    ).first()
+    assert funding is not None
+    budgets.reverse_funding(world.admin, PARIS, funding.id, "Dotation saisie deux fois")
+
+    paris = _refreshed(PARIS)
+
+    assert (paris.ledger["received"], paris.ledger["pool"]) == (1_000_00, 590_00)
+    assert paris.ledger["allocated"] == 410_00
 
 
 @EVERYWHERE
@@ -171,6 +187,7 @@ def test_the_national_page_shows_each_academy_and_the_totals(
 
 def test_a_teacher_of_two_academies_counts_once_in_the_country(world: World) -> None:
     alice, lumiere = world.teachers["alice"], world.schools["lumiere"]
+    alice.email = "alice.moved@ac-lyon.fr"  # Lyon credits Lyon addresses only
     allocate(world.managers[LYON], alice, lumiere, 50_00)  # she also teaches in Lyon
     buy(alice, [world.products["quiz"]], at("2026-11-17"), school=lumiere)
 

@@ -55,6 +55,7 @@ def company_form(**overrides: str) -> dict[str, str]:
         "contact_name": "Camille Martin",
         "contact_email": "contact@cartable.example",
         "contact_phone": "01 23 45 67 89",
+        "accept_terms": "y",
     }
     fields.update(overrides)
     return fields

@@ -7,12 +7,19 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.accounts.models import Role, User
 from app.core import audit
 from app.extensions import db
-from app.vendors.models import ExcludedCompany, Vendor
+from app.vendors.models import (
+    ExcludedCompany,
+    ExclusionMatch,
+    ExclusionMatchStatus,
+    Vendor,
+    VendorStatus,
+)
+from app.vendors.services import exclude_company, recheck_vendors
 from tests import factories
 from tests.conftest import AuthActions
 from tests.helpers import page_text
@@ -134,7 +141,7 @@ def test_an_entry_the_admin_adds_takes_effect_and_so_does_its_removal(
 
     assert register(client, company, parent).status_code == 302
     actions = [e.action for e in audit.history("excluded_company", entry.id)]
-    assert actions == ["exclusion.added", "exclusion.removed"]
+    assert actions == ["exclusion.added", "exclusion.rechecked", "exclusion.removed"]
     assert all(e.actor_id == admin.id for e in audit.history("excluded_company", entry.id))
 
 
@@ -172,3 +179,122 @@ def test_anonymous_visitors_are_sent_to_login(client: FlaskClient, method: str, 
     assert response.status_code == 302
     assert response.location.startswith("/connexion")
     assert excluded("Google") is not None
+
+
+# --- issue 14, point 9: names compared normalised, with each group's known names ----------
+
+
+def forget_group(group: str) -> None:
+    """Take a seeded group off the list, as if the operator had not listed it yet."""
+    db.session.execute(delete(ExcludedCompany).where(ExcludedCompany.group_name == group))
+
+
+@pytest.mark.parametrize(
+    ("legal_name", "parent_company", "field", "entry"),
+    [
+        pytest.param("Lecture Facile SAS", "ALPHABET", "parent_company", "Alphabet", id="alphabet"),
+        pytest.param("Lecture Facile SAS", "Meta", "parent_company", "Meta", id="meta"),
+        pytest.param("Edu Meta SAS", "Edu Meta SAS", "legal_name", "Meta", id="edu-meta"),
+        pytest.param("Méta-Éducation S.A.S.", "Indépendante", "legal_name", "Meta", id="accents"),
+    ],
+)
+def test_a_group_written_otherwise_is_still_refused_naming_the_entry(
+    client: FlaskClient, legal_name: str, parent_company: str, field: str, entry: str
+) -> None:
+    response = register(client, legal_name, parent_company)
+
+    assert response.status_code == 422
+    assert f"relève de « {entry} »" in field_errors(response, field)
+
+
+def test_a_name_that_only_contains_the_letters_passes(client: FlaskClient) -> None:
+    assert register(client, "Metaphore Éditions", "Metaphore Éditions").status_code == 302
+
+
+def test_a_subsidiary_known_for_the_listed_group_is_refused_and_explained(
+    client: FlaskClient,
+) -> None:
+    forget_group("Meta")
+    exclude_company(None, "Meta", "Meta")
+
+    response = register(client, "Classe Sociale SAS", "Instagram Inc.")
+
+    assert response.status_code == 422
+    assert (
+        "La société mère « Instagram Inc. » relève de « Meta », exclu de la place de marché "
+        "(« Instagram » est un nom connu du groupe « Meta »)"
+    ) in field_errors(response, "parent_company")
+
+
+def test_adding_an_entry_lists_the_vendors_it_matches_for_the_operator_to_decide(
+    client: FlaskClient, admin: User
+) -> None:
+    forget_group("Meta")
+    edu_meta = factories.VendorFactory(legal_name="Edu Meta SAS")
+    owned = factories.VendorFactory(
+        legal_name="Classe Sociale SAS", parent_company="Instagram Holdings LLC"
+    )
+    innocent = factories.VendorFactory(legal_name="Metaphore Éditions")
+
+    response = client.post(
+        "/admin/exclusions", data={"name": "Meta", "group_name": ""}, follow_redirects=True
+    )
+
+    page = page_text(response)
+    assert "2 éditeurs inscrits correspondent à cette entrée" in page
+    assert (
+        "La raison sociale « Edu Meta SAS » contient « Meta » (entrée « Meta » de la liste "
+        "d'exclusion)."
+    ) in page
+    assert (
+        "La société mère « Instagram Holdings LLC » contient « Instagram », nom connu du "
+        "groupe de « Meta »"
+    ) in page
+    assert innocent.legal_name not in page
+    matches = {m.vendor_id: m for m in db.session.scalars(select(ExclusionMatch))}
+    assert set(matches) == {edu_meta.id, owned.id}
+
+    client.post(f"/admin/exclusions/correspondances/{matches[edu_meta.id].id}/suspendre")
+    client.post(f"/admin/exclusions/correspondances/{matches[owned.id].id}/ecarter")
+
+    assert edu_meta.status is VendorStatus.SUSPENDED
+    assert "entrée « Meta »" in edu_meta.status_reason
+    assert owned.status is VendorStatus.ACTIVE
+    assert matches[edu_meta.id].status is ExclusionMatchStatus.SUSPENDED
+    assert matches[owned.id].status is ExclusionMatchStatus.DISMISSED
+    assert matches[owned.id].decided_by_id == admin.id
+    suspended = [e.action for e in audit.history("vendor", edu_meta.id)]
+    assert suspended == ["vendor.suspended", "exclusion_match.suspended"]
+    (dismissed,) = audit.history("vendor", owned.id)
+    assert (dismissed.action, dismissed.actor_id) == ("exclusion_match.dismissed", admin.id)
+    assert dismissed.details["entry"] == "Meta"
+    client.get("/admin/exclusions")  # the flashed messages
+    assert "Correspondances à examiner" not in page_text(client.get("/admin/exclusions"))
+    # Decided once: a second decision is refused.
+    again = client.post(f"/admin/exclusions/correspondances/{matches[owned.id].id}/suspendre")
+    assert again.status_code == 409
+    assert owned.status is VendorStatus.ACTIVE
+
+
+def test_adding_the_same_entry_again_lists_no_match_twice(client: FlaskClient, admin: User) -> None:
+    factories.VendorFactory(legal_name="Cartable Malin SAS")
+    client.post("/admin/exclusions", data={"name": "Cartable Malin", "group_name": ""})
+    client.post("/admin/exclusions", data={"name": "cartable malin", "group_name": ""})
+    assert len(list(db.session.scalars(select(ExclusionMatch)))) == 1
+
+
+def test_only_admins_decide_on_a_match(client: FlaskClient, auth: AuthActions) -> None:
+    vendor = factories.VendorFactory(legal_name="Cartable Malin SAS")
+    entry = exclude_company(None, "Cartable Malin", "")
+    (match,) = recheck_vendors(None, entry)
+    auth.login(factories.vendor_member(vendor).email)
+    url = f"/admin/exclusions/correspondances/{match.id}/suspendre"
+    assert client.post(url).status_code == 403
+    assert vendor.status is VendorStatus.ACTIVE
+
+
+def test_the_same_name_written_otherwise_is_one_entry(client: FlaskClient, admin: User) -> None:
+    client.post("/admin/exclusions", data={"name": "Cartable Malin", "group_name": ""})
+    before = count(ExcludedCompany)
+    client.post("/admin/exclusions", data={"name": "CARTABLE-MALIN S.A.S.", "group_name": ""})
+    assert count(ExcludedCompany) == before

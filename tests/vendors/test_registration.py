@@ -170,6 +170,22 @@ def test_bad_company_details_are_refused_naming_the_field_and_nothing_is_written
     assert counts() == before
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("siret", TYPO_SIRET), ("vat_number", "FR123")], ids=["siret", "vat"]
+)
+def test_an_identifier_refused_is_named_in_words_not_by_its_field(
+    client: FlaskClient, field: str, value: str
+) -> None:
+    data = {**account_form(), **company_form(siret=VALID_SIRET, vat_number=vat_of(SIREN))}
+
+    response = client.post(URL, data={**data, field: value})
+
+    errors = field_errors(response, field)
+    assert errors  # e.g. "la clé de contrôle du SIRET est incorrecte", not "siret: la clé…"
+    assert f"{field}:" not in errors
+    assert f"{field}:" not in page_text(response)
+
+
 @pytest.mark.parametrize(("field", "value", "reason"), ACCOUNT_REFUSALS)
 def test_bad_account_details_are_refused_naming_the_field_and_nothing_is_written(
     client: FlaskClient, field: str, value: str, reason: str

@@ -72,6 +72,18 @@ def test_the_review_page_shows_the_findings_and_the_label_grid(
     assert "Soumis à la commission" in text  # the timeline
 
 
+def test_the_findings_are_shown_in_words_without_their_rule_codes(
+    client: FlaskClient, in_review: Product, as_reviewer: User
+) -> None:
+    text = page_text(client.get(review_url(in_review)))
+
+    findings = services.findings_of(in_review.latest)
+    assert findings
+    for finding in findings:
+        assert finding.message in text
+        assert f"({finding.rule})" not in text  # e.g. "(hosting_eea)"
+
+
 # --- decisions ----------------------------------------------------------------------------------
 
 
@@ -138,7 +150,9 @@ def test_approving_with_a_criterion_unmet_is_refused(
     assert response.status_code == 422
     text = page_text(response)
     assert "Le label ne peut être accordé que si tous les critères sont remplis." in text
-    assert "non rempli : accessibility" in text
+    # The criterion named as the grid names it, not by its code (label_criteria.json).
+    assert "Le critère « Accessibilité » n'est pas rempli." in text
+    assert "accessibility" not in re.sub(r"<[^>]+>", " ", text)  # what a reader sees
     version = in_review.latest
     assert (version.status, version.listed) == (VersionStatus.IN_REVIEW, False)
     assert reviews(in_review) == []
@@ -354,3 +368,16 @@ def test_the_product_page_timeline_lists_every_step(
     ]
     assert [step.split(" — ", 1)[1] for step in steps] == expected
     assert "au catalogue, label jusqu’au" in text
+
+
+def test_the_queue_counts_its_versions_in_french(
+    client: FlaskClient, vendor: Vendor, in_review: Product, as_reviewer: User
+) -> None:
+    assert "1 version en attente" in page_text(client.get("/commission"))
+
+    factories.product(vendor, state="in_review", title="Puzzle des fractions")
+    db.session.commit()
+    queue = page_text(client.get("/commission"))
+
+    assert "2 versions en attente, la plus ancienne d’abord" in queue
+    assert "(s)" not in queue

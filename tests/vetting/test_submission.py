@@ -164,3 +164,19 @@ def test_another_vendor_cannot_submit_this_product(
     url = f"/editeur/{other_vendor_id}/produits/{product.id}/soumettre"
     assert client.post(url).status_code == 404
     assert product.latest.status is VersionStatus.DRAFT
+
+
+def test_a_vendor_waiting_for_approval_cannot_submit(
+    client: FlaskClient, auth: AuthActions, vendor: Vendor, member: User
+) -> None:
+    version = factories.product(vendor, state="draft").latest
+    vendor.status = VendorStatus.PENDING
+    db.session.flush()
+
+    with pytest.raises(services.VendorNotApproved, match="attend la validation"):
+        services.submit(None, version)
+    auth.login(member.email)
+    response = client.post(product_page(version.product) + "/soumettre", follow_redirects=True)
+    assert "vous pourrez soumettre ce produit à la commission dès" in page_text(response)
+    assert version.status is VersionStatus.DRAFT
+    assert version.findings is None
