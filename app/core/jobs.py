@@ -82,6 +82,14 @@ class Job(Model):
             postgresql_where=text("status = 'dead'"),
             sqlite_where=text("status = 'dead'"),
         ),
+        # The runs of the periodic tasks (app/core/schedule.py), latest first, without
+        # reading the rest of the table.
+        Index(
+            "ix_job_scheduled",
+            "id",
+            postgresql_where=text("kind = 'schedule'"),
+            sqlite_where=text("kind = 'schedule'"),
+        ),
     )
 
 
@@ -158,8 +166,9 @@ def enqueue(
     *,
     key: str | None = None,
     delay: timedelta | None = None,
-) -> None:
-    """Add a job to the current transaction. With a `key` already used, nothing is added."""
+) -> bool:
+    """Add a job to the current transaction. With a `key` already used, nothing is added
+    (and False is returned)."""
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind: {kind}")
     values = {
@@ -172,9 +181,11 @@ def enqueue(
         "run_after": utcnow() + (delay or timedelta()),
         "created_at": utcnow(),
     }
-    db.session.execute(insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing())
+    insert = insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing()
+    result = db.session.execute(insert)
     if has_request_context():
         g.jobs_enqueued = True
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def enqueue_many(kind: str, payloads_and_keys: AnySelect) -> int:
@@ -343,9 +354,11 @@ def work(
     max_jobs: int | None = None,
     poll_seconds: float = 1.0,
     on_job: Callable[[int, JobStatus], None] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> int:
     """Claim and run jobs until stopped; with `once`, until none is ready. Returns the
-    number of jobs run."""
+    number of jobs run. `tick`, when given, is called before each claim (a worker that
+    also schedules the periodic tasks: app/core/schedule.py)."""
     kinds = list(kinds) if kinds else None
     worker = worker_name()
     done = 0
@@ -355,6 +368,8 @@ def work(
             if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
                 reclaim_expired()
                 last_reclaim = time.monotonic()
+            if tick is not None:
+                tick()
             job_id = claim(kinds, worker)
             if job_id is None:
                 _idle()
@@ -369,6 +384,11 @@ def work(
     finally:
         _idle()
     return done
+
+
+def stop_requested() -> bool:
+    """Whether SIGTERM/SIGINT asked this process to stop (for loops other than `work`)."""
+    return _Stop.requested
 
 
 def install_signal_handlers() -> None:
