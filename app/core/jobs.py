@@ -182,7 +182,7 @@ def enqueue(
         "created_at": utcnow(),
     }
     insert = insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing()
-    result = db.session.execute(insert)
+    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
     if has_request_context():
         g.jobs_enqueued = True
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
@@ -80,13 +80,21 @@ class Task:
     def period(self, now: datetime) -> datetime:
         """The start of the period `now` falls in: the latest time the cadence fired at
         or before `now`, in Paris time."""
-        # Cron fires on whole minutes: step back from the minute after `now`.
-        after = now.astimezone(PARIS).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        return _aware(croniter(self.cron, after).get_prev(datetime))
+        # Cron fires on whole minutes: step back from the minute after `now` (counted in
+        # UTC: in Paris time, a minute added in the repeated hour would land an hour off).
+        after = now.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return _aware(croniter(self.cron, after.astimezone(PARIS)).get_prev(datetime))
 
     def next_run(self, now: datetime) -> datetime:
-        """The first time the cadence fires after `now`, in Paris time."""
-        return _aware(croniter(self.cron, now.astimezone(PARIS)).get_next(datetime))
+        """The first time after `now` that starts a new period, in Paris time (a time
+        repeated when the clocks go back is the period already run)."""
+        current = self.key(self.period(now))
+        times = croniter(self.cron, now.astimezone(PARIS))
+        for _attempt in range(3):
+            upcoming = _aware(times.get_next(datetime))
+            if self.key(upcoming) != current:
+                break
+        return upcoming
 
     def key(self, period: datetime) -> str:
         return f"{self.prefix}{period.astimezone(PARIS).strftime(PERIOD_FORMAT)}"
