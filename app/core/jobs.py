@@ -401,8 +401,10 @@ def install_signal_handlers() -> None:
 
 def init_app(app: Flask) -> None:
     """In development, run ready jobs once a request is over: at once when the request
-    queued some, otherwise every few seconds (retries, jobs queued by a command)."""
+    queued some, otherwise every few seconds (retries, jobs queued by a command). The
+    periodic tasks are scheduled there too, so the embedded set-up needs no scheduler."""
     last_run = [0.0]
+    tickers: list[Callable[[], None]] = []
 
     @app.teardown_request
     def run_inline(_error: BaseException | None) -> None:
@@ -412,7 +414,11 @@ def init_app(app: Flask) -> None:
         if queued_now or time.monotonic() - last_run[0] > INLINE_EVERY_SECONDS:
             last_run[0] = time.monotonic()
             db.session.remove()
-            work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"])
+            if not tickers:
+                from app.core.schedule import Ticker  # it imports this module
+
+                tickers.append(Ticker())
+            work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"], tick=tickers[0])
 
 
 INLINE_EVERY_SECONDS = 5

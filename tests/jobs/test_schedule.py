@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
@@ -395,3 +396,18 @@ def test_the_scheduler_loop_stops_when_asked(
 
     assert count == 2  # returned at once, without waiting its 60 seconds
     assert count_jobs(kind=schedule.KIND) == 2
+
+
+def test_in_development_the_jobs_run_after_requests_schedule_the_tasks(
+    app: Flask,
+    client: FlaskClient,
+    scheduled_tasks: list[str],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "JOBS_INLINE", True)
+
+    assert client.get("/connexion").status_code == 200
+
+    assert sorted(scheduled_tasks) == [DAILY, NIGHTLY]
+    assert count_jobs(kind=schedule.KIND, status=JobStatus.DONE) == 2

@@ -99,8 +99,12 @@ def test_the_page_warns_when_no_scheduler_enqueued_the_current_period(
     quiet = page_text(client.get(PAGE))
 
     assert "Aucun planificateur ne semble actif" in warned
-    assert "« Tâche quotidienne d’essai », « Tâche nocturne d’essai »" in warned
-    assert "flask jobs schedule" in warned
+    assert (
+        "Ces tâches n’ont pas été mises en file à leur dernière échéance : "
+        "« Tâche quotidienne d’essai », « Tâche nocturne d’essai »." in warned
+    )
+    assert "<code>flask jobs schedule</code>" in warned
+    assert "<code>flask jobs work --schedule</code>" in warned
     assert "Aucun planificateur ne semble actif" not in quiet
 
 
