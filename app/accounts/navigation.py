@@ -49,6 +49,7 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
         links.append((Role.ADMIN, Link(_("Éditeurs"), url_for("vendors.admin_list"))))
         links.append((Role.ADMIN, Link(_("Versements"), url_for("payouts.admin_runs"))))
         links.append((Role.ADMIN, Link(_("Tâches en échec"), url_for("jobs.dead"))))
+        links.append((Role.ADMIN, Link(_("Tâches planifiées"), url_for("jobs.scheduled"))))
     return links
 
 

@@ -83,6 +83,14 @@ class Job(Model):
             postgresql_where=text("status = 'dead'"),
             sqlite_where=text("status = 'dead'"),
         ),
+        # The runs of the periodic tasks (app/core/schedule.py), latest first, without
+        # reading the rest of the table.
+        Index(
+            "ix_job_scheduled",
+            "id",
+            postgresql_where=text("kind = 'schedule'"),
+            sqlite_where=text("kind = 'schedule'"),
+        ),
     )
 
 
@@ -159,8 +167,9 @@ def enqueue(
     *,
     key: str | None = None,
     delay: timedelta | None = None,
-) -> None:
-    """Add a job to the current transaction. With a `key` already used, nothing is added."""
+) -> bool:
+    """Add a job to the current transaction. With a `key` already used, nothing is added
+    (and False is returned)."""
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind: {kind}")
     values = {
@@ -173,9 +182,11 @@ def enqueue(
         "run_after": utcnow() + (delay or timedelta()),
         "created_at": utcnow(),
     }
-    db.session.execute(insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing())
+    insert = insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing()
+    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
     if has_request_context():
         g.jobs_enqueued = True
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def enqueue_many(kind: str, payloads_and_keys: AnySelect) -> int:
@@ -344,9 +355,11 @@ def work(
     max_jobs: int | None = None,
     poll_seconds: float = 1.0,
     on_job: Callable[[int, JobStatus], None] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> int:
     """Claim and run jobs until stopped; with `once`, until none is ready. Returns the
-    number of jobs run."""
+    number of jobs run. `tick`, when given, is called before each claim (a worker that
+    also schedules the periodic tasks: app/core/schedule.py)."""
     kinds = list(kinds) if kinds else None
     worker = worker_name()
     done = 0
@@ -356,6 +369,8 @@ def work(
             if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
                 reclaim_expired()
                 last_reclaim = time.monotonic()
+            if tick is not None:
+                tick()
             job_id = claim(kinds, worker)
             if job_id is None:
                 _idle()
@@ -372,6 +387,11 @@ def work(
     return done
 
 
+def stop_requested() -> bool:
+    """Whether SIGTERM/SIGINT asked this process to stop (for loops other than `work`)."""
+    return _Stop.requested
+
+
 def install_signal_handlers() -> None:
     def stop(_signum: int, _frame: object) -> None:
         _Stop.requested = True
@@ -382,8 +402,10 @@ def install_signal_handlers() -> None:
 
 def init_app(app: Flask) -> None:
     """In development, run ready jobs once a request is over: at once when the request
-    queued some, otherwise every few seconds (retries, jobs queued by a command)."""
+    queued some, otherwise every few seconds (retries, jobs queued by a command). The
+    periodic tasks are scheduled there too, so the embedded set-up needs no scheduler."""
     last_run = [0.0]
+    tickers: list[Callable[[], None]] = []
 
     @app.teardown_request
     def run_inline(_error: BaseException | None) -> None:
@@ -393,7 +415,11 @@ def init_app(app: Flask) -> None:
         if queued_now or time.monotonic() - last_run[0] > INLINE_EVERY_SECONDS:
             last_run[0] = time.monotonic()
             db.session.remove()
-            work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"])
+            if not tickers:
+                from app.core.schedule import Ticker  # it imports this module
+
+                tickers.append(Ticker())
+            work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"], tick=tickers[0])
 
 
 INLINE_EVERY_SECONDS = 5

@@ -24,11 +24,12 @@ from typing import Any
 
 import requests
 from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.budgets.models import School
-from app.core import audit, dates, jobs
+from app.core import audit, dates, jobs, schedule
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -305,6 +306,12 @@ def expire_ended(on: date) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@schedule.task("licences.expire", "5 0 * * *", _l("Clôture des licences arrivées à échéance"))
+def expire_today() -> None:
+    """What `flask licences expire` does, each night just after midnight (Paris)."""
+    expire_ended(dates.today())
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def render(name: str, letter: Letter) -> EmailMessage:
         subject = " ".join(_render_block(text_template, "subject", context).split())
         text = _render_block(text_template, "text", context)
         if letter.unsubscribe:
-            text += "\n\n-- \n" + _(
+            text += "\n\n-- \n" + gettext(
                 "Ne plus recevoir ce type de message : %(link)s", link=letter.unsubscribe
             )
         html = html_env.get_template(template_name).render(context)

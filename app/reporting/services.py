@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     String,
     and_,
@@ -35,7 +36,8 @@ from sqlalchemy import (
 
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
-from app.core import exports, jobs
+from app.budgets.services import school_year_code
+from app.core import dates, exports, jobs, schedule
 from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.extensions import db
@@ -292,6 +294,14 @@ def refresh_soon(school_year: str) -> None:
     period = int(current_app.config["REPORTING_MAX_AGE_SECONDS"])
     bucket = int(clock.time() // period)
     jobs.enqueue(REFRESH, {"school_year": school_year}, key=f"reporting:{school_year}:{bucket}")
+
+
+@schedule.task("reporting.refresh", "0 * * * *", _l("Mise à jour des tableaux de bord"))
+def refresh_current_year() -> None:
+    """The figures of the current school year, rebuilt every hour even when nobody opens
+    a dashboard (opening one also queues a refresh when they are older than
+    ``REPORTING_MAX_AGE_SECONDS``)."""
+    refresh(school_year_code(dates.today()))
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -1,17 +1,19 @@
-"""Fixtures of the jobs tests: test-only handlers, small retry settings, signal handlers kept."""
+"""Fixtures of the jobs tests: test-only handlers, small retry settings, signal handlers kept,
+test-only periodic tasks and the scheduler's clock."""
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app.core import jobs
+from app.core import jobs, schedule
 from app.extensions import db
 
 OK = "test_ok"
@@ -98,3 +100,39 @@ def job_by_key(key: str) -> jobs.Job:
 def count_jobs(**filters: Any) -> int:
     query = sa.select(sa.func.count()).select_from(jobs.Job).filter_by(**filters)
     return db.session.scalar(query) or 0
+
+
+# --- periodic tasks (app/core/schedule.py) ----------------------------------------------------
+
+DAILY = "test.daily"  # "0 6 * * *": every day at 6:00, Paris time
+NIGHTLY = "test.nightly"  # "30 2 * * *": every day at 2:30, in the hour the clocks change
+
+
+@pytest.fixture
+def scheduled_tasks() -> Iterator[list[str]]:
+    """Only two test tasks are declared, each run appending its name to the list yielded;
+    the features' own tasks are put back after."""
+    saved = dict(schedule.TASKS)
+    schedule.TASKS.clear()
+    ran: list[str] = []
+    schedule.task(DAILY, "0 6 * * *", "Tâche quotidienne d’essai")(lambda: ran.append(DAILY))
+    schedule.task(NIGHTLY, "30 2 * * *", "Tâche nocturne d’essai")(lambda: ran.append(NIGHTLY))
+    try:
+        yield ran
+    finally:
+        schedule.TASKS.clear()
+        schedule.TASKS.update(saved)
+
+
+@dataclass
+class Clock:
+    """What the scheduler takes for now (a UTC moment), set by the test."""
+
+    now: datetime
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fixed = Clock(datetime(2026, 12, 6, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(schedule, "utcnow", lambda: fixed.now)
+    return fixed

@@ -8,7 +8,8 @@ set up by environment variables: ``TEST_DATABASE_URL``; ``WORKER_LOG_DIR`` (each
 appends ``<time> start|end <n>`` lines to ``<pid>.log`` there); ``WORKER_SLEEP_SECONDS``
 (how long a SLOW job takes); ``WORKER_LEASE_SECONDS``; ``WORKER_RECLAIM_EVERY_SECONDS``;
 ``WORKER_READY_FILE`` and ``WORKER_GO_FILE`` (the worker says it is ready, then waits
-for the go, so that several workers start at once).
+for the go, so that several workers start at once); ``WORKER_NOW`` (an ISO moment the
+scheduler of periodic tasks takes for now, so that processes agree on the period).
 
 The workers commit with ``synchronous_commit=off``: a commit returns before the WAL
 reaches the disk. Locks, isolation and what other sessions see are unchanged (only a
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from app import create_app
-from app.core import jobs
+from app.core import jobs, schedule
 
 RECORD = "test_record"  # logs its run
 SLOW = "test_slow"  # logs its start, sleeps WORKER_SLEEP_SECONDS, logs its end
@@ -67,6 +69,9 @@ def create_worker_app() -> Flask:
         },
     )
     register()
+    if env.get("WORKER_NOW"):
+        fixed = datetime.fromisoformat(env["WORKER_NOW"])
+        schedule.utcnow = lambda: fixed  # type: ignore[assignment]
     if env.get("WORKER_GO_FILE"):
         Path(env["WORKER_READY_FILE"]).touch()
         go = Path(env["WORKER_GO_FILE"])

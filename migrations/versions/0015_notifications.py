@@ -1,7 +1,7 @@
 """Notifications: what each person was told, their choice of optional e-mails, their language.
 
-Revision ID: 0013n
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013n'
-down_revision = '0010'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
