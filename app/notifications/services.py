@@ -90,11 +90,8 @@ def notify(name: str, payload: dict[str, Any], *, users: Iterable[int], key: str
     ids = sorted(set(users))
     if not ids:
         return
-    addresses = dict(
-        db.session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active))
-        .tuples()
-        .all()
-    )
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active))
+    addresses = {user_id: email for user_id, email in rows}
     for user_id in ids:
         if user_id not in addresses:
             continue

@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import notifications
 from app.accounts.models import User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
@@ -463,6 +464,12 @@ def place_order(
     order.credit_after_cents = budgets.teacher_balance(teacher.id, year)
     db.session.flush()
     audit.record(teacher, "order.placed", "order", order.id, total_cents=total)
+    notifications.notify(
+        "order_confirmed",
+        {"order": order.id},
+        users=[teacher.id],
+        key=f"order-confirmed:{order.id}",
+    )
     return order
 
 

@@ -344,10 +344,10 @@ def test_schedule_once_twice_enqueues_each_period_once(
     assert first.output.splitlines() == [
         "test.daily : période du 2026-12-06 06:00 mise en file.",
         "test.nightly : période du 2026-12-06 02:30 mise en file.",
-        "2 période(s) mise(s) en file.",
+        "2 périodes mises en file.",
     ]
     assert second.exit_code == 0, second.output
-    assert second.output.splitlines() == ["0 période(s) mise(s) en file."]
+    assert second.output.splitlines() == ["0 périodes mises en file."]
     assert count_jobs(kind=schedule.KIND) == 2
     assert scheduled_tasks == []  # enqueued, not run: the workers run them
 
@@ -376,10 +376,10 @@ def test_work_with_schedule_enqueues_and_runs_the_due_tasks(
     without = runner.invoke(args=["jobs", "work", "--once"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "2 tâche(s) traitée(s)."
+    assert result.output.splitlines()[-1] == "2 tâches traitées."
     assert sorted(scheduled_tasks) == [DAILY, NIGHTLY]
-    assert again.output.splitlines() == ["0 tâche(s) traitée(s)."]
-    assert without.output.splitlines() == ["0 tâche(s) traitée(s)."]
+    assert again.output.splitlines() == ["0 tâches traitées."]
+    assert without.output.splitlines() == ["0 tâches traitées."]
     assert count_jobs(kind=schedule.KIND, status=JobStatus.DONE) == 2
 
 

@@ -168,4 +168,4 @@ def test_the_scheduler_stops_cleanly_on_sigterm(
     scheduler.process.send_signal(signal.SIGTERM)  # while it waits for the next period
 
     assert scheduler.process.wait(timeout=10) == 0, scheduler.output.read_text()
-    assert scheduler.lines()[-1] == f"{len(schedule.TASKS)} période(s) mise(s) en file."
+    assert scheduler.lines()[-1] == f"{len(schedule.TASKS)} périodes mises en file."
