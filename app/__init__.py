@@ -119,8 +119,8 @@ def _register_messages() -> None:
     from app.payouts import mails as payouts_mails  # noqa: F401
     from app.payouts import notices as payouts_notices  # noqa: F401
     from app.reporting import notices as reporting_notices  # noqa: F401
-    from app.vetting import notices as vetting_notices  # noqa: F401
     from app.vendors import mails as vendors_mails  # noqa: F401
+    from app.vetting import notices as vetting_notices  # noqa: F401
 
 
 def _register_cli(app: Flask) -> None:

@@ -173,9 +173,7 @@ class PoolThreshold(Model):
     __tablename__ = "pool_threshold"
 
     academy_code: Mapped[str] = mapped_column(ForeignKey("academy.code"), primary_key=True)
-    school_year_code: Mapped[str] = mapped_column(
-        ForeignKey("school_year.code"), primary_key=True
-    )
+    school_year_code: Mapped[str] = mapped_column(ForeignKey("school_year.code"), primary_key=True)
     threshold_cents: Mapped[Cents] = mapped_column()
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -315,7 +315,11 @@ def set_pool_threshold(
             db.session.delete(found)
             db.session.flush()
             audit.record(
-                actor, "academy.pool_threshold_removed", "academy", academy.code, school_year=year.code
+                actor,
+                "academy.pool_threshold_removed",
+                "academy",
+                academy.code,
+                school_year=year.code,
             )
         return None
     try:

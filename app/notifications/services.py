@@ -91,7 +91,7 @@ def notify(name: str, payload: dict[str, Any], *, users: Iterable[int], key: str
     if not ids:
         return
     rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active))
-    addresses = {user_id: email for user_id, email in rows}
+    addresses = dict(rows.all())  # a Result has keys(): dict(rows) would read it as a mapping
     for user_id in ids:
         if user_id not in addresses:
             continue

@@ -23,9 +23,15 @@ def monthly_report_ready(payload: dict[str, Any], user: User) -> notifications.N
     if academy is None or not user.has_role(Role.ACADEMY_MANAGER, academy.code):
         return None
     month = date.fromisoformat(f"{payload['month']}-01")
-    link = mail.public_url("reporting.monthly_report", academy_code=academy.code, mois=payload["month"])
+    link = mail.public_url(
+        "reporting.monthly_report", academy_code=academy.code, mois=payload["month"]
+    )
     dashboard = mail.public_url("reporting.academy_dashboard", academy_code=academy.code)
-    context = {"academy": academy, "month_label": format_date(month, "MMMM y"), "dashboard": dashboard}
+    context = {
+        "academy": academy,
+        "month_label": format_date(month, "MMMM y"),
+        "dashboard": dashboard,
+    }
     return notifications.Notice(context, link=link)
 
 

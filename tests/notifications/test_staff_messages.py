@@ -150,7 +150,13 @@ def _allocate(pool: dict[str, object], euros: str) -> Allocation:
     email = f"t{uuid4().hex[:8]}@ac-paris.fr"
     manager = pool["managers"][0]  # type: ignore[index]
     return budgets.allocate_one(
-        manager, "01", pool["year"], email, school.uai, euros, uuid4().hex  # type: ignore[arg-type, attr-defined]
+        manager,
+        "01",
+        pool["year"],
+        email,
+        school.uai,
+        euros,
+        uuid4().hex,  # type: ignore[arg-type, attr-defined]
     )
 
 
@@ -401,4 +407,3 @@ def test_every_staff_task_is_on_the_schedule() -> None:
     assert schedule.describe_cadence(schedule.TASKS["reporting.monthly-report"].cron) == (
         "le 1er de chaque mois à 7 h 00"
     )
-
