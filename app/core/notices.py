@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask_babel import format_date, format_time
+from flask_babel import LazyString, format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -42,9 +42,10 @@ def dead_jobs(payload: dict[str, Any], user: User) -> notifications.Notice | Non
     context = {
         "count": payload["count"],
         "descriptions": described,
-        "day": format_date(start.astimezone(PARIS), "long"),
-        "start": format_time(start, "HH:mm"),
-        "end": format_time(start + timedelta(hours=1), "HH:mm"),
+        # Formatted when the message is written, in the reader’s language.
+        "day": LazyString(format_date, start.astimezone(PARIS), "long"),
+        "start": LazyString(format_time, start, "HH:mm"),
+        "end": LazyString(format_time, start + timedelta(hours=1), "HH:mm"),
     }
     return notifications.Notice(context, link=mail.public_url("jobs.dead"))
 

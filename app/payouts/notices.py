@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import LazyString, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -33,7 +33,7 @@ def reconciliation_mismatch(payload: dict[str, Any], user: User) -> notification
         if line["payout"] in payouts
     ]
     context = {
-        "day": format_date(day, "long"),
+        "day": LazyString(format_date, day, "long"),  # in the reader’s language
         "lines": lines,
         "ledger_total": payload["ledger_total"],
         "payouts_total": payload["payouts_total"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import LazyString, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, literal, select
 
@@ -29,7 +29,7 @@ def monthly_report_ready(payload: dict[str, Any], user: User) -> notifications.N
     dashboard = mail.public_url("reporting.academy_dashboard", academy_code=academy.code)
     context = {
         "academy": academy,
-        "month_label": format_date(month, "MMMM y"),
+        "month_label": LazyString(format_date, month, "MMMM y"),  # in the reader’s language
         "dashboard": dashboard,
     }
     return notifications.Notice(context, link=link)

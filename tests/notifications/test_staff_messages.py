@@ -87,6 +87,7 @@ def test_the_review_digest_lists_the_queue_oldest_first_to_who_asked(
     assert "en attente depuis 3 jours" in text
     assert "Éditions Tangram SAS" in text
     assert "/commission" in text
+    assert "dont vous êtes membre" not in text
     assert "List-Unsubscribe" in message  # a digest can be turned off
     assert inbox.to(quiet.email) == []
     assert inbox.to(bystander.email) == []
@@ -108,6 +109,7 @@ def test_the_digest_leaves_out_the_reviewer_s_own_vendor(
     assert message["Subject"] == "Commission : 1 version attend votre examen"
     assert "Chimie au collège" in _text(message)
     assert "Atlas des océans" not in _text(message)
+    assert "éditeurs dont vous êtes membre ne sont pas comptés" in _text(message)
 
 
 def test_the_digest_runs_twice_a_day_sends_once_and_nothing_on_an_empty_queue(
@@ -290,6 +292,16 @@ def test_the_monthly_report_is_told_to_each_academy_s_managers_once(
     assert len(inbox.to(both.email)) == 2  # one per academy
     assert inbox.to(teacher.email) == []
     assert _lines("monthly_report_ready") == 3
+
+
+def test_the_month_is_named_in_the_reader_s_language(session: Session, mailbox: Mailbox) -> None:
+    manager = factories.academy_manager("01", locale="en")
+    month = reporting_notices.previous_month(dates.today())
+
+    reporting_notices.tell_monthly_reports()
+    [message] = mailbox.deliver().to(manager.email)
+
+    assert f"{month:%B %Y}" in message["Subject"]  # "November 2026"
 
 
 def test_the_previous_month_of_january_is_december() -> None:
