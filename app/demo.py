@@ -55,6 +55,9 @@ DEMO_ACADEMIES = (
 SCHOOLS_PER_ACADEMY = 10
 DEMO_FUNDING_CENTS = 5_000_000_00  # 5 million euros per demo academy
 DEMO_CREDIT_CENTS = 300_00  # what each demo teacher receives
+# The Paris manager's alert threshold: the demo's allocation crosses it, so the manager
+# finds the pool alert in their notifications.
+DEMO_POOL_THRESHOLD_CENTS = 4_995_000_00
 TEACHERS = 300
 
 SCHOOL_NAMES = {
@@ -350,9 +353,13 @@ def seed_budgets(school_year: str) -> None:
     """Fund the demo academies and give each of their teachers 300 € (keys make it replayable)."""
     admin = accounts.find_user("admin@demo.test")
     manager = accounts.find_user("academy@demo.test")
+    assert manager is not None  # seeded by seed_demo_accounts
     for academy_code, _ in DEMO_ACADEMIES:
         key = f"demo:{academy_code}:{school_year}"
         budgets.fund_academy(admin, academy_code, school_year, DEMO_FUNDING_CENTS, f"{key}:fund")
+        if academy_code == "01" and budgets.pool_threshold(academy_code, school_year) is None:
+            euros = str(DEMO_POOL_THRESHOLD_CENTS // 100)
+            budgets.set_pool_threshold(manager, academy_code, school_year, euros)
         preview = budgets.preview_rule(
             manager, academy_code, school_year, budgets.Rule(DEMO_CREDIT_CENTS), f"{key}:rule"
         )

@@ -89,3 +89,19 @@ def test_every_demo_vendor_but_the_demo_company_can_be_paid_by_transfer(
     assert details.pop("Éditions Lumière SAS") is None  # its staff enter them in the demo
     assert all(iban.is_valid(bank.iban) and bic.is_valid(bank.bic) for bank in details.values())
     assert len({bank.iban for bank in details.values()}) == 7
+
+
+def test_the_demo_manager_is_told_once_that_the_pool_crossed_their_threshold(
+    app: Flask, session: object
+) -> None:
+    from app.notifications.models import Notification
+
+    _seed(app)
+    _seed(app)
+
+    told = db.session.scalars(
+        select(Notification.event)
+        .join(User, User.id == Notification.user_id)
+        .where(User.email == "academy@demo.test")
+    ).all()
+    assert told.count("pool_low") == 1

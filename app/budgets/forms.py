@@ -129,3 +129,14 @@ class FundingReversalForm(FlaskForm):
         ],
         render_kw={"autocomplete": "off"},
     )
+
+
+class PoolThresholdForm(FlaskForm):
+    """The amount under which the academy's managers are told that the pool runs low
+    (empty: no alert). Checked by the service, which names the field in its refusal."""
+
+    threshold = StringField(
+        _l("Seuil d’alerte de l’enveloppe, en euros"),
+        validators=[Optional(), Length(max=30)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )

@@ -159,3 +159,23 @@ class Allocation(Model):
         if self.method != AllocationMethod.ONE:
             return ""
         return self.source.split(";", 1)[0]
+
+
+class PoolThreshold(Model):
+    """The amount under which an academy's managers want to hear that their pool runs low,
+    for one school year (each year's pool is a separate envelope, funded anew: a
+    threshold suited to last year's budget says nothing about this year's).
+
+    No row: no alert. Crossing it (a debit taking the pool from at or above the threshold
+    to below) tells the managers once; the pool going back above re-arms it, since the
+    next crossing is another debit."""
+
+    __tablename__ = "pool_threshold"
+
+    academy_code: Mapped[str] = mapped_column(ForeignKey("academy.code"), primary_key=True)
+    school_year_code: Mapped[str] = mapped_column(ForeignKey("school_year.code"), primary_key=True)
+    threshold_cents: Mapped[Cents] = mapped_column()
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("threshold_cents > 0", name="threshold_positive"),)

@@ -25,6 +25,7 @@ from app.budgets.forms import (
     AllocationFileForm,
     FundingForm,
     FundingReversalForm,
+    PoolThresholdForm,
     RuleForm,
 )
 from app.budgets.models import Academy, Allocation
@@ -96,6 +97,20 @@ def my_account() -> ResponseReturnValue:
 @role_required(MANAGER, scope="academy_code")
 def academy_home(academy_code: str) -> ResponseReturnValue:
     academy, year = services.get_academy(academy_code), _school_year()
+    threshold = services.pool_threshold(academy.code, year)
+    form = PoolThresholdForm(threshold=_euros_input(threshold.threshold_cents) if threshold else "")
+    return _academy_home_page(academy, year, form)
+
+
+def _euros_input(cents: int) -> str:
+    """An amount as typed in a field: "5000", "12,50"."""
+    euros, rest = divmod(cents, 100)
+    return f"{euros},{rest:02d}" if rest else str(euros)
+
+
+def _academy_home_page(
+    academy: Academy, year: str, form: PoolThresholdForm, status: int = 200, **context: object
+) -> ResponseReturnValue:
     counts = next(row for row in services.academy_summaries() if row[0].code == academy.code)
     page = _page(
         academy,
@@ -104,8 +119,43 @@ def academy_home(academy_code: str) -> ResponseReturnValue:
         teachers=counts[2],
         summary=services.budget_summary(academy.code, year),
         allocations=services.allocation_history(academy.code, year)[:10],
+        threshold=services.pool_threshold(academy.code, year),
+        threshold_form=form,
+        **context,
     )
-    return render_template("budgets/academy_home.html", **page)
+    return render_template("budgets/academy_home.html", **page), status
+
+
+@blueprint.post("/academies/<academy_code>/seuil-alerte")
+@role_required(MANAGER, scope="academy_code")
+def pool_threshold(academy_code: str) -> ResponseReturnValue:
+    """The amount under which the academy's managers are told the pool runs low."""
+    academy, year, form = services.get_academy(academy_code), _school_year(), PoolThresholdForm()
+    if not form.validate_on_submit():
+        return _academy_home_page(academy, year, form, 422)
+    try:
+        threshold = services.set_pool_threshold(
+            current_user, academy.code, year, form.threshold.data or ""
+        )
+    except REFUSED as error:
+        db.session.rollback()
+        error.details = attach_errors(form, error.details)
+        return _academy_home_page(academy, year, form, 422, error=error)
+    db.session.commit()
+    if threshold is None:
+        flash(_("Seuil d’alerte retiré : vous ne serez plus prévenu."), "info")
+    else:
+        amount = format_cents(threshold.threshold_cents)
+        flash(
+            _(
+                "Seuil d’alerte enregistré : les gestionnaires de l’académie seront prévenus "
+                "quand l’enveloppe %(year)s passera sous %(amount)s.",
+                year=year,
+                amount=amount,
+            ),
+            "success",
+        )
+    return _home(academy.code, year)
 
 
 @blueprint.get("/academies/<academy_code>/repartitions")

@@ -14,17 +14,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from app import mail
+from app import mail, notifications
 from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets import allocation_file
 from app.budgets.allocation_file import ParsedFile
 from app.budgets.allocation_file import parse as parse_allocation_file
-from app.budgets.models import Academy, Allocation, AllocationMethod, School, SchoolYear
+from app.budgets.models import (
+    Academy,
+    Allocation,
+    AllocationMethod,
+    PoolThreshold,
+    School,
+    SchoolYear,
+)
 from app.core import audit
 from app.core.db import AnySelect, integer_rows, is_postgres, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.money import format_euros
+from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
@@ -251,6 +258,7 @@ def reverse_funding(actor: User, academy_code: str, entry_id: int, reason: str) 
             details={"reason": [f"{REASON_MAX_LENGTH} caractères au plus"]},
         )
     cents = next(p.amount_cents for p in entry.postings if p.amount_cents > 0)
+    before = pool_balance(academy.code, _funding_year(entry))
     try:
         reversal = ledger.reverse(entry, actor=actor, memo=reason)
     except InsufficientFunds:
@@ -273,6 +281,7 @@ def reverse_funding(actor: User, academy_code: str, entry_id: int, reason: str) 
             reversal_id=reversal.id,
             reason=reason,
         )
+        tell_if_pool_low(academy.code, _funding_year(entry), before, f"reversal:{reversal.id}")
     return reversal
 
 
@@ -282,6 +291,92 @@ def _funding_year(entry: JournalEntry) -> str:
 
 def pool_balance(academy_code: str, school_year: str) -> int:
     return ledger.balance(ledger.academy_pool(academy_code, school_year))
+
+
+# --- the pool's alert threshold ---------------------------------------------------------
+
+THRESHOLD_MAX_CENTS = 1_000_000_000_00  # a billion euros: beyond, a typing mistake
+
+
+def pool_threshold(academy_code: str, school_year: str) -> PoolThreshold | None:
+    return db.session.get(PoolThreshold, (academy_code, school_year))
+
+
+def set_pool_threshold(
+    actor: User, academy_code: str, school_year: str, amount: str
+) -> PoolThreshold | None:
+    """Set (or, with an empty amount, remove) the amount under which the academy's
+    managers are told that its pool for `school_year` runs low. Returns the threshold."""
+    academy = get_academy(academy_code)
+    year = ensure_school_year(school_year)
+    found = pool_threshold(academy.code, year.code)
+    if not amount.strip():
+        if found is not None:
+            db.session.delete(found)
+            db.session.flush()
+            audit.record(
+                actor,
+                "academy.pool_threshold_removed",
+                "academy",
+                academy.code,
+                school_year=year.code,
+            )
+        return None
+    try:
+        cents = parse_euros(amount)
+    except InvalidAmount as error:
+        raise ValidationFailed(
+            f"Seuil d'alerte de l'enveloppe : {error}.", details={"threshold": [str(error)]}
+        ) from None
+    if cents <= 0 or cents > THRESHOLD_MAX_CENTS:
+        reason = f"un montant entre 0,01 € et {format_euros(THRESHOLD_MAX_CENTS)}"
+        raise ValidationFailed(
+            f"Seuil d'alerte de l'enveloppe : indiquez {reason}.", details={"threshold": [reason]}
+        )
+    if found is None:
+        found = PoolThreshold(academy_code=academy.code, school_year_code=year.code)
+        db.session.add(found)
+    found.threshold_cents = cents
+    found.updated_by = actor.id
+    db.session.flush()
+    audit.record(
+        actor,
+        "academy.pool_threshold_set",
+        "academy",
+        academy.code,
+        school_year=year.code,
+        threshold_cents=cents,
+    )
+    return found
+
+
+def tell_if_pool_low(academy_code: str, school_year: str, before: int, crossing: str) -> None:
+    """After a debit of the pool (an allocation, a funding reversed): when it took the pool
+    from at or above the managers' threshold to below it, tell every manager of the
+    academy, once for this crossing (`crossing` names the debit). A debit while the pool is
+    already below tells nothing: the alert is re-armed by the pool going back above."""
+    threshold = pool_threshold(academy_code, school_year)
+    if threshold is None:
+        return
+    after = pool_balance(academy_code, school_year)
+    if not before >= threshold.threshold_cents > after:
+        return
+    managers = db.session.scalars(
+        select(RoleGrant.user_id).where(
+            RoleGrant.role == Role.ACADEMY_MANAGER, RoleGrant.academy_code == academy_code
+        )
+    )
+    notifications.notify(
+        "pool_low",
+        {
+            "academy": academy_code,
+            "year": school_year,
+            "threshold": threshold.threshold_cents,
+            "pool": after,
+        },
+        users=list(managers),
+        key=f"pool-low:{academy_code}:{school_year}:{crossing}",
+    )
 
 
 @dataclass(frozen=True)
@@ -774,6 +869,7 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
     db.session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
     )
+    before = ledger.balance(pool)
     if locked.method == AllocationMethod.RULE:
         yield from _apply_rule(actor, locked, pool)
     else:
@@ -790,6 +886,7 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
         teachers=locked.teacher_count,
         total_cents=locked.total_cents,
     )
+    tell_if_pool_low(locked.academy_code, locked.school_year_code, before, locked.reference)
 
 
 def _apply_rule(
