@@ -119,7 +119,7 @@ def provision(payload: dict[str, Any]) -> None:
     if outcome.state == "active":
         _activate(licence, outcome.access_url, outcome.external_id, None, "channel")
     elif outcome.state == "refused":
-        fail(licence, outcome.reason or "Refusé.", None)
+        _failed_at_channel(licence, outcome.reason or "Refusé.")
     else:
         licence.status = LicenceStatus.PENDING
         licence.status_reason = outcome.reason
@@ -128,7 +128,7 @@ def provision(payload: dict[str, Any]) -> None:
 def _gave_up(licence_id: int, error: str) -> None:
     licence = _locked(licence_id)
     if licence is not None and licence.status not in CLOSED:
-        fail(licence, f"La livraison a échoué après plusieurs tentatives ({error})", None)
+        _failed_at_channel(licence, f"La livraison a échoué après plusieurs tentatives ({error})")
 
 
 def _activate(
@@ -179,7 +179,14 @@ def fail(licence: Licence, reason: str, actor: User | None) -> None:
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
     audit.record(actor, "licence.failed", "licence", licence.id, reason=licence.status_reason)
-    if licence.version.channel is Channel.WEBHOOK:  # the vendor's server refused or is down
+
+
+def _failed_at_channel(licence: Licence, reason: str) -> None:
+    """The channel refused the licence or never answered: it fails; on the webhook channel
+    the vendor's server is at fault, so their staff are told (not when they report the
+    failure themselves through the API: they know)."""
+    fail(licence, reason, None)
+    if licence.version.channel is Channel.WEBHOOK:
         _tell_vendor(licence, notices.FAILED)
 
 

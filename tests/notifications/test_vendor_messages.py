@@ -367,6 +367,16 @@ def test_a_licence_the_vendor_s_server_could_not_take_is_told_once(
     assert inbox.to(outsider.email) == []
 
 
+def test_a_failure_the_vendor_reports_itself_is_not_told_back(
+    vendor: Vendor, staff: list[User]
+) -> None:
+    licence = _webhook_licence(vendor)
+
+    licences.fail(licence, "Compte enseignant introuvable chez nous.", None)  # the API's call
+
+    assert _lines(staff[0], "licence_needs_action") == []
+
+
 def test_a_licence_waiting_a_day_for_confirmation_is_told_once(
     vendor: Vendor, staff: list[User], mailbox: Mailbox
 ) -> None:
