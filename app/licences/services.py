@@ -201,6 +201,9 @@ def _tell_vendor(licence: Licence, cause: str) -> None:
 
 
 UNCONFIRMED_AFTER = timedelta(days=1)
+# Licences bought this long before the mark are not looked at again each hour (they were
+# told then; a scheduler down for a week still catches up).
+UNCONFIRMED_LOOKBACK = timedelta(days=7)
 
 
 def tell_unconfirmed(now: datetime | None = None) -> int:
@@ -214,6 +217,7 @@ def tell_unconfirmed(now: datetime | None = None) -> int:
             Licence.status == LicenceStatus.PENDING,
             ProductVersion.channel == Channel.WEBHOOK,
             Licence.created_at < before,
+            Licence.created_at >= before - UNCONFIRMED_LOOKBACK,
         )
         .order_by(Licence.id)
     )
