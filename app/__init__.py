@@ -115,11 +115,13 @@ def _register_messages() -> None:
     from app.accounts import mails as accounts_mails  # noqa: F401
     from app.budgets import notices as budgets_notices  # noqa: F401
     from app.core import notices as core_notices  # noqa: F401
+    from app.licences import notices as licences_notices  # noqa: F401
     from app.orders import notices as orders_notices  # noqa: F401
     from app.payouts import mails as payouts_mails  # noqa: F401
     from app.payouts import notices as payouts_notices  # noqa: F401
     from app.reporting import notices as reporting_notices  # noqa: F401
     from app.vendors import mails as vendors_mails  # noqa: F401
+    from app.vendors import notices as vendors_notices  # noqa: F401
     from app.vetting import notices as vetting_notices  # noqa: F401
 
 

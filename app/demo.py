@@ -307,9 +307,15 @@ def seed_catalogue(vendors: dict[str, Vendor]) -> None:
         comment = item.review_comment or ""
         if item.state == "approved":
             all_met = {criterion.code: True for criterion in conduct.label_criteria()}
-            vetting.decide(reviewer, version, Decision.APPROVE, criteria=all_met)
-            if item.label_expires_in_days is not None:  # demo only: labels near or past expiry
-                version.label_expires_on = date.today() + timedelta(days=item.label_expires_in_days)  # noqa: DTZ011
+            # Demo only: labels near or past their end (the commission grants future ones).
+            days = item.label_expires_in_days
+            ends = None if days is None else date.today() + timedelta(days=days)  # noqa: DTZ011
+            future = ends if ends is not None and days is not None and days > 0 else None
+            review = vetting.decide(
+                reviewer, version, Decision.APPROVE, criteria=all_met, label_expires_on=future
+            )
+            if ends is not None and future is None:
+                version.label_expires_on = review.label_expires_on = ends
         elif item.state == "changes_requested":
             vetting.decide(reviewer, version, Decision.CHANGES_REQUESTED, comment=comment)
         elif item.state == "rejected":

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.core.jobs import GiveUp, RetryLater
 from app.extensions import db
@@ -83,6 +83,7 @@ def deliver_code(licence: Licence) -> Outcome:
             .returning(ActivationCode.id)
             .execution_options(synchronize_session=False)
         ).scalar()
+        tell_code_stock(licence)
         if taken is None:
             return Outcome(
                 "waiting",
@@ -90,6 +91,38 @@ def deliver_code(licence: Licence) -> Outcome:
             )
         db.session.expire(licence, ["code"])
     return Outcome("active", access_url=licence.version.access_url)
+
+
+def tell_code_stock(licence: Licence) -> None:
+    """After a code is taken (or none was left): the vendor's staff are told once when the
+    codes left for the product's plan fall below their threshold, and once when none is
+    left. Both keys hold the number of codes uploaded so far: a new upload re-arms them."""
+    from app import notifications
+    from app.vendors import services as vendors
+
+    counted = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(ActivationCode.licence_id.is_(None)),
+        ).where(
+            ActivationCode.product_id == licence.product_id,
+            ActivationCode.plan_kind == licence.plan_kind,
+        )
+    ).one()
+    uploaded, left = int(counted[0]), int(counted[1])
+    if left == 0:
+        name = "codes_out"
+    elif left < licence.vendor.code_alert_threshold:
+        name = "codes_low"
+    else:
+        return
+    stock = f"{licence.product_id}:{licence.plan_kind.value}:{uploaded}"
+    notifications.notify(
+        name,
+        {"product": licence.product_id, "plan": licence.plan_kind.value, "left": left},
+        users=vendors.member_ids(licence.vendor_id),
+        key=f"{name.replace('_', '-')}:{stock}",
+    )
 
 
 # --- webhook ----------------------------------------------------------------------------

@@ -21,3 +21,10 @@ class DeliveryForm(FlaskForm):
     provisioning_url = StringField(
         _l("Adresse de livraison (webhook)"), validators=[Length(max=500)]
     )
+
+
+class CodeAlertForm(FlaskForm):
+    code_alert_threshold = StringField(
+        _l("Seuil d’alerte (codes restants par offre)"),
+        render_kw={"inputmode": "numeric"},
+    )

@@ -12,10 +12,10 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.core.auth import role_required
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.forms import options
+from app.core.forms import attach_errors, options
 from app.extensions import db
 from app.licences import services
-from app.licences.forms import CodesForm, DeliveryForm
+from app.licences.forms import CodeAlertForm, CodesForm, DeliveryForm
 from app.licences.models import LicenceStatus
 from app.orders import services as orders
 from app.products import services as products
@@ -125,8 +125,22 @@ def codes(vendor_id: int) -> ResponseReturnValue:
         )
         for line in stock
     )
+    alert = CodeAlertForm(obj=vendor)
     error = None
-    if form.validate_on_submit():
+    if request.form.get("action") == "threshold":
+        if alert.validate_on_submit():
+            try:
+                services.set_code_alert_threshold(
+                    current_user, vendor, alert.code_alert_threshold.data or ""
+                )
+                db.session.commit()
+            except ValidationFailed as refused:
+                db.session.rollback()
+                attach_errors(alert, refused.details)
+            else:
+                flash(_("Seuil d’alerte enregistré."), "success")
+                return redirect(url_for("licences.codes", vendor_id=vendor_id))
+    elif form.validate_on_submit():
         product_id, _sep, kind = (form.offer.data or "").partition(":")
         try:
             product = products.vendor_product(vendor_id, int(product_id))
@@ -140,9 +154,9 @@ def codes(vendor_id: int) -> ResponseReturnValue:
             saved = ngettext("%(num)s code enregistré.", "%(num)s codes enregistrés.", added)
             flash(saved, "success")
             return redirect(url_for("licences.codes", vendor_id=vendor_id))
-    context = {"vendor": vendor, "stock": stock, "form": form, "error": error}
+    context = {"vendor": vendor, "stock": stock, "form": form, "alert": alert, "error": error}
     return render_template("licences/codes.html", plan_labels=PLAN_LABELS, **context), (
-        422 if error or form.errors else 200
+        422 if error or form.errors or alert.errors else 200
     )
 
 

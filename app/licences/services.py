@@ -27,16 +27,18 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app import notifications
 from app.accounts.models import User
 from app.budgets.models import School
 from app.core import audit, dates, jobs, schedule
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.licences import channels, targets
+from app.licences import channels, notices, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
-from app.vendors.models import Vendor
+from app.vendors import services as vendors
+from app.vendors.models import CODE_ALERT_MAX, Vendor
 
 PROVISION = "provision"
 WITHDRAW = "licence_withdraw"
@@ -117,7 +119,7 @@ def provision(payload: dict[str, Any]) -> None:
     if outcome.state == "active":
         _activate(licence, outcome.access_url, outcome.external_id, None, "channel")
     elif outcome.state == "refused":
-        fail(licence, outcome.reason or "Refusé.", None)
+        _failed_at_channel(licence, outcome.reason or "Refusé.")
     else:
         licence.status = LicenceStatus.PENDING
         licence.status_reason = outcome.reason
@@ -126,7 +128,7 @@ def provision(payload: dict[str, Any]) -> None:
 def _gave_up(licence_id: int, error: str) -> None:
     licence = _locked(licence_id)
     if licence is not None and licence.status not in CLOSED:
-        fail(licence, f"La livraison a échoué après plusieurs tentatives ({error})", None)
+        _failed_at_channel(licence, f"La livraison a échoué après plusieurs tentatives ({error})")
 
 
 def _activate(
@@ -177,6 +179,57 @@ def fail(licence: Licence, reason: str, actor: User | None) -> None:
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
     audit.record(actor, "licence.failed", "licence", licence.id, reason=licence.status_reason)
+
+
+def _failed_at_channel(licence: Licence, reason: str) -> None:
+    """The channel refused the licence or never answered: it fails; on the webhook channel
+    the vendor's server is at fault, so their staff are told (not when they report the
+    failure themselves through the API: they know)."""
+    fail(licence, reason, None)
+    if licence.version.channel is Channel.WEBHOOK:
+        _tell_vendor(licence, notices.FAILED)
+
+
+def _tell_vendor(licence: Licence, cause: str) -> None:
+    """A licence waits for the vendor's staff: one message per licence and cause."""
+    notifications.notify(
+        "licence_needs_action",
+        {"licence": licence.id, "cause": cause},
+        users=vendors.member_ids(licence.vendor_id),
+        key=f"licence-action:{licence.id}:{cause}",
+    )
+
+
+UNCONFIRMED_AFTER = timedelta(days=1)
+# Licences bought this long before the mark are not looked at again each hour (they were
+# told then; a scheduler down for a week still catches up).
+UNCONFIRMED_LOOKBACK = timedelta(days=7)
+
+
+def tell_unconfirmed(now: datetime | None = None) -> int:
+    """Webhook licences still waiting for the vendor more than a day after purchase: their
+    staff are told, once per licence. Returns how many licences were looked at."""
+    before = (now or utcnow()) - UNCONFIRMED_AFTER
+    query = (
+        select(Licence)
+        .join(ProductVersion, ProductVersion.id == Licence.version_id)
+        .where(
+            Licence.status == LicenceStatus.PENDING,
+            ProductVersion.channel == Channel.WEBHOOK,
+            Licence.created_at < before,
+            Licence.created_at >= before - UNCONFIRMED_LOOKBACK,
+        )
+        .order_by(Licence.id)
+    )
+    waiting = list(db.session.scalars(query))
+    for licence in waiting:  # a few licences, each told to its own vendor
+        _tell_vendor(licence, notices.UNCONFIRMED)
+    return len(waiting)
+
+
+@schedule.task("licences.unconfirmed", "20 * * * *", _l("Licences en attente de l’éditeur"))
+def tell_unconfirmed_now() -> None:
+    tell_unconfirmed()
 
 
 def retry(actor: User | None, licence: Licence) -> None:
@@ -523,6 +576,24 @@ def code_stock(vendor: Vendor) -> list[CodeStock]:
             key = (product.id, plan.kind)
             stock.append(CodeStock(product, plan.kind, available.get(key, 0), waiting.get(key, 0)))
     return stock
+
+
+def set_code_alert_threshold(actor: User, vendor: Vendor, value: str) -> int:
+    """Under how many codes left for a product's plan the vendor's staff are told (0: only
+    when none is left)."""
+    reason = f"indiquez un nombre entier de 0 à {CODE_ALERT_MAX:_}".replace("_", "\u202f")
+    try:
+        threshold = int(value.strip())
+    except ValueError:
+        threshold = -1
+    if not 0 <= threshold <= CODE_ALERT_MAX:
+        raise ValidationFailed(
+            f"Seuil d'alerte des codes : {reason}.",
+            details={"code_alert_threshold": [f"Seuil d'alerte des codes : {reason}."]},
+        )
+    vendor.code_alert_threshold = threshold
+    audit.record(actor, "vendor.code_alert_threshold", "vendor", vendor.id, threshold=threshold)
+    return threshold
 
 
 # --- the vendor's delivery settings (webhook channel) -----------------------------------

@@ -1,6 +1,6 @@
-"""What the admins are told about payouts (see app/notifications): a reconciliation that
-finds the ledger, the transfers and the statements disagreeing, and the daily task that
-runs it."""
+"""What the service tells about payouts (see app/notifications): to a vendor's staff, a
+payout sent with its statement; to the admins, a reconciliation that finds the ledger, the
+transfers and the statements disagreeing, and the daily task that runs it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from app.core.notices import admins
 from app.extensions import db
 from app.payouts import services
 from app.payouts.models import Payout
+from app.vendors import services as vendors
 
 
 @notifications.event("reconciliation_mismatch", label=_l("Écart au rapprochement des versements"))
@@ -67,3 +68,15 @@ def reconcile_yesterday() -> None:
     }
     key = f"reconciliation-mismatch:{day.isoformat()}"
     notifications.notify("reconciliation_mismatch", payload, users=admins(), key=key)
+
+
+@notifications.event("payout_sent", label=_l("Versement envoyé"))
+def payout_sent(payload: dict[str, Any], user: User) -> notifications.Notice | None:
+    payout = db.session.get(Payout, payload["payout"])
+    if payout is None or not vendors.is_member(user, payout.vendor_id):
+        return None
+    statement = mail.public_url(
+        "payouts.statement", vendor_id=payout.vendor_id, payout_id=payout.id
+    )
+    link = mail.public_url("payouts.vendor_payouts", vendor_id=payout.vendor_id)
+    return notifications.Notice({"payout": payout, "statement": statement}, link=link)

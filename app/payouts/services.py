@@ -31,7 +31,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from app import mail
+from app import mail, notifications
 from app.accounts.models import User
 from app.core import audit, storage
 from app.core.dates import PARIS, local_date
@@ -366,6 +366,20 @@ def transfer(payout: Payout, payout_gateway: PayoutGateway | None = None) -> Non
     payout.failure_reason = None
     statement_key(payout)
     audit.record(None, "payout.transferred", "payout", payout.id, transfer_id=result.id)
+    if payout.gateway != "manual":  # a manual payout is sent when the office marks it paid
+        _tell_sent(payout)
+
+
+def _tell_sent(payout: Payout) -> None:
+    """The vendor's staff are told their money left, with the statement: at the gateway's
+    transfer, or, for the manual gateway, when the accounting office marks the transfer
+    made (before that, nothing was sent: it is only on the list of payouts to pay)."""
+    notifications.notify(
+        "payout_sent",
+        {"payout": payout.id},
+        users=vendors.member_ids(payout.vendor_id),
+        key=f"payout-sent:{payout.id}",
+    )
 
 
 def reversed_so_far(payout: Payout) -> int:
@@ -544,6 +558,7 @@ def mark_paid(actor: User, payout: Payout, bank_reference: str) -> None:
         amount_cents=payout.amount_cents,
         iban=details.iban if details else None,
     )
+    _tell_sent(payout)
 
 
 # --- bank details ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Timestamped, UTCDateTime, enum_column
@@ -16,6 +16,10 @@ from app.extensions import Model
 
 if TYPE_CHECKING:
     from app.accounts.models import User
+
+
+CODE_ALERT_DEFAULT = 20
+CODE_ALERT_MAX = 100_000
 
 
 class VendorStatus(enum.StrEnum):
@@ -68,6 +72,10 @@ class Vendor(Timestamped, Model):
     registrant_email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(String(20))
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Activation codes: the staff are told when a product's plan has fewer codes left.
+    code_alert_threshold: Mapped[int] = mapped_column(
+        Integer, default=CODE_ALERT_DEFAULT, server_default=str(CODE_ALERT_DEFAULT)
+    )
 
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
 

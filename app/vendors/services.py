@@ -237,6 +237,18 @@ def members(vendor: Vendor) -> list[User]:
     return list(db.session.scalars(query))
 
 
+def member_ids(vendor_id: int) -> list[int]:
+    """Who is told what happens to the vendor: every member (there is no admin among them)."""
+    query = select(RoleGrant.user_id).where(
+        RoleGrant.role == Role.VENDOR, RoleGrant.vendor_id == vendor_id
+    )
+    return list(db.session.scalars(query))
+
+
+def is_member(user: User, vendor_id: int) -> bool:
+    return user.has_role(Role.VENDOR, vendor_id)
+
+
 def invite_member(actor: User, vendor: Vendor, email: str, name: str) -> User:
     """Give a colleague access to the vendor's space; a new person gets an account and a
     mail with the link to activate it."""

@@ -10,14 +10,17 @@ expiry date and puts the version on sale in place of the previous one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import notifications
 from app.accounts.models import Role, User
-from app.core import audit
+from app.core import audit, dates, schedule
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -28,6 +31,8 @@ from app.vetting.models import Decision, Review
 from catalog import conduct
 
 LABEL_YEARS = 3
+# The vendor's staff are reminded this many days before a label ends (largest first).
+LABEL_REMINDERS = (60, 15)
 
 
 class VendorNotApproved(Conflict):
@@ -120,6 +125,7 @@ def submit(actor: User | None, version: ProductVersion) -> Submission:
             version=version.number,
             blockers=blockers,
         )
+        _tell_blocked(version, findings)
         return Submission(accepted=False, findings=findings)
     version.status = VersionStatus.IN_REVIEW
     version.submitted_at = utcnow()
@@ -241,7 +247,26 @@ def decide(
         comment=review.comment,
         label_expires_on=label_expires_on.isoformat() if label_expires_on else None,
     )
+    notifications.notify(
+        "product_decision",
+        {"review": review.id},
+        users=vendors.member_ids(version.product.vendor_id),
+        key=f"product-decision:{review.id}",
+    )
     return review
+
+
+def _tell_blocked(version: ProductVersion, findings: list[conduct.Finding]) -> None:
+    """The vendor's staff are told a submission was refused on the spot, with the blockers
+    in words; the same findings on the same version are one event (a replayed request)."""
+    said = [f.message for f in findings if f.severity is conduct.Severity.BLOCKER]
+    digest = hashlib.sha256("\n".join(said).encode()).hexdigest()[:16]
+    notifications.notify(
+        "submission_blocked",
+        {"version": version.id, "findings": said},
+        users=vendors.member_ids(version.product.vendor_id),
+        key=f"submission-blocked:{version.id}:{digest}",
+    )
 
 
 def _list(version: ProductVersion, label_expires_on: date | None) -> None:
@@ -254,6 +279,43 @@ def _list(version: ProductVersion, label_expires_on: date | None) -> None:
     version.status = VersionStatus.APPROVED
     version.label_expires_on = label_expires_on
     version.listed = True
+
+
+def remind_label_expiry(today: date) -> int:
+    """Tell the staff of each vendor whose listed product's label ends within 60 days, then
+    within 15: once per label and step (the key holds the version and the step). A label
+    that passed a mark while no run happened (a missed day) is told at the next run; one
+    approved with less than 15 days left gets the 15 days' message only. Returns how many
+    labels were looked at."""
+    told = 0
+    for index, step in enumerate(LABEL_REMINDERS):
+        nearer = LABEL_REMINDERS[index + 1] if index + 1 < len(LABEL_REMINDERS) else 0
+        query = (
+            select(ProductVersion)
+            .where(
+                ProductVersion.listed,
+                ProductVersion.label_expires_on <= today + timedelta(days=step),
+                ProductVersion.label_expires_on > today + timedelta(days=nearer),
+            )
+            .options(selectinload(ProductVersion.product))
+            .order_by(ProductVersion.id)
+        )
+        for version in db.session.scalars(query):  # a few labels, each to its own vendor
+            ends = version.label_expires_on
+            assert ends is not None  # a listed version has its label's end (a constraint)
+            notifications.notify(
+                "label_expiring",
+                {"version": version.id, "step": step, "on": today.isoformat()},
+                users=vendors.member_ids(version.product.vendor_id),
+                key=f"label-expiring:{version.id}:{ends.isoformat()}:{step}",
+            )
+            told += 1
+    return told
+
+
+@schedule.task("vetting.label-expiry", "30 6 * * *", _l("Rappel des labels bientôt échus"))
+def remind_label_expiry_today() -> None:
+    remind_label_expiry(dates.today())
 
 
 def timeline(product: Product) -> list[audit.AuditEvent]:

@@ -1,6 +1,6 @@
 """The alert threshold of an academy's pool, per school year.
 
-Revision ID: 0016o
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0016o'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
