@@ -113,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_messages() -> None:
     """Every feature's e-mails (app/mail): declared when their module is imported."""
     from app.accounts import mails as accounts_mails  # noqa: F401
+    from app.budgets import notices as budgets_notices  # noqa: F401
+    from app.licences import notices as licences_notices  # noqa: F401
     from app.orders import notices as orders_notices  # noqa: F401
     from app.payouts import mails as payouts_mails  # noqa: F401
     from app.vendors import mails as vendors_mails  # noqa: F401

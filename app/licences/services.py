@@ -27,6 +27,7 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app import notifications
 from app.accounts.models import User
 from app.budgets.models import School
 from app.core import audit, dates, jobs, schedule
@@ -143,6 +144,12 @@ def _activate(
     licence.activated_at = utcnow()
     licence.updated_at = utcnow()
     audit.record(actor, "licence.activated", "licence", licence.id, source=source)
+    notifications.notify(
+        "licence_ready",
+        {"licence": licence.id},
+        users=[licence.teacher_id],
+        key=f"licence-ready:{licence.id}",
+    )
 
 
 def confirm(
@@ -177,6 +184,12 @@ def fail(licence: Licence, reason: str, actor: User | None) -> None:
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
     audit.record(actor, "licence.failed", "licence", licence.id, reason=licence.status_reason)
+    notifications.notify(
+        "licence_failed",
+        {"licence": licence.id},
+        users=[licence.teacher_id],
+        key=f"licence-failed:{licence.id}",
+    )
 
 
 def retry(actor: User | None, licence: Licence) -> None:
