@@ -91,7 +91,7 @@ def notify(name: str, payload: dict[str, Any], *, users: Iterable[int], key: str
     if not ids:
         return
     rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active))
-    addresses = dict(rows)
+    addresses = {row.id: row.email for row in rows}
     for user_id in ids:
         if user_id not in addresses:
             continue
