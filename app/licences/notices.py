@@ -29,7 +29,7 @@ def licence_ready(payload: dict[str, Any], user: User) -> notifications.Notice |
 
     code = licence.version.channel is Channel.CODES
     if code:
-        link = mail.public_url("licences.my_resources", _anchor=f"licence-{licence.id}")
+        link = mail.public_url("licences.my_resources") + f"#licence-{licence.id}"
     else:
         link = mail.public_url("licences.open_resource", licence_id=licence.id)
     line = licence.order_line
@@ -50,5 +50,5 @@ def licence_failed(payload: dict[str, Any], user: User) -> notifications.Notice 
     if line is not None:
         found = orders.cancellation(line)
         until = found.until if found.allowed else None
-    link = mail.public_url("licences.my_resources", _anchor=f"licence-{licence.id}")
+    link = mail.public_url("licences.my_resources") + f"#licence-{licence.id}"
     return notifications.Notice({"licence": licence, "until": until}, link=link)
