@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app import mail, notifications
 from app.accounts.models import User
-from app.budgets.models import Academy, Allocation, SchoolYear
+from app.budgets.models import Allocation, SchoolYear
 from app.extensions import db
 from app.ledger.models import AccountKind, JournalEntry, LedgerAccount, Posting
 from app.notifications.models import Topic
@@ -47,11 +47,9 @@ def credit_received(payload: dict[str, Any], user: User) -> notifications.Notice
     if not received:
         return None
     year = db.session.get(SchoolYear, allocation.school_year_code)
-    academy = db.session.get(Academy, allocation.academy_code)
     context = {
         "cents": int(received),
         "left": _credit_left(user.id, allocation.school_year_code),
-        "academy": academy.name if academy is not None else "",
         "ends_on": year.ends_on if year is not None else None,
     }
     return notifications.Notice(context, link=mail.public_url("products.storefront"))

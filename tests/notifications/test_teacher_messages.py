@@ -153,7 +153,7 @@ def test_a_code_licence_ready_says_where_to_reveal_the_code_never_the_code(
     inbox = mailbox.deliver()
 
     [message] = mails(inbox, teacher, "est prête")
-    assert message["Subject"] == "« Atlas des océans » est prête"
+    assert message["Subject"] == "La ressource « Atlas des océans » est prête"
     text = text_of(message)
     assert f"/mes-ressources#licence-{licence.id}" in text
     assert "Révéler le code" in text
@@ -187,7 +187,7 @@ def test_a_failed_licence_is_told_with_its_reason_and_what_comes_next(
     inbox = mailbox.deliver()
 
     [message] = mails(inbox, teacher, "n’a pas pu vous être livrée")
-    assert message["Subject"] == "« Chimie en 3D » n’a pas pu vous être livrée"
+    assert message["Subject"] == "La ressource « Chimie en 3D » n’a pas pu vous être livrée"
     text = text_of(message)
     assert reason in text
     assert "Réessayer" in text
@@ -209,9 +209,9 @@ def test_a_cancelled_line_tells_the_credit_back_once(session: Session, mailbox: 
 
     inbox = mailbox.deliver()
 
-    [message] = mails(inbox, teacher, "annulée")
+    [message] = mails(inbox, teacher, "Annulation")
     assert subject(message) == (
-        f"« Atlas des océans » annulée : {euros(line.price_cents)} rendus sur votre crédit"
+        f"Annulation de « Atlas des océans » : {euros(line.price_cents)} rendus sur votre crédit"
     )
     text = text_of(message)
     assert f"Crédit disponible : {format_cents(100_00)}" in text
