@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import except_, func, literal, or_, select
+from sqlalchemy import Integer, cast, except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,7 +29,7 @@ from app.budgets.models import (
     School,
     SchoolYear,
 )
-from app.core import audit
+from app.core import audit, dates, schedule
 from app.core.db import AnySelect, integer_rows, is_postgres, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import InvalidAmount, format_euros, parse_euros
@@ -952,6 +953,7 @@ def _apply_rule(
         if entry is not None:
             count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
         _invite_waiting_teachers(LedgerAccount.id.in_(select(ids.c.id)))
+        _tell_credited(allocation, entry)
         done += min(size, len(todo_ids) - start)
         allocation.teacher_count += count
         allocation.total_cents += count * rule.cents
@@ -1001,7 +1003,7 @@ def _apply_lines(
         account_id=[account_ids[users[line.email].id] for line in parsed.lines],
         amount_cents=[line.cents for line in parsed.lines],
     )
-    ledger.post_batch(
+    entry = ledger.post_batch(
         EntryKind.ALLOCATE,
         select(amounts.c.account_id, amounts.c.amount_cents),
         pool,
@@ -1011,6 +1013,7 @@ def _apply_lines(
         memo=f"Répartition n°{allocation.id} : {allocation.description}",
     )
     _invite_waiting_teachers(LedgerAccount.id.in_(list(account_ids.values())))
+    _tell_credited(allocation, entry)
     yield len(parsed.lines), len(parsed.lines)
 
 
@@ -1023,6 +1026,29 @@ def _invite_waiting_teachers(credited: ColumnElement[bool]) -> None:
         .where(credited, User.password_hash.is_(None), User.active.is_(True))
     )
     mail.send_many("account_activation", waiting, key="user")
+
+
+def _tell_credited(allocation: Allocation, entry: JournalEntry | None) -> None:
+    """Tell the teachers `entry` credited (a chunk, or the whole file), set-based. The key
+    holds the allocation: one message per allocation and teacher, whatever the chunks
+    and re-runs. Teachers without a password are left out: the activation mail queued
+    with the credit already says a credit waits for them (one message, not two)."""
+    if entry is None:
+        return
+    credited = (
+        select(
+            LedgerAccount.user_id.label("user"),
+            cast(literal(allocation.id), Integer).label("allocation"),
+        )
+        .join(Posting, Posting.account_id == LedgerAccount.id)
+        .join(User, User.id == LedgerAccount.user_id)
+        .where(
+            Posting.entry_id == entry.id,
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            User.password_hash.is_not(None),
+        )
+    )
+    notifications.notify_many("credit_received", credited, key=f"credit-received:{allocation.id}")
 
 
 def _teachers_for_lines(
@@ -1340,3 +1366,45 @@ def teacher_balance(user_id: int, school_year: str) -> int:
         )
     )
     return int(total or 0)
+
+
+# --- the credit-expiry reminder ------------------------------------------------------------
+
+# Days before the end of the school year when a teacher with credit left is reminded.
+CREDIT_REMINDER_DAYS = (30, 7)
+
+
+def remind_expiring_credit(today: date) -> int:
+    """On the days CREDIT_REMINDER_DAYS before the end of the current school year (31
+    August: 1 and 24 August), tell every teacher who still holds credit of that year, in
+    one set-based statement per table (870,000 teachers). The key holds the year and the
+    step: a second run the same day, or two schedulers at once, add nothing. Returns how
+    many mails were queued."""
+    year = db.session.get(SchoolYear, school_year_code(today))
+    if year is None or year.closed_at is not None:
+        return 0
+    days = (year.ends_on - today).days
+    if days not in CREDIT_REMINDER_DAYS:
+        return 0
+    holding = (
+        select(
+            LedgerAccount.user_id.label("user"),
+            literal(year.code).label("year"),
+            cast(literal(days), Integer).label("days"),
+        )
+        .where(
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+            LedgerAccount.school_year_code == year.code,
+            LedgerAccount.balance_cents > 0,
+        )
+        .group_by(LedgerAccount.user_id)
+    )
+    key = f"credit-expiring:{year.code}:{days}"
+    return notifications.notify_many("credit_expiring", holding, key=key)
+
+
+@schedule.task("budgets.credit-reminder", "0 8 * * *", _l("Rappel du crédit non utilisé"))
+def remind_expiring_credit_today() -> None:
+    """Every morning at 8:00 (Paris); it tells people only 30 and 7 days before the end
+    of the school year."""
+    remind_expiring_credit(dates.today())

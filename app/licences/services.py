@@ -145,6 +145,12 @@ def _activate(
     licence.activated_at = utcnow()
     licence.updated_at = utcnow()
     audit.record(actor, "licence.activated", "licence", licence.id, source=source)
+    notifications.notify(
+        "licence_ready",
+        {"licence": licence.id},
+        users=[licence.teacher_id],
+        key=f"licence-ready:{licence.id}",
+    )
 
 
 def confirm(
@@ -179,6 +185,12 @@ def fail(licence: Licence, reason: str, actor: User | None) -> None:
     licence.status_reason = reason[:2000]
     licence.updated_at = utcnow()
     audit.record(actor, "licence.failed", "licence", licence.id, reason=licence.status_reason)
+    notifications.notify(
+        "licence_failed",
+        {"licence": licence.id},
+        users=[licence.teacher_id],
+        key=f"licence-failed:{licence.id}",
+    )
 
 
 def _failed_at_channel(licence: Licence, reason: str) -> None:

@@ -640,6 +640,9 @@ def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLin
     if line.licence is not None:
         licences.revoke(teacher, line.licence, "Commande annulée par l'enseignant.")
     audit.record(teacher, "order_line.cancelled", "order", order.id, line=line.id)
+    notifications.notify(
+        "line_cancelled", {"line": line.id}, users=[teacher.id], key=f"line-cancelled:{line.id}"
+    )
     return line
 
 

@@ -199,7 +199,7 @@ def test_the_licence_is_provisioned_through_a_queued_job(
     assert provision_job(licence).status is JobStatus.QUEUED
     assert vendor_server.received == []  # nothing sent before the transaction commits
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 1
 
     licence = reloaded(licence)
     assert licence.status is LicenceStatus.ACTIVE
@@ -216,7 +216,8 @@ def test_a_vendor_down_is_retried_then_the_licence_fails_with_a_reason(
     vendor = webhook_vendor(f"http://127.0.0.1:{closed_port}/licences")
     licence = buy(webhook_product(vendor))
 
-    assert jobs.work(once=True) == 3  # three attempts, no wait between them here
+    # three attempts, no wait between them here
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 3
 
     job = provision_job(licence)
     assert (job.status, job.attempts) == (JobStatus.DEAD, 3)
@@ -233,7 +234,7 @@ def test_a_vendor_down_is_retried_then_the_licence_fails_with_a_reason(
     vendor.provisioning_url = vendor_server.url
     services.retry(None, licence)
     assert licence.status is LicenceStatus.PENDING
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 1
     assert reloaded(licence).status is LicenceStatus.ACTIVE
 
 
@@ -247,7 +248,7 @@ def test_a_server_error_is_retried_with_the_same_idempotency_key(
         (200, {"access_url": ACCESS_URL}),
     ]
 
-    assert jobs.work(once=True) == 2
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 2
 
     licence = reloaded(licence)
     assert licence.status is LicenceStatus.ACTIVE
@@ -269,7 +270,7 @@ def test_a_vendor_too_slow_to_answer_is_retried(
     vendor_server.delay = 0.5
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
 
-    assert jobs.work(once=True) == 3
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 3
 
     job = provision_job(licence)
     assert (job.status, job.last_error) == (
@@ -284,7 +285,7 @@ def test_a_redirect_is_not_followed(session: Session, vendor_server: FakeVendorS
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
     vendor_server.replies = [(302, None)]
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     licence = reloaded(licence)
     assert (licence.status, licence.status_reason) == (
@@ -303,7 +304,7 @@ def test_only_an_https_access_url_is_kept(
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
     vendor_server.replies = [(200, {"access_url": access_url})]
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     licence = reloaded(licence)
     assert licence.access_url is None or licence.access_url.startswith("https://")
@@ -315,7 +316,7 @@ def test_a_refusal_fails_the_licence_with_the_vendor_s_message_without_retry(
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
     vendor_server.replies = [(422, {"message": "Établissement inconnu"})]
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 1
 
     licence = reloaded(licence)
     assert licence.status is LicenceStatus.FAILED
@@ -332,7 +333,7 @@ def test_accepted_without_access_leaves_the_licence_pending_with_a_reason(
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
     vendor_server.replies = [(202, reply)]
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 1
 
     licence = reloaded(licence)
     assert licence.status is LicenceStatus.PENDING
@@ -347,7 +348,7 @@ def test_an_external_id_alone_activates_the_licence(
     licence = buy(webhook_product(webhook_vendor(vendor_server.url)))
     vendor_server.replies = [(201, {"external_id": "ABO-77"})]
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     licence = reloaded(licence)
     assert (licence.status, licence.external_id) == (LicenceStatus.ACTIVE, "ABO-77")
@@ -360,7 +361,7 @@ def test_the_call_is_signed_and_the_signature_is_really_checked(
     session: Session, vendor_server: FakeVendorServer
 ) -> None:
     buy(webhook_product(webhook_vendor(vendor_server.url)))
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
     (call,) = vendor_server.received
     header = call.headers[signing.SIGNATURE_HEADER.lower()]
     match = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", header)
@@ -393,7 +394,7 @@ def test_a_call_signed_with_another_secret_is_refused_by_the_vendor(
 ) -> None:
     licence = buy(webhook_product(webhook_vendor(vendor_server.url, secret="not-the-vendor-s")))
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     assert vendor_server.received[0].verified is False
     licence = reloaded(licence)
@@ -404,7 +405,7 @@ def test_a_call_signed_with_another_secret_is_refused_by_the_vendor(
 def test_a_vendor_without_a_provisioning_url_is_waited_for(session: Session) -> None:
     licence = buy(webhook_product(factories.VendorFactory()))
 
-    assert jobs.work(once=True) == 3
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 3
 
     job = provision_job(licence)
     assert job.status is JobStatus.DEAD
@@ -423,7 +424,7 @@ def test_the_body_holds_the_pseudonym_not_the_email_when_not_declared(
     product = webhook_product(webhook_vendor(vendor_server.url), teacher_data=["usage"])
     licence = buy(product, teacher, school)
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     (call,) = vendor_server.received
     body = call.json()
@@ -445,7 +446,7 @@ def test_the_email_is_sent_when_the_declaration_lists_it(
     product = webhook_product(webhook_vendor(vendor_server.url), teacher_data=["email", "usage"])
     licence = buy(product, teacher, school)
 
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     teacher_data = vendor_server.received[0].json()["teacher"]
     assert teacher_data == {
@@ -467,7 +468,7 @@ def test_the_pseudonym_is_stable_for_a_vendor_and_differs_between_vendors(
         buy(webhook_product(second_vendor), teacher, school),
     ]
 
-    assert jobs.work(once=True) == 3
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 3
 
     by_licence = {
         call.json()["licence_id"]: call.json()["teacher"]["id"] for call in vendor_server.received
@@ -488,7 +489,7 @@ def codes_product() -> Product:
 def test_without_codes_the_licence_waits_with_a_reason(session: Session) -> None:
     licence = buy(codes_product())
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 1
 
     licence = reloaded(licence)
     assert licence.status is LicenceStatus.PENDING
@@ -502,10 +503,10 @@ def test_without_codes_the_licence_waits_with_a_reason(session: Session) -> None
 def test_uploaded_codes_go_to_the_waiting_licences(session: Session) -> None:
     product = codes_product()
     waiting = [buy(product) for _ in range(3)]
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     assert services.upload_codes(None, product, PlanKind.TEACHER, ["CODE-A", "CODE-B"]) == 2
-    assert jobs.work(once=True) == 3  # one new job per waiting licence
+    assert jobs.work(once=True, kinds=[services.PROVISION]) == 3  # one new job per waiting licence
 
     licences = [reloaded(licence) for licence in waiting]
     active = [lic for lic in licences if lic.status is LicenceStatus.ACTIVE]
@@ -516,7 +517,7 @@ def test_uploaded_codes_go_to_the_waiting_licences(session: Session) -> None:
 
     # More codes: the last one gets its code too.
     services.upload_codes(None, product, PlanKind.TEACHER, ["CODE-C"])
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
     assert reloaded(still_waiting).activation_code == "CODE-C"
 
 
@@ -524,13 +525,13 @@ def test_a_licence_with_a_code_keeps_it_when_provisioned_again(session: Session)
     product = codes_product()
     services.upload_codes(None, product, PlanKind.TEACHER, ["CODE-A", "CODE-B"])
     licence = buy(product)
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
     assert reloaded(licence).activation_code == "CODE-A"
 
     licence = reloaded(licence)
     licence.status = LicenceStatus.PENDING  # e.g. the job ran again after a crash
     jobs.enqueue(services.PROVISION, {"licence_id": licence.id}, key="test:again")
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
 
     assert reloaded(licence).activation_code == "CODE-A"
     assert (
@@ -552,7 +553,7 @@ def test_the_database_refuses_a_code_twice(session: Session) -> None:
     product = codes_product()
     services.upload_codes(None, product, PlanKind.TEACHER, ["CODE-A", "CODE-B"])
     first, second = buy(product), buy(product)
-    jobs.work(once=True)
+    jobs.work(once=True, kinds=[services.PROVISION])
     first, second = reloaded(first), reloaded(second)
     assert {first.activation_code, second.activation_code} == {"CODE-A", "CODE-B"}
 
@@ -590,7 +591,7 @@ def test_two_workers_at_once_never_give_the_same_code_twice(committed: Flask) ->
     def worker() -> int:
         with committed.app_context():
             barrier.wait()
-            return jobs.work(once=True)
+            return jobs.work(once=True, kinds=[services.PROVISION])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         ran = [future.result(timeout=60) for future in [pool.submit(worker) for _ in range(2)]]
@@ -605,7 +606,9 @@ def test_two_workers_at_once_never_give_the_same_code_twice(committed: Flask) ->
         assert statuses == ["active"] * 20 + ["pending"] * 10
         assert (
             db.session.scalar(
-                sa.select(sa.func.count()).select_from(Job).where(Job.status != JobStatus.DONE)
+                sa.select(sa.func.count())
+                .select_from(Job)
+                .where(Job.kind == services.PROVISION, Job.status != JobStatus.DONE)
             )
             == 0
         )

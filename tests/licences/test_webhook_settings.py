@@ -18,6 +18,7 @@ from app.core import audit, jobs
 from app.core.jobs import JobStatus
 from app.licences import targets
 from app.licences.models import LicenceStatus
+from app.licences.services import PROVISION
 from app.vendors.models import Vendor
 from config import DevelopmentConfig, ProductionConfig, TestConfig
 from tests import factories
@@ -192,7 +193,7 @@ def test_a_name_rebound_inside_after_saving_is_refused_at_call_time(
     licence = buy(webhook_product(vendor))
     dns["api.lumiere.example"] = ["127.0.0.1"]  # rebound before the call
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[PROVISION]) == 1
 
     job = provision_job(licence)
     assert job.status is JobStatus.DEAD
@@ -210,7 +211,7 @@ def test_a_literal_local_address_is_refused_at_call_time(
     vendor = factories.VendorFactory(provisioning_url=vendor_server.url, webhook_secret=SECRET)
     licence = buy(webhook_product(vendor))
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[PROVISION]) == 1
 
     assert vendor_server.received == [], "nothing reached the local server"
     assert provision_job(licence).status is JobStatus.DEAD
@@ -229,7 +230,7 @@ def test_the_call_goes_to_the_address_checked_under_the_url_s_name(
     )
     licence = buy(webhook_product(vendor))
 
-    assert jobs.work(once=True) == 1
+    assert jobs.work(once=True, kinds=[PROVISION]) == 1
 
     assert reloaded(licence).status is LicenceStatus.ACTIVE
     (received,) = vendor_server.received

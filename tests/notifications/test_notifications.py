@@ -8,7 +8,7 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import notifications
@@ -27,11 +27,19 @@ def _count(model: type, *where: object) -> int:
     return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+def _forget_credit_messages() -> None:
+    """The credit given to set a test up is told too (tests/notifications/
+    test_teacher_messages.py): these tests look at the order's message alone."""
+    db.session.execute(delete(Notification).where(Notification.event == "credit_received"))
+    db.session.execute(delete(Job).where(Job.key.like("mail:credit_received:%")))
+
+
 @pytest.fixture
 def order(session: Session) -> Order:
     school = factories.SchoolFactory(academy_code="01")
     teacher = teacher_with_credit(school, 100_00)
     teacher.name = "Camille Durand"
+    _forget_credit_messages()
     return buy(teacher, on_sale(title="Atlas des océans"))
 
 
@@ -178,6 +186,7 @@ def test_an_optional_message_is_not_mailed_to_who_turned_it_off(
         school = factories.SchoolFactory(academy_code="01")
         keen, tired = teacher_with_credit(school, 50_00), teacher_with_credit(school, 50_00)
         services.choose(tired.id, Topic.REMINDERS, False)
+        _forget_credit_messages()
         buy(keen, on_sale())
         buy(tired, on_sale())
         inbox = mailbox.deliver()
