@@ -559,8 +559,8 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
         ):
             line.refuse(
                 "email",
-                f"adresse électronique hors de l'académie : « {line.email} » ; seules les "
-                f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}",
+                f"Adresse électronique hors de l'académie : « {line.email} » ; seules les "
+                f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}.",
             )
     uais = {line.uai for line in parsed.lines if not line.errors}
     schools = {
@@ -572,12 +572,12 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
             continue
         school = schools.get(line.uai)
         if school is None:
-            line.refuse("uai", f"établissement inconnu : UAI {line.uai}")
+            line.refuse("uai", f"Établissement inconnu : UAI {line.uai}.")
         elif school.academy_code != academy.code:
             line.refuse(
                 "uai",
-                f"l'établissement {school.name} ({line.uai}) relève de l'académie "
-                f"de {school.academy.name}, pas de celle de {academy.name}",
+                f"L'établissement {school.name} ({line.uai}) relève de l'académie "
+                f"de {school.academy.name}, pas de celle de {academy.name}.",
             )
     emails = [line.email for line in parsed.lines if not line.errors]
     deactivated = set(
@@ -585,12 +585,14 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
     )
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
-            line.refuse("email", f"le compte de {line.email} est désactivé")
-    _check_teachers_schools(parsed, academy)
+            line.refuse("email", f"Le compte de {line.email} est désactivé.")
+    _check_teachers_schools(parsed, academy, schools)
     return schools
 
 
-def _check_teachers_schools(parsed: ParsedFile, academy: Academy) -> None:
+def _check_teachers_schools(
+    parsed: ParsedFile, academy: Academy, schools: dict[str, School]
+) -> None:
     """A teacher the academy already knows is credited in one of their own schools."""
     emails = [line.email for line in parsed.lines if not line.errors]
     known: dict[str, list[School]] = {}
@@ -614,8 +616,8 @@ def _check_teachers_schools(parsed: ParsedFile, academy: Academy) -> None:
         names = ", ".join(str(school) for school in theirs)
         line.refuse(
             "uai",
-            f"établissement : {line.email} enseigne à {names}, pas dans l'établissement "
-            f"{line.uai} ; indiquez l'un de ses établissements",
+            f"{line.email} enseigne à {names}, pas à {schools[line.uai]} : "
+            "indiquez l'un de ses établissements.",
         )
 
 
