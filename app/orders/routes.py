@@ -212,7 +212,8 @@ def cancel(line_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(
         _(
-            "« %(title)s » est annulée : %(amount)s sont revenus sur votre compte.",
+            "La %(offer)s de « %(title)s » est annulée ; %(amount)s ont été recrédités.",
+            offer=str(PLAN_LABELS[line.plan_kind]).lower(),
             title=line.title,
             amount=format_euros(line.price_cents),
         ),
