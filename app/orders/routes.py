@@ -71,19 +71,26 @@ def _summary_page(
 def add(product_id: int) -> ResponseReturnValue:
     form = AddToCartForm()
     form.plan.choices = options((kind.value, PLAN_LABELS[kind]) for kind in PlanKind)
+    # Back to the product page with what the teacher chose, if refused.
+    back = url_for(
+        "products.storefront_product",
+        product_id=product_id,
+        offre=form.plan.data,
+        eleves=form.seats.data,
+    )
     if not form.validate_on_submit():
         if form.seats.errors:
             flash(_("Nombre d’élèves : indiquez un nombre entier."), "error")
         else:
             flash(_("Choisissez une offre."), "error")
-        return redirect(url_for("products.storefront_product", product_id=product_id))
+        return redirect(back)
     try:
         services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), form.seats.data)
         db.session.commit()
     except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
         db.session.rollback()
         flash(refused.message, "error")
-        return redirect(url_for("products.storefront_product", product_id=product_id))
+        return redirect(back)
     flash(_("Ajouté au panier."), "success")
     return redirect(url_for("orders.cart"))
 
