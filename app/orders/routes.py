@@ -268,7 +268,17 @@ def vendor_orders(vendor_id: int) -> ResponseReturnValue:
 
 
 def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
-    header = ["commande", "date", "uai", "produit", "offre", "eleves", "montant_ttc", "statut"]
+    header = [
+        _("Commande"),
+        _("Date"),
+        _("UAI"),
+        _("Produit"),
+        _("Offre"),
+        _("Élèves"),
+        _("Montant TTC (€)"),
+        _("Statut"),
+        _("Licence"),
+    ]
     lines = [
         [
             order.number,
@@ -276,14 +286,14 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
             exports.identifier(uai),
             line.title,
             line.plan_kind.label,
-            line.seats,
+            line.seats if line.plan_kind is PlanKind.CLASS else "",
             f"{line.price_cents / 100:.2f}".replace(".", ","),
             line.status.label,
             licence_status.label if licence_status else "",
         ]
         for line, order, uai, licence_status in rows
     ]
-    data = exports.text([[*header, "licence"], *lines])
+    data = exports.text([header, *lines])
     return Response(
         data,
         mimetype="text/csv",
