@@ -262,7 +262,7 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
     made_on = dates.local_date(sea.created_at).isoformat()
     assert rows == [
-        ["versement", "date", "editeur", "siret", "titulaire", "iban", "bic", "montant_eur"],
+        ["Versement", "Date", "Éditeur", "SIRET", "Titulaire du compte", "IBAN", "BIC", "Montant (€)"],
         [
             sea.number,
             made_on,
