@@ -259,7 +259,7 @@ def reverse_funding(actor: User, academy_code: str, entry_id: int, reason: str) 
             f"Cette dotation de {format_euros(cents)} ne peut plus être annulée : l'enveloppe "
             f"de l'académie de {academy.name} ne contient plus que {format_euros(pool)}, "
             "le reste a déjà été réparti aux enseignants.",
-            details={"amount": [f"il manque {format_euros(cents - pool)} dans l'enveloppe"]},
+            details={"amount": [f"Il manque {format_euros(cents - pool)} dans l'enveloppe."]},
         ) from None
     if not reversal.replayed:
         audit.record(
@@ -629,7 +629,8 @@ def preview_rule(
     year = _open_year(school_year)
     if rule.cents <= 0:
         raise ValidationFailed(
-            "Le montant doit être strictement positif.", details={"amount": ["doit être > 0"]}
+            "Le montant doit être strictement positif.",
+            details={"amount": ["Le montant doit être strictement positif."]},
         )
     digest = _sha256(academy.code, year.code, rule.to_json())
     allocation = db.session.scalar(
@@ -671,14 +672,24 @@ def preview_rule(
 
 def _describe_rule(rule: Rule) -> str:
     """The rule in words, stored with the allocation (in French, whoever reads it later)."""
-    scope = "tous les enseignants de l'académie"
+    plurals = {kind.code: kind.plural for kind in vocabularies.school_kinds()}
+    kinds = [f"des {plurals.get(kind, kind)}" for kind in rule.school_kinds]
+    of_kinds = ", ".join(kinds[:-1]) + " et " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
     if rule.school_ids:
         count = len(rule.school_ids)
-        scope = f"les enseignants de {count} établissement{'s' if count > 1 else ''}"
-    if rule.school_kinds:
-        labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
-        scope += " (" + ", ".join(labels) + ")"
-    return f"{format_euros(rule.cents)} à {scope}"
+        schools = (
+            f"{count} établissement{'s' if count > 1 else ''} choisi{'s' if count > 1 else ''}"
+        )
+        scope = (
+            f"aux enseignants {of_kinds} parmi {schools}"
+            if kinds
+            else f"aux enseignants de {schools}"
+        )
+    elif kinds:
+        scope = f"aux enseignants {of_kinds} de l'académie"
+    else:
+        scope = "à tous les enseignants de l'académie"
+    return f"{format_euros(rule.cents)} {scope}"
 
 
 def _academy_address(academy_code: str) -> ColumnElement[bool]:
@@ -828,7 +839,7 @@ def _apply_rule(
                 each=format_euros(rule.cents),
                 total=format_euros(len(todo_ids) * rule.cents),
             ),
-            details={"amount": ["enveloppe insuffisante"]},
+            details={"amount": ["L'enveloppe de l'académie ne suffit pas pour ce montant."]},
         )
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
     size = ALLOCATION_CHUNK if is_postgres(db.session) else min(ALLOCATION_CHUNK, 20_000)
@@ -998,7 +1009,7 @@ def preview_one(
         raise InsufficientFunds(
             f"Solde insuffisant : l'enveloppe de l'académie ({format_euros(pool)}) ne permet "
             f"pas d'attribuer {format_euros(line.cents)}.",
-            details={"amount": [f"il manque {format_euros(line.cents - pool)}"]},
+            details={"amount": [f"Il manque {format_euros(line.cents - pool)} dans l'enveloppe."]},
         )
     if allocation is None:
         allocation = Allocation(

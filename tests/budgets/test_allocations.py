@@ -303,6 +303,31 @@ def test_rule_restricted_to_school_kinds(paris: dict[str, User]) -> None:
     assert _balance_of(pro.email) == 1000
 
 
+@pytest.mark.parametrize(
+    ("kinds", "schools", "described"),
+    [
+        ((), 0, "10,00 € à tous les enseignants de l'académie"),
+        (("college",), 0, "10,00 € aux enseignants des collèges de l'académie"),
+        (
+            ("college", "lycee_professionnel"),
+            0,
+            "10,00 € aux enseignants des collèges et des lycées professionnels de l'académie",
+        ),
+        ((), 2, "10,00 € aux enseignants de 2 établissements choisis"),
+        (("college",), 2, "10,00 € aux enseignants des collèges parmi 2 établissements choisis"),
+    ],
+)
+def test_a_rule_is_described_in_french_with_the_plural_of_the_school_kinds(
+    paris: dict[str, User], kinds: tuple[str, ...], schools: int, described: str
+) -> None:
+    ids = (paris["school"].id, paris["other"].id)[:schools]
+    rule = services.Rule(1000, school_ids=ids, school_kinds=kinds)
+
+    preview = services.preview_rule(paris["manager"], "01", YEAR, rule, f"rule:{described}")
+
+    assert preview.allocation.description == described.replace(" €", "\u00a0€")
+
+
 def test_rule_above_the_pool_is_refused_and_writes_nothing(paris: dict[str, User]) -> None:
     for _ in range(3):
         factories.teacher(paris["school"])
