@@ -4,8 +4,8 @@ itself), rendered once on the first download and kept."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
