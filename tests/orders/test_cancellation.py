@@ -257,7 +257,7 @@ def test_the_vendor_sees_the_cancelled_line(
 
     page = visible_text(client.get(f"/editeur/{shop.vendor.id}/commandes"))
 
-    assert "Atlas des océans Licence établissement 1 40,00 € Annulée" in page
+    assert "Atlas des océans Licence établissement 40,00 € Annulée · licence retirée" in page
     assert "Laboratoire de chimie Licence classe 25 60,00 € Payée" in page
 
 
