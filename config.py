@@ -41,6 +41,7 @@ class Config:
         "MAIL_URL": "MAIL_URL",
         "MAIL_FROM": "MAIL_FROM",
         "MAIL_REPLY_TO": "MAIL_REPLY_TO",
+        "SUPPORT_EMAIL": "SUPPORT_EMAIL",
         "PROCONNECT_ISSUER": "PROCONNECT_ISSUER",
         "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
         "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
@@ -89,6 +90,8 @@ class Config:
     MAIL_FROM = "Compte Ressources <ne-pas-repondre@compte-ressources.education.gouv.fr>"
     MAIL_REPLY_TO = ""
     MAIL_TIMEOUT_SECONDS = 30
+    # Where people write to the operator (e.g. to contest a refusal): shown on the pages.
+    SUPPORT_EMAIL = "assistance@compte-ressources.education.gouv.fr"
 
     # ProConnect, the State's sign-in for its agents (OpenID Connect). No issuer: no button.
     PROCONNECT_ISSUER = ""

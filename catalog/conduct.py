@@ -636,7 +636,7 @@ def _hosting_eea(declaration: Declaration, limits: Limits) -> Finding:
         return Finding(
             "hosting_eea",
             Severity.OK,
-            "Hébergement dans l'Union européenne ou l'EEE : conforme.",
+            "Hébergement dans l'Union européenne ou l'EEE.",
             "hosting",
         )
     places = _join([f"chez {h.provider} ({h.country})" for _, h in outside])
@@ -657,9 +657,9 @@ def _subprocessors_eea(declaration: Declaration, limits: Limits) -> Finding:
     ]
     if not outside:
         message = (
-            "Sous-traitants établis dans l'Union européenne ou l'EEE : conforme."
+            "Sous-traitants établis dans l'Union européenne ou l'EEE."
             if declaration.subprocessors
-            else "Aucun sous-traitant déclaré : conforme."
+            else "Aucun sous-traitant déclaré."
         )
         return Finding("subprocessors_eea", Severity.OK, message, "subprocessors")
     names = _join([f"{s.name} ({s.country})" for _, s in outside])
@@ -686,7 +686,7 @@ def _advertising(declaration: Declaration) -> Finding:
             "ressources destinées aux élèves et aux enseignants.",
             "advertising",
         )
-    return Finding("advertising", Severity.OK, "Aucune publicité : conforme.", "advertising")
+    return Finding("advertising", Severity.OK, "Aucune publicité.", "advertising")
 
 
 def _data_sale(declaration: Declaration) -> Finding:
@@ -701,7 +701,7 @@ def _data_sale(declaration: Declaration) -> Finding:
     return Finding(
         "data_sale",
         Severity.OK,
-        "Aucune vente ni réutilisation commerciale des données : conforme.",
+        "Aucune vente ni réutilisation commerciale des données.",
         "data_sale",
     )
 
@@ -718,7 +718,7 @@ def _pupil_profiling(declaration: Declaration) -> Finding:
     return Finding(
         "pupil_profiling",
         Severity.OK,
-        "Aucun profilage des élèves : conforme.",
+        "Aucun profilage des élèves.",
         "pupil_profiling",
     )
 
@@ -737,7 +737,7 @@ def _retention(declaration: Declaration, limits: Limits) -> Finding:
         "retention",
         Severity.OK,
         f"Durée de conservation de {counted(days, 'jour')}, dans la limite de "
-        f"{counted(limit, 'jour')} : conforme.",
+        f"{counted(limit, 'jour')}.",
         "retention_days",
     )
 
@@ -754,7 +754,7 @@ def _dpo_contact(declaration: Declaration) -> Finding:
     return Finding(
         "dpo_contact",
         Severity.OK,
-        "Contact du délégué à la protection des données indiqué : conforme.",
+        "Contact du délégué à la protection des données indiqué.",
         "dpo_contact",
     )
 
@@ -785,7 +785,7 @@ def _privacy_policy(declaration: Declaration) -> Finding:
     return Finding(
         "privacy_policy",
         Severity.OK,
-        "Politique de confidentialité publiée à une adresse sécurisée : conforme.",
+        "Politique de confidentialité publiée à une adresse sécurisée.",
         "privacy_policy_url",
     )
 
@@ -803,7 +803,7 @@ def _breach_notification(declaration: Declaration, limits: Limits) -> Finding:
     return Finding(
         "breach_notification",
         Severity.OK,
-        f"Notification d'une violation de données sous {counted(hours, 'heure')} : conforme.",
+        f"Notification d'une violation de données sous {counted(hours, 'heure')}.",
         "breach_notification_hours",
     )
 
@@ -820,7 +820,7 @@ def _deletion_at_end(declaration: Declaration) -> Finding:
     return Finding(
         "deletion_at_end",
         Severity.OK,
-        "Suppression ou restitution des données à la fin du contrat : conforme.",
+        "Suppression ou restitution des données à la fin du contrat.",
         "deletion_at_end",
     )
 
@@ -835,14 +835,14 @@ def _pupil_identity_gar(declaration: Declaration) -> Finding:
         return Finding(
             "pupil_identity_gar",
             Severity.OK,
-            "Aucune donnée identifiant directement les élèves : conforme.",
+            "Aucune donnée identifiant directement les élèves.",
             "pupil_data",
         )
     if declaration.gar_access:
         return Finding(
             "pupil_identity_gar",
             Severity.OK,
-            "Données identifiant les élèves reçues par le GAR : conforme.",
+            "Données identifiant les élèves reçues par le GAR.",
             "pupil_data",
         )
     return Finding(
@@ -877,7 +877,7 @@ def _exclusion(company: Company | None, excluded_names: Sequence[Entry | str]) -
         return Finding(
             "exclusion_list",
             Severity.OK,
-            "Ni la société ni sa maison mère n'appartiennent à un groupe exclu : conforme.",
+            "Ni la société ni sa maison mère n'appartiennent à un groupe exclu.",
             "company",
         )
     details = _join([text for _, text in hits])
@@ -899,7 +899,7 @@ def _trackers(declaration: Declaration) -> Finding:
             "retirez-les ou limitez-vous à une mesure d'audience qui ne suit pas les élèves.",
             "trackers",
         )
-    return Finding("trackers", Severity.OK, "Aucun traceur tiers : conforme.", "trackers")
+    return Finding("trackers", Severity.OK, "Aucun traceur tiers.", "trackers")
 
 
 def _certifications(declaration: Declaration) -> Finding:
@@ -914,7 +914,7 @@ def _certifications(declaration: Declaration) -> Finding:
     return Finding(
         "certifications",
         Severity.OK,
-        f"Certifications déclarées ({_join(list(declaration.certifications))}) : conforme.",
+        f"Certifications déclarées ({_join(list(declaration.certifications))}).",
         "certifications",
     )
 

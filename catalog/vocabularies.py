@@ -80,6 +80,7 @@ class SchoolKind:
 
     code: str
     label: str
+    plural: str  # lowercase, for a sentence: "collèges", "lycées professionnels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +197,15 @@ def academy_for_uai(uai: str) -> Academy | None:
 
 @cache
 def school_kinds() -> tuple[SchoolKind, ...]:
-    """The kinds of school, in file order."""
-    return _load_coded("school_kinds.json", SchoolKind)
+    """The kinds of school, in file order, with their plural."""
+    filename = "school_kinds.json"
+    coded = _load_coded(filename, lambda code, label: (code, label))
+    items = load_objects(filename)
+    plurals = [str_field(filename, i, item, "plural") for i, item in enumerate(items)]
+    return tuple(
+        SchoolKind(code, label, plural)
+        for (code, label), plural in zip(coded, plurals, strict=True)
+    )
 
 
 @cache

@@ -22,6 +22,21 @@ def _good_password(form: Any, field: Field) -> None:
         raise ValidationError(problem)
 
 
+def new_password_field(label: str = _l("Nouveau mot de passe")) -> Any:
+    """A password being chosen: the rules of `password_problem`, and the hint saying them
+    (account pages and vendor registration alike)."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_l("Saisissez un mot de passe.")),
+            Length(max=200),
+            _good_password,
+        ],
+        description=PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("Adresse électronique"),
@@ -51,16 +66,7 @@ class NewPasswordForm(FlaskForm):
 
     email_of_owner = ""  # set by the view, so the password cannot contain the address
 
-    password = PasswordField(
-        _l("Nouveau mot de passe"),
-        validators=[
-            DataRequired(_l("Saisissez un mot de passe.")),
-            Length(max=200),
-            _good_password,
-        ],
-        description=PASSWORD_HINT,
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field()
     confirmation = PasswordField(
         _l("Confirmez le mot de passe"),
         validators=[

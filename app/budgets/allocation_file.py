@@ -173,24 +173,26 @@ def _parse_line(number: int, cells: list[str], seen: dict[str, int]) -> FileLine
         found = len(cells)
         line = FileLine(number, "", 0, "")
         found_word = "trouvée" if found < 2 else "trouvées"
-        line.refuse("line", f"3 colonnes attendues (courriel;montant;uai), {found} {found_word}")
+        line.refuse(
+            "line", f"Trois colonnes attendues (courriel;montant;uai), {found} {found_word}."
+        )
         return line
     raw_email, raw_amount, raw_uai = cells
     line = FileLine(number, raw_email.lower(), 0, normalize_uai(raw_uai))
     try:
         line.email = validate_email(raw_email, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        line.refuse("email", f"adresse électronique invalide : « {raw_email} »")
+        line.refuse("email", f"Adresse électronique invalide : « {raw_email} ».")
     try:
         line.cents = parse_euros(raw_amount)
         if line.cents <= 0:
-            line.refuse("amount", "le montant doit être strictement positif")
+            line.refuse("amount", "Le montant doit être strictement positif.")
     except InvalidAmount as error:
-        line.refuse("amount", f"montant invalide : {error}")
+        line.refuse("amount", f"Montant invalide : {error}.")
     if not is_valid_uai(line.uai):
-        line.refuse("uai", f"UAI invalide : « {raw_uai} »")
+        line.refuse("uai", f"UAI invalide : « {raw_uai} ».")
     if line.email in seen:
-        line.refuse("email", f"doublon : cet enseignant figure déjà ligne {seen[line.email]}")
+        line.refuse("email", f"Doublon : cet enseignant figure déjà ligne {seen[line.email]}.")
     elif line.email:
         seen[line.email] = number
     return line

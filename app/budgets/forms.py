@@ -25,7 +25,7 @@ def positive_euros(form: FlaskForm, field: Field) -> None:
     try:
         cents = parse_euros(field.data or "")
     except InvalidAmount as error:
-        raise ValidationError(str(error)) from error
+        raise ValidationError(f"{error}.") from error
     if cents <= 0:
         raise ValidationError(_("Le montant doit être strictement positif."))
 

@@ -268,7 +268,7 @@ def reverse_funding(actor: User, academy_code: str, entry_id: int, reason: str) 
             f"Cette dotation de {format_euros(cents)} ne peut plus être annulée : l'enveloppe "
             f"de l'académie de {academy.name} ne contient plus que {format_euros(pool)}, "
             "le reste a déjà été réparti aux enseignants.",
-            details={"amount": [f"il manque {format_euros(cents - pool)} dans l'enveloppe"]},
+            details={"amount": [f"Il manque {format_euros(cents - pool)} dans l'enveloppe."]},
         ) from None
     if not reversal.replayed:
         audit.record(
@@ -655,8 +655,8 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
         ):
             line.refuse(
                 "email",
-                f"adresse électronique hors de l'académie : « {line.email} » ; seules les "
-                f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}",
+                f"Adresse électronique hors de l'académie : « {line.email} » ; seules les "
+                f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}.",
             )
     uais = {line.uai for line in parsed.lines if not line.errors}
     schools = {
@@ -668,12 +668,12 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
             continue
         school = schools.get(line.uai)
         if school is None:
-            line.refuse("uai", f"établissement inconnu : UAI {line.uai}")
+            line.refuse("uai", f"Établissement inconnu : UAI {line.uai}.")
         elif school.academy_code != academy.code:
             line.refuse(
                 "uai",
-                f"l'établissement {school.name} ({line.uai}) relève de l'académie "
-                f"de {school.academy.name}, pas de celle de {academy.name}",
+                f"L'établissement {school.name} ({line.uai}) relève de l'académie "
+                f"de {school.academy.name}, pas de celle de {academy.name}.",
             )
     emails = [line.email for line in parsed.lines if not line.errors]
     deactivated = set(
@@ -681,12 +681,14 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
     )
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
-            line.refuse("email", f"le compte de {line.email} est désactivé")
-    _check_teachers_schools(parsed, academy)
+            line.refuse("email", f"Le compte de {line.email} est désactivé.")
+    _check_teachers_schools(parsed, academy, schools)
     return schools
 
 
-def _check_teachers_schools(parsed: ParsedFile, academy: Academy) -> None:
+def _check_teachers_schools(
+    parsed: ParsedFile, academy: Academy, schools: dict[str, School]
+) -> None:
     """A teacher the academy already knows is credited in one of their own schools."""
     emails = [line.email for line in parsed.lines if not line.errors]
     known: dict[str, list[School]] = {}
@@ -710,8 +712,8 @@ def _check_teachers_schools(parsed: ParsedFile, academy: Academy) -> None:
         names = ", ".join(str(school) for school in theirs)
         line.refuse(
             "uai",
-            f"établissement : {line.email} enseigne à {names}, pas dans l'établissement "
-            f"{line.uai} ; indiquez l'un de ses établissements",
+            f"{line.email} enseigne à {names}, pas à {schools[line.uai]} : "
+            "indiquez l'un de ses établissements.",
         )
 
 
@@ -723,7 +725,8 @@ def preview_rule(
     year = _open_year(school_year)
     if rule.cents <= 0:
         raise ValidationFailed(
-            "Le montant doit être strictement positif.", details={"amount": ["doit être > 0"]}
+            "Le montant doit être strictement positif.",
+            details={"amount": ["Le montant doit être strictement positif."]},
         )
     digest = _sha256(academy.code, year.code, rule.to_json())
     allocation = db.session.scalar(
@@ -765,14 +768,24 @@ def preview_rule(
 
 def _describe_rule(rule: Rule) -> str:
     """The rule in words, stored with the allocation (in French, whoever reads it later)."""
-    scope = "tous les enseignants de l'académie"
+    plurals = {kind.code: kind.plural for kind in vocabularies.school_kinds()}
+    kinds = [f"des {plurals.get(kind, kind)}" for kind in rule.school_kinds]
+    of_kinds = ", ".join(kinds[:-1]) + " et " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
     if rule.school_ids:
         count = len(rule.school_ids)
-        scope = f"les enseignants de {count} établissement{'s' if count > 1 else ''}"
-    if rule.school_kinds:
-        labels = [vocabularies.label_of("school_kinds", kind) or kind for kind in rule.school_kinds]
-        scope += " (" + ", ".join(labels) + ")"
-    return f"{format_euros(rule.cents)} à {scope}"
+        schools = (
+            f"{count} établissement{'s' if count > 1 else ''} choisi{'s' if count > 1 else ''}"
+        )
+        scope = (
+            f"aux enseignants {of_kinds} parmi {schools}"
+            if kinds
+            else f"aux enseignants de {schools}"
+        )
+    elif kinds:
+        scope = f"aux enseignants {of_kinds} de l'académie"
+    else:
+        scope = "à tous les enseignants de l'académie"
+    return f"{format_euros(rule.cents)} {scope}"
 
 
 def _academy_address(academy_code: str) -> ColumnElement[bool]:
@@ -924,7 +937,7 @@ def _apply_rule(
                 each=format_euros(rule.cents),
                 total=format_euros(len(todo_ids) * rule.cents),
             ),
-            details={"amount": ["enveloppe insuffisante"]},
+            details={"amount": ["L'enveloppe de l'académie ne suffit pas pour ce montant."]},
         )
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
     size = ALLOCATION_CHUNK if is_postgres(db.session) else min(ALLOCATION_CHUNK, 20_000)
@@ -1119,7 +1132,7 @@ def preview_one(
         raise InsufficientFunds(
             f"Solde insuffisant : l'enveloppe de l'académie ({format_euros(pool)}) ne permet "
             f"pas d'attribuer {format_euros(line.cents)}.",
-            details={"amount": [f"il manque {format_euros(line.cents - pool)}"]},
+            details={"amount": [f"Il manque {format_euros(line.cents - pool)} dans l'enveloppe."]},
         )
     if allocation is None:
         allocation = Allocation(

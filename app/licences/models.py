@@ -53,6 +53,11 @@ class LicenceStatus(enum.StrEnum):
     def label(self) -> str:
         return str(LICENCE_STATUS_LABELS[self])
 
+    @property
+    def phrase(self) -> str:
+        """The status naming the licence, next to another status (an order line's)."""
+        return str(LICENCE_STATUS_PHRASES[self])
+
 
 LICENCE_STATUS_LABELS = {
     LicenceStatus.PENDING: _l("En cours de livraison"),
@@ -60,6 +65,14 @@ LICENCE_STATUS_LABELS = {
     LicenceStatus.EXPIRED: _l("Expirée"),
     LicenceStatus.REVOKED: _l("Annulée"),
     LicenceStatus.FAILED: _l("Livraison en échec"),
+}
+
+LICENCE_STATUS_PHRASES = {
+    LicenceStatus.PENDING: _l("licence en cours de livraison"),
+    LicenceStatus.ACTIVE: _l("licence active"),
+    LicenceStatus.EXPIRED: _l("licence expirée"),
+    LicenceStatus.REVOKED: _l("licence retirée"),
+    LicenceStatus.FAILED: _l("livraison de la licence en échec"),
 }
 
 

@@ -71,19 +71,26 @@ def _summary_page(
 def add(product_id: int) -> ResponseReturnValue:
     form = AddToCartForm()
     form.plan.choices = options((kind.value, PLAN_LABELS[kind]) for kind in PlanKind)
+    # Back to the product page with what the teacher chose, if refused.
+    back = url_for(
+        "products.storefront_product",
+        product_id=product_id,
+        offre=form.plan.data,
+        eleves=form.seats.data,
+    )
     if not form.validate_on_submit():
         if form.seats.errors:
             flash(_("Nombre d’élèves : indiquez un nombre entier."), "error")
         else:
             flash(_("Choisissez une offre."), "error")
-        return redirect(url_for("products.storefront_product", product_id=product_id))
+        return redirect(back)
     try:
         services.add_to_cart(current_user, product_id, PlanKind(form.plan.data), form.seats.data)
         db.session.commit()
     except (ValidationFailed, Conflict, services.NotPurchasable) as refused:
         db.session.rollback()
         flash(refused.message, "error")
-        return redirect(url_for("products.storefront_product", product_id=product_id))
+        return redirect(back)
     flash(_("Ajouté au panier."), "success")
     return redirect(url_for("orders.cart"))
 
@@ -212,7 +219,8 @@ def cancel(line_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(
         _(
-            "« %(title)s » est annulée : %(amount)s sont revenus sur votre compte.",
+            "La %(offer)s de « %(title)s » est annulée ; %(amount)s ont été recrédités.",
+            offer=str(PLAN_LABELS[line.plan_kind]).lower(),
             title=line.title,
             amount=format_euros(line.price_cents),
         ),
@@ -260,7 +268,17 @@ def vendor_orders(vendor_id: int) -> ResponseReturnValue:
 
 
 def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
-    header = ["commande", "date", "uai", "produit", "offre", "eleves", "montant_ttc", "statut"]
+    header = [
+        _("Commande"),
+        _("Date"),
+        _("UAI"),
+        _("Produit"),
+        _("Offre"),
+        _("Élèves"),
+        _("Montant TTC (€)"),
+        _("Statut"),
+        _("Licence"),
+    ]
     lines = [
         [
             order.number,
@@ -268,14 +286,14 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
             exports.identifier(uai),
             line.title,
             line.plan_kind.label,
-            line.seats,
+            line.seats if line.plan_kind is PlanKind.CLASS else "",
             f"{line.price_cents / 100:.2f}".replace(".", ","),
             line.status.label,
             licence_status.label if licence_status else "",
         ]
         for line, order, uai, licence_status in rows
     ]
-    data = exports.text([[*header, "licence"], *lines])
+    data = exports.text([header, *lines])
     return Response(
         data,
         mimetype="text/csv",

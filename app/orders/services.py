@@ -557,11 +557,16 @@ class Cancellation:
         return self.state is CancelState.OPEN
 
 
+def cancellable_until(order: Order) -> date:
+    """The last day (Paris) the lines of `order` can be cancelled, if not opened before."""
+    return dates.local_date(order.created_at) + timedelta(days=WITHDRAWAL_DAYS)
+
+
 def cancellation(line: OrderLine, on: date | None = None) -> Cancellation:
     """A line can be cancelled within WITHDRAWAL_DAYS days of the order (Paris dates, the
     last day included) as long as the resource has not been opened."""
     day = on or today()
-    until = dates.local_date(line.order.created_at) + timedelta(days=WITHDRAWAL_DAYS)
+    until = cancellable_until(line.order)
     licence = line.licence
     if line.status is OrderLineStatus.CANCELLED:
         cancelled_on = dates.local_date(line.cancelled_at) if line.cancelled_at else None
@@ -656,7 +661,11 @@ def receipt_key(order: Order) -> str:
 
         academy = db.session.get(Academy, order.academy_code)
         pdf = documents.render_pdf(
-            "documents/receipt.html", order=order, academy=academy, plan_labels=PLAN_LABELS
+            "documents/receipt.html",
+            order=order,
+            academy=academy,
+            plan_labels=PLAN_LABELS,
+            cancel_until=_french_day(cancellable_until(order)),
         )
         order.receipt_key = storage.save("receipts", pdf, "pdf")
     return order.receipt_key

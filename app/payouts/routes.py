@@ -244,7 +244,16 @@ def manual_export() -> ResponseReturnValue:
         ]
         for payout, bank in services.payouts_to_pay()
     ]
-    header = ["versement", "date", "editeur", "siret", "titulaire", "iban", "bic", "montant_eur"]
+    header = [
+        _("Versement"),
+        _("Date"),
+        _("Éditeur"),
+        _("SIRET"),
+        _("Titulaire du compte"),
+        _("IBAN"),
+        _("BIC"),
+        _("Montant (€)"),
+    ]
     return Response(
         exports.text([header, *rows]),
         mimetype="text/csv",

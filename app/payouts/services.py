@@ -132,7 +132,40 @@ class NothingToPay(DomainError):
     code = "nothing_to_pay"
 
 
-WAITING = "Aucune vente réglable à cette date (délai de rétractation en cours)."
+class NotDue(str):
+    """Why nothing is due to a vendor at a cut-off (as opposed to a vendor that cannot be
+    paid): the reason shown, in French."""
+
+
+def _not_due(vendor_id: int, until: date) -> NotDue:
+    """Which of the true reasons applies when a vendor has nothing to be paid up to
+    `until`: sales still in their withdrawal period, sales already paid, or no sale."""
+    bought_by = and_(
+        OrderLine.vendor_id == vendor_id,
+        OrderLine.status == OrderLineStatus.PAID,
+        Order.created_at < _end_of(until),
+    )
+    first_waiting = db.session.scalar(
+        select(func.min(Order.created_at))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(bought_by, ~_paid_as(PayoutLineKind.SALE))
+    )
+    if first_waiting is not None:
+        payable_on = local_date(first_waiting + timedelta(days=WITHDRAWAL_DAYS))
+        return NotDue(
+            "Ventes encore dans le délai de rétractation "
+            f"(réglables à partir du {payable_on:%d/%m/%Y})."
+        )
+    already_paid = db.session.scalar(
+        select(
+            exists()
+            .where(Order.id == OrderLine.order_id)
+            .where(bought_by, _paid_as(PayoutLineKind.SALE))
+        )
+    )
+    if already_paid:
+        return NotDue("Déjà payé jusqu'à cette date.")
+    return NotDue(f"Aucune vente jusqu'au {until:%d/%m/%Y}.")
 
 
 @dataclass(frozen=True)
@@ -177,7 +210,7 @@ class Preview:
     def nothing_to_pay_message(self) -> str:
         why = (
             "aucun éditeur ne peut être payé pour l'instant, pour les raisons ci-dessous"
-            if any(reason != WAITING for _vendor, reason in self.skipped)
+            if any(not isinstance(reason, NotDue) for _vendor, reason in self.skipped)
             else "aucune vente réglée n'attend de versement"
         )
         return (
@@ -209,7 +242,7 @@ def _due(
     refunds = _refunds(vendor_id)
     net = sum(line.price_cents for line in sales) - sum(line.price_cents for line in refunds)
     if not sales and not refunds:
-        return sales, refunds, WAITING
+        return sales, refunds, _not_due(vendor_id, until)
     if net <= 0:
         return (
             sales,

@@ -203,6 +203,9 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
         class_plan=version.plan(PlanKind.CLASS),
         channel_label=CHANNEL_LABELS_FOR_TEACHERS[version.channel],
         data_summary=privacy.plain_summary(conduct.Declaration.from_dict(version.declaration)),
+        # What the teacher chose, when the cart sent them back here with a refusal.
+        chosen_plan=request.args.get("offre"),
+        chosen_seats=request.args.get("eleves", type=int),
     )
 
 

@@ -547,7 +547,7 @@ def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[lis
     """Every credit given to a teacher of the academy in the period (one row per teacher
     and allocation), oldest first."""
     start, end = _bounds(since, until)
-    yield ["date", "reference", "enseignant", "montant_eur"]
+    yield [gettext("Date"), gettext("Référence"), gettext("Enseignant"), gettext("Montant (€)")]
     query = (
         select(JournalEntry.created_at, JournalEntry.reference, User.email, Posting.amount_cents)
         .join(Posting, Posting.entry_id == JournalEntry.id)
@@ -574,15 +574,15 @@ def purchase_rows(
     start, end = _bounds(since, until)
     moment = OrderLine.cancelled_at if refunds else Order.created_at
     yield [
-        "date",
-        "commande",
-        "uai",
-        "enseignant",
-        "ressource",
-        "editeur",
-        "offre",
-        "montant_eur",
-        "statut",
+        gettext("Date"),
+        gettext("Commande"),
+        gettext("UAI"),
+        gettext("Enseignant"),
+        gettext("Ressource"),
+        gettext("Éditeur"),
+        gettext("Offre"),
+        gettext("Montant (€)"),
+        gettext("Statut"),
     ]
     query = (
         select(moment, Order, OrderLine, School.uai, User.email, Vendor.legal_name)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
+from app.accounts.forms import new_password_field
 from app.vendors.services import CompanyDetails
 
 
@@ -51,7 +52,12 @@ class RegistrationForm(CompanyRegistrationForm):
             Length(max=254),
         ],
     )
-    password = PasswordField(_l("Mot de passe (8 caractères au moins)"))
+    password = new_password_field(_l("Mot de passe"))
+
+    @property
+    def email_of_owner(self) -> str:
+        """The address the password must not contain (see `new_password_field`)."""
+        return str(self.email.data or "")
 
 
 class InviteForm(FlaskForm):

@@ -136,8 +136,8 @@ def new_account(email: str, name: str, password: str | None) -> User:
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["ce champ est obligatoire"]
-    if len(password or "") < 8:
-        errors["password"] = ["8 caractères au moins"]
+    if problem := accounts.password_problem(password or "", email):
+        errors["password"] = [problem]
     if errors:
         raise ValidationFailed("Votre compte ne peut pas être créé.", details=errors)
     return accounts.create_user(email, name, password)

@@ -121,7 +121,7 @@ def test_one_bad_line_among_many_writes_nothing(paris: dict[str, User]) -> None:
     assert preview.allocation is None
     (bad,) = [line for line in preview.parsed.lines if line.errors]
     assert bad.number == 26  # the header is line 1
-    assert bad.errors == ["le montant doit être strictement positif"]
+    assert bad.errors == ["Le montant doit être strictement positif."]
     assert _entries() == entries
     assert db.session.scalar(select(func.count(User.id))) == users
     assert db.session.scalar(select(func.count(Allocation.id))) == 0
@@ -144,16 +144,16 @@ def test_every_kind_of_bad_line_is_reported_with_its_reason(paris: dict[str, Use
     ).encode()
     preview = services.preview_file(paris["manager"], "01", YEAR, content)
     errors = {line.number: " ".join(line.errors) for line in preview.parsed.lines}
-    assert "adresse électronique invalide" in errors[2]
+    assert "Adresse électronique invalide" in errors[2]
     assert "strictement positif" in errors[3]
     assert "plus de deux décimales" in errors[4]
     assert "UAI invalide" in errors[5]
-    assert "établissement inconnu" in errors[6]
+    assert "Établissement inconnu" in errors[6]
     assert "relève de l'académie de Lyon" in errors[7]
     assert errors[8] == ""
-    assert "doublon" in errors[9]
+    assert "Doublon" in errors[9]
     assert "ligne 8" in errors[9]
-    assert "3 colonnes attendues" in errors[10]
+    assert "Trois colonnes attendues" in errors[10]
 
 
 def test_a_file_above_the_pool_is_refused(paris: dict[str, User]) -> None:
@@ -206,7 +206,7 @@ def test_allocate_one_refuses_an_address_outside_the_academy(
     with pytest.raises(ValidationFailed) as refused:
         services.allocate_one(paris["manager"], "01", YEAR, email, "0750654D", "25", "tok")
     (reason,) = refused.value.details["email"]
-    assert reason.startswith(f"adresse électronique hors de l'académie : « {email} »")
+    assert reason.startswith(f"Adresse électronique hors de l'académie : « {email} »")
     assert "@ac-paris.fr" in reason
     assert db.session.scalar(select(User).where(User.email == email)) is None
     assert services.pool_balance("01", YEAR) == 100_000
@@ -225,7 +225,7 @@ def test_a_file_with_an_outside_address_names_the_line_and_writes_nothing(
     assert preview.allocation is None
     (bad,) = [line for line in preview.parsed.lines if line.errors]
     assert bad.number == 3
-    assert bad.errors[0].startswith("adresse électronique hors de l'académie")
+    assert bad.errors[0].startswith("Adresse électronique hors de l'académie")
     assert db.session.scalar(select(func.count(Allocation.id))) == 0
 
 
@@ -250,8 +250,11 @@ def test_a_known_teacher_is_credited_only_in_one_of_their_schools(
             paris["manager"], "01", YEAR, "connu@ac-paris.fr", "0750654D", "10", "tok"
         )
     (reason,) = refused.value.details["uai"]
-    assert reason.startswith("établissement : connu@ac-paris.fr enseigne à ")
-    assert paris["other"].uai in reason
+    assert reason == (
+        f"connu@ac-paris.fr enseigne à {paris['other']}, pas à {paris['school']} : "
+        "indiquez l'un de ses établissements."
+    )
+    assert paris["school"].name in reason
     assert not known.has_role(Role.TEACHER, paris["school"].id)
     assert services.pool_balance("01", YEAR) == 100_000
 
@@ -298,6 +301,31 @@ def test_rule_restricted_to_school_kinds(paris: dict[str, User]) -> None:
     assert preview.teacher_count == 1
     _apply(preview.allocation)
     assert _balance_of(pro.email) == 1000
+
+
+@pytest.mark.parametrize(
+    ("kinds", "schools", "described"),
+    [
+        ((), 0, "10,00 € à tous les enseignants de l'académie"),
+        (("college",), 0, "10,00 € aux enseignants des collèges de l'académie"),
+        (
+            ("college", "lycee_professionnel"),
+            0,
+            "10,00 € aux enseignants des collèges et des lycées professionnels de l'académie",
+        ),
+        ((), 2, "10,00 € aux enseignants de 2 établissements choisis"),
+        (("college",), 2, "10,00 € aux enseignants des collèges parmi 2 établissements choisis"),
+    ],
+)
+def test_a_rule_is_described_in_french_with_the_plural_of_the_school_kinds(
+    paris: dict[str, User], kinds: tuple[str, ...], schools: int, described: str
+) -> None:
+    ids = (paris["school"].id, paris["other"].id)[:schools]
+    rule = services.Rule(1000, school_ids=ids, school_kinds=kinds)
+
+    preview = services.preview_rule(paris["manager"], "01", YEAR, rule, f"rule:{described}")
+
+    assert preview.allocation.description == described.replace(" €", "\u00a0€")
 
 
 def test_rule_above_the_pool_is_refused_and_writes_nothing(paris: dict[str, User]) -> None:
@@ -507,7 +535,7 @@ def test_a_deactivated_teacher_gets_no_credit(paris: dict[str, User]) -> None:
     content = b"parti@ac-paris.fr;10;0750654D\nreste@ac-paris.fr;10;0750654D\n"
     preview = services.preview_file(paris["manager"], "01", YEAR, content)
     assert not preview.valid
-    assert preview.parsed.lines[0].errors == ["le compte de parti@ac-paris.fr est désactivé"]
+    assert preview.parsed.lines[0].errors == ["Le compte de parti@ac-paris.fr est désactivé."]
     with pytest.raises(ValidationFailed):
         services.allocate_one(
             paris["manager"], "01", YEAR, "parti@ac-paris.fr", "0750654D", "10", "tok-parti"

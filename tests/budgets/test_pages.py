@@ -297,7 +297,7 @@ def test_an_address_outside_the_academy_is_refused_on_the_email_field(
     assert "L’opération a été refusée" in text
     errors = re.search(r'<div id="email-errors">(.*?)</div>', text, re.S)
     assert errors is not None
-    assert "adresse électronique hors de l'académie : « claire.roux@gmail.com »" in errors.group(1)
+    assert "Adresse électronique hors de l'académie : « claire.roux@gmail.com »" in errors.group(1)
     assert "@ac-paris.fr" in errors.group(1)
     assert "Confirmer" not in text
     assert db.session.scalar(select(func.count(Allocation.id))) == 0
@@ -314,7 +314,10 @@ def test_a_known_teacher_in_another_school_is_refused_on_the_school_field(
     assert response.status_code == 422
     errors = re.search(r'<div id="uai-errors">(.*?)</div>', page_text(response), re.S)
     assert errors is not None
-    assert f"anne.martin@ac-paris.fr enseigne à Lycée Racine ({other.uai})" in errors.group(1)
+    assert (
+        f"anne.martin@ac-paris.fr enseigne à Lycée Racine ({other.uai}), pas à {school.name} "
+        f"({school.uai}) : indiquez l'un de ses établissements."
+    ) in errors.group(1)
     assert pool() == FUNDED
 
 
@@ -337,7 +340,7 @@ def test_a_refusal_of_the_service_is_shown_on_the_form(
     assert response.status_code == 422
     text = page_text(response)
     assert "L’opération a été refusée" in text
-    assert "adresse électronique invalide : « pas-une-adresse »" in text
+    assert "Adresse électronique invalide : « pas-une-adresse »." in text
     assert 'value="pas-une-adresse"' in text
     assert pool() == FUNDED
     assert allocate_entries() == 0
@@ -382,7 +385,13 @@ def test_a_file_with_one_bad_line_writes_nothing(
     text = page_text(response)
     assert "Aucune ligne n'a été enregistrée : corrigez le fichier et déposez-le à nouveau." in text
     assert re.search(r"<th scope=\"row\">3</th>", text)
-    assert "adresse électronique invalide : « pas-une-adresse »" in text
+    assert "Adresse électronique invalide : « pas-une-adresse »." in text
+    listed = re.search(r'<ul id="errors-list">(.*?)</ul>', text, re.S)
+    assert listed is not None
+    assert text.index('<ul id="errors-list">') < text.index("<table>")
+    assert re.findall(r"<li>(.*?)</li>", listed.group(1)) == [
+        "Ligne 3 : Adresse électronique invalide : « pas-une-adresse »."
+    ]
     assert "Confirmer la répartition" not in text
     assert db.session.scalar(select(func.count(Allocation.id))) == 0
     assert pool() == FUNDED
@@ -409,6 +418,7 @@ def test_a_file_with_a_french_header_line_is_read_and_the_template_is_offered(
     form = page_text(client.get("/academies/01/repartitions/fichier"))
     assert 'href="/academies/01/repartitions/modele.csv"' in form
     assert "Télécharger le modèle de fichier" in form
+    assert '<pre class="cr-example ' in form  # the example scrolls inside itself on a phone
     template = client.get("/academies/01/repartitions/modele.csv")
     assert template.status_code == 200
     assert template.mimetype == "text/csv"

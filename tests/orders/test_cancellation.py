@@ -184,11 +184,26 @@ def test_the_order_page_offers_the_cancellation_and_refunds(
     )
 
     assert (
-        "« Atlas des océans » est annulée : 40,00 € sont revenus sur votre compte."
-        in visible_text(response)
+        "La licence établissement de « Atlas des océans » est annulée ; "
+        "40,00 € ont été recrédités." in visible_text(response)
     )
     assert credit_of(shop.teacher) == 40_00
     assert f"/mes-commandes/lignes/{atlas.id}/annuler" not in response.get_data(as_text=True)
+
+
+def test_the_cancellation_names_the_offer_of_two_lines_of_one_product(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.CLASS, seats=25)
+    orders.add_to_cart(shop.teacher, shop.lab.id, PlanKind.TEACHER)
+    order = orders.checkout(shop.teacher, uuid4().hex)
+    db.session.commit()
+
+    page = visible_text(teacher_client.get(f"/mes-commandes/{order.id}"))
+
+    section = page[page.index("Annulation") :]
+    assert "Laboratoire de chimie — Licence classe, 25 élèves Vous pouvez annuler" in section
+    assert "Laboratoire de chimie — Licence enseignant Vous pouvez annuler" in section
 
 
 def _fifteen_days_later(order: Order, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,7 +257,7 @@ def test_the_vendor_sees_the_cancelled_line(
 
     page = visible_text(client.get(f"/editeur/{shop.vendor.id}/commandes"))
 
-    assert "Atlas des océans Licence établissement 1 40,00 € Annulée" in page
+    assert "Atlas des océans Licence établissement 40,00 € Annulée · licence retirée" in page
     assert "Laboratoire de chimie Licence classe 25 60,00 € Payée" in page
 
 

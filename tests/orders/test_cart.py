@@ -3,6 +3,8 @@ the credit before and after, lines that can no longer be bought, and other peopl
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -72,7 +74,7 @@ def test_adding_from_the_product_page(teacher_client: FlaskClient, shop: Shop) -
     too_many = teacher_client.post(
         f"/panier/ajouter/{shop.atlas.id}", data={"plan": "class", "seats": "5"}
     )
-    assert too_many.headers["Location"] == f"/catalogue/{shop.atlas.id}"
+    assert too_many.headers["Location"] == f"/catalogue/{shop.atlas.id}?offre=class&eleves=5"
     page = teacher_client.get(too_many.headers["Location"])
     assert "Cette offre n'est pas (ou plus) proposée au catalogue." in visible_text(page)
     assert orders.cart_size(shop.teacher) == 1
@@ -92,6 +94,21 @@ def test_too_many_pupils_from_the_product_page_is_refused(
         in visible_text(refused)
     )
     assert orders.cart_size(shop.teacher) == 0
+
+
+def test_a_refused_number_of_pupils_keeps_what_the_teacher_chose(
+    teacher_client: FlaskClient, shop: Shop
+) -> None:
+    refused = teacher_client.post(
+        f"/panier/ajouter/{shop.lab.id}",
+        data={"plan": "class", "seats": "31"},
+        follow_redirects=True,
+    )
+
+    page = refused.get_data(as_text=True)
+    assert re.search(r'<input type="radio" id="plan-class"[^>]*checked>', page)
+    assert not re.search(r'<input type="radio" id="plan-teacher"[^>]*checked>', page)
+    assert re.search(r'<input[^>]*id="seats"[^>]*value="31"', page)
 
 
 def test_zero_pupils_from_the_product_page_is_refused_naming_the_pupils(

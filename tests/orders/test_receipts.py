@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,23 @@ def test_the_receipt_says_who_bought_what_where_for_how_much_in_french(
     assert "Dont TVA : 9,80 €." in receipt
     assert "Crédit restant après cette commande : 50,00 €" in receipt
     assert '<html lang="fr">' in html
+
+
+def test_the_receipt_says_until_when_a_line_can_be_cancelled_and_that_opening_ends_it(
+    teacher_client: FlaskClient, order: Order, renders: RenderSpy
+) -> None:
+    order.created_at = datetime(2026, 10, 1, 0, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    db.session.commit()
+
+    teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    (html,) = renders.pages
+    receipt = visible_text(html)
+    assert (
+        "Vous pouvez annuler chaque ligne de cette commande jusqu’au 15 octobre 2026 inclus "
+        "(date de Paris), tant que vous n’avez pas ouvert la ressource."
+    ) in receipt
+    assert "activée" not in receipt
 
 
 def test_the_pdf_opens_and_carries_the_order_number_and_total(

@@ -105,9 +105,13 @@ def test_the_orders_page_shows_school_plan_quantity_amount_and_status(
     assert response.status_code == 200
     page = visible_text(response)
     winter_uai = market.winter.school.uai
-    assert f"{winter_uai} Laboratoire de chimie Licence classe 25 60,00 € Annulée" in page
-    assert f"{winter_uai} Atlas des océans Licence établissement 1 40,00 € Payée" in page
-    assert f"{shop.school.uai} Atlas des océans Licence établissement 1 40,00 € Payée" in page
+    assert (
+        f"{winter_uai} Laboratoire de chimie Licence classe 25 60,00 € Annulée · licence retirée"
+    ) in page
+    # No number of pupils but for a class licence; each status in its own words, once.
+    delivering = "Payée · licence en cours de livraison"
+    assert f"{winter_uai} Atlas des océans Licence établissement 40,00 € {delivering}" in page
+    assert f"{shop.school.uai} Atlas des océans Licence établissement 40,00 € {delivering}" in page
     assert "Carte du ciel" not in page
     assert "Camille Durand" not in page
     assert "camille.durand" not in page
@@ -128,7 +132,7 @@ def test_the_orders_page_shows_the_licence_status_in_french(
     page = visible_text(vendor_client.get(f"/editeur/{shop.vendor.id}/commandes"))
 
     assert "pending" not in page
-    assert "En cours de livraison" in page
+    assert "licence en cours de livraison" in page
 
 
 def _csv(response: object) -> list[list[str]]:
@@ -147,22 +151,22 @@ def test_the_csv_export_has_only_the_vendors_lines(
     assert "attachment" in response.headers["Content-Disposition"]
     header, *rows = _csv(response)
     assert header == [
-        "commande",
-        "date",
-        "uai",
-        "produit",
-        "offre",
-        "eleves",
-        "montant_ttc",
-        "statut",
-        "licence",
+        "Commande",
+        "Date",
+        "UAI",
+        "Produit",
+        "Offre",
+        "Élèves",
+        "Montant TTC (€)",
+        "Statut",
+        "Licence",
     ]
     winter, autumn = market.winter.number, market.autumn.number
     # The UAI kept as text by the spreadsheet; plans and statuses in words.
     winter_uai, autumn_uai = f'="{market.winter.school.uai}"', f'="{shop.school.uai}"'
     school, pending = "Licence établissement", "En cours de livraison"
     assert [row[:1] + row[2:] for row in rows] == [
-        [winter, winter_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
+        [winter, winter_uai, "Atlas des océans", school, "", "40,00", "Payée", pending],
         [
             winter,
             winter_uai,
@@ -173,7 +177,7 @@ def test_the_csv_export_has_only_the_vendors_lines(
             "Annulée",
             "Annulée",
         ],
-        [autumn, autumn_uai, "Atlas des océans", school, "1", "40,00", "Payée", pending],
+        [autumn, autumn_uai, "Atlas des océans", school, "", "40,00", "Payée", pending],
     ]
     assert rows[2][1] == "2026-10-01"
     assert "Carte du ciel" not in response.get_data(as_text=True)
@@ -186,7 +190,8 @@ def test_the_csv_export_is_in_english_in_the_english_interface(
 
     response = vendor_client.get(f"/editeur/{shop.vendor.id}/commandes?format=csv")
 
-    _header, *rows = _csv(response)
+    header, *rows = _csv(response)
+    assert header[:5] == ["Order", "Date", "UAI", "Product", "Offer"]
     assert [row[4] for row in rows] == ["School licence", "Class licence", "School licence"]
     assert [row[7:] for row in rows] == [
         ["Paid", "Being delivered"],

@@ -161,7 +161,10 @@ def test_the_admin_confirms_a_summary_then_runs_the_settlement_and_reads_it(
     assert "Rien n’est encore payé." in shown
     assert "Éditions de la Mer SAS 40,00 € 0,00 € 40,00 €" in shown
     assert "Total 40,00 €" in shown
-    assert "Ludo Sciences SAS : Aucune vente réglable à cette date" in shown
+    assert (
+        "Ludo Sciences SAS : Ventes encore dans le délai de rétractation (réglables à partir du"
+        in shown
+    )
     assert "Confirmer le paiement" in shown
 
     response = client.post(
@@ -178,7 +181,10 @@ def test_the_admin_confirms_a_summary_then_runs_the_settlement_and_reads_it(
     assert f"Règlement {run.id} terminé." in page
     assert f"{payout.number} Éditions de la Mer SAS 40,00 € 0,00 € 40,00 €" in page
     assert "Éditeurs non payés" in page
-    assert "Ludo Sciences SAS : Aucune vente réglable à cette date" in page
+    assert (
+        "Ludo Sciences SAS : Ventes encore dans le délai de rétractation (réglables à partir du"
+        in page
+    )
     assert waiting.id not in {line.order_line_id for line in payout.lines}
     listing = visible_text(client.get("/admin/versements"))
     assert "Mode de versement : virement manuel par l’agence comptable." in listing
@@ -262,7 +268,16 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
     made_on = dates.local_date(sea.created_at).isoformat()
     assert rows == [
-        ["versement", "date", "editeur", "siret", "titulaire", "iban", "bic", "montant_eur"],
+        [
+            "Versement",
+            "Date",
+            "Éditeur",
+            "SIRET",
+            "Titulaire du compte",
+            "IBAN",
+            "BIC",
+            "Montant (€)",
+        ],
         [
             sea.number,
             made_on,

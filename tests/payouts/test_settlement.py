@@ -110,6 +110,28 @@ def test_only_lines_bought_by_the_cut_off_paris_time_and_past_withdrawal_are_pai
     assert_books_agree(third)
 
 
+def test_a_vendor_not_paid_is_told_the_true_reason(market: Market) -> None:
+    buy(market.teacher, market.atlas, paris(2026, 9, 10))
+    buy(market.teacher, market.planets, paris(2026, 10, 10))
+    settle(date(2026, 9, 30), now=paris(2026, 10, 5))
+    buy(market.teacher, market.atlas, paris(2026, 10, 20))
+
+    again = payouts.preview(date(2026, 9, 30), now=paris(2026, 10, 25))
+    waiting = payouts.preview(date(2026, 10, 20), now=paris(2026, 10, 25))
+
+    assert dict(again.skipped) == {
+        market.sea: "Déjà payé jusqu'à cette date.",
+        market.stars: "Aucune vente jusqu'au 30/09/2026.",
+    }
+    assert again.nothing_to_pay_message.startswith(
+        "Rien à payer pour les ventes jusqu'au 30/09/2026 : aucune vente réglée n'attend"
+    )
+    assert dict(waiting.skipped)[market.sea] == (
+        "Ventes encore dans le délai de rétractation (réglables à partir du 03/11/2026)."
+    )
+    assert [due.vendor for due in waiting.due] == [market.stars]
+
+
 def test_a_line_cancelled_before_payout_is_neither_paid_nor_deducted(market: Market) -> None:
     kept = buy(market.teacher, market.atlas, paris(2026, 9, 10))
     cancelled = buy(market.teacher, market.lab, paris(2026, 9, 10))

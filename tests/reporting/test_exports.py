@@ -29,15 +29,15 @@ from tests.reporting.helpers import (
 )
 
 PURCHASE_HEADER = [
-    "date",
-    "commande",
-    "uai",
-    "enseignant",
-    "ressource",
-    "editeur",
-    "offre",
-    "montant_eur",
-    "statut",
+    "Date",
+    "Commande",
+    "UAI",
+    "Enseignant",
+    "Ressource",
+    "Éditeur",
+    "Offre",
+    "Montant (€)",
+    "Statut",
 ]
 
 
@@ -90,6 +90,17 @@ def test_an_export_is_made_for_a_french_spreadsheet(
     assert first_lines[0] == ";".join(PURCHASE_HEADER)
     assert first_lines[1].endswith(";Licence établissement;12,50;Payée")  # Alice's quiz, 12,50 €
     assert "Annulée".encode() in body  # accents in UTF-8
+
+
+def test_the_header_is_in_english_in_the_english_interface(
+    world: World, paris_manager: FlaskClient
+) -> None:
+    paris_manager.get("/langue/en")
+
+    october = export(paris_manager, "achats", du="2026-10-01", au="2026-10-31")
+
+    assert october[0][:6] == ["Date", "Order", "UAI", "Teacher", "Resource", "Vendor"]
+    assert october[0][-1] == "Status"
 
 
 def test_the_purchases_are_the_academys_lines_of_the_period(
@@ -164,7 +175,7 @@ def test_the_allocations_are_the_credits_given_to_the_academys_teachers(
 
     rows = export(paris_manager, "allocations")
 
-    assert rows[0] == ["date", "reference", "enseignant", "montant_eur"]
+    assert rows[0] == ["Date", "Référence", "Enseignant", "Montant (€)"]
     assert rows[1:] == expected
     assert [(email, amount) for _, _, email, amount in rows[1:]] == [
         ("alice@ac-paris.fr", "100,00"),

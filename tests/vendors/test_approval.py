@@ -122,6 +122,7 @@ def test_the_queue_shows_identifiers_address_confirmation_and_terms(
     assert REGISTRANT in page
     assert "Adresse non confirmée" in page
     assert f"Version {TERMS_VERSION} acceptée le" in page
+    assert "Valider l’inscription : Cartable Malin SAS" in page  # not "de Cartable…"
 
 
 def test_approving_lets_the_vendor_submit_and_tells_its_people(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
@@ -96,6 +97,19 @@ def test_a_company_of_an_excluded_group_is_refused_with_the_reason(
     assert response.status_code == 422
     assert reason in page_text(response)
     assert (count(Vendor), count(User)) == before
+
+
+def test_a_refused_company_is_told_how_to_ask_the_operator_to_review_it(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "SUPPORT_EMAIL", "aide@operateur.example")
+
+    response = register(client, "Google France SARL", "Google France SARL")
+
+    page = page_text(response)
+    assert "demandez à l’opérateur de réexaminer ce refus" in page
+    assert '<a href="mailto:aide@operateur.example">aide@operateur.example</a>' in page
+    assert "réexaminer" not in page_text(register(client, "Lecture Facile SAS", "Cartable"))
 
 
 def test_an_excluded_parent_is_named_on_the_parent_company_field(client: FlaskClient) -> None:

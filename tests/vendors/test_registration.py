@@ -65,7 +65,10 @@ COMPANY_REFUSALS = [
 ]
 ACCOUNT_REFUSALS = [
     pytest.param("name", " ", "ce champ est obligatoire", id="no-name"),
-    pytest.param("password", "court", "8 caractères au moins", id="short-password"),
+    pytest.param(
+        "password", "onze-carac", "doit compter au moins 12 caractères", id="short-password"
+    ),
+    pytest.param("password", "azertyuiop123", "fait partie des plus courants", id="common"),
     pytest.param("email", "deja.inscrite@cartable.example", "déjà utilisée", id="email-taken"),
     pytest.param(
         "email",
@@ -89,6 +92,18 @@ def test_the_page_asks_a_visitor_for_their_account_too(client: FlaskClient) -> N
     assert "Vos prénom et nom" in page
     assert 'name="password"' in page
     assert "Raison sociale" in page
+
+
+def test_the_password_is_asked_with_the_rule_and_hint_of_the_account_pages(
+    client: FlaskClient,
+) -> None:
+    response = client.get(URL)
+    page = page_text(response)
+
+    assert '<label class="fr-label" for="password">Mot de passe</label>' in page
+    assert 'id="password-hint">12 caractères ou plus. Une phrase de plusieurs mots' in page
+    assert "8 caractères" not in page
+    assert 'autocomplete="new-password"' in response.text
 
 
 def test_a_signed_in_user_is_asked_only_about_the_company(
