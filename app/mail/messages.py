@@ -140,9 +140,9 @@ def render(name: str, letter: Letter) -> EmailMessage:
     if letter.unsubscribe:
         mail["List-Unsubscribe"] = f"<{letter.unsubscribe}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail["Content-Language"] = letter.locale
     mail.set_content(text + "\n")
     mail.add_alternative(html, subtype="html")
+    mail["Content-Language"] = letter.locale  # after the content: set_content drops Content-*
     return mail
 
 

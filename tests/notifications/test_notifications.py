@@ -168,7 +168,7 @@ def test_the_reader_s_language_is_the_one_they_chose(
     auth.login(order.teacher.email)
     client.get("/langue/en")
 
-    assert order.teacher.locale == "en"
+    assert db.session.scalar(select(User.locale).where(User.id == order.teacher_id)) == "en"
     [message] = mailbox.deliver().to(order.teacher.email)
     assert message["Subject"] == f"Order {order.number} confirmed"
     assert message["Content-Language"] == "en"
