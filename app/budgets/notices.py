@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app import mail, notifications
 from app.accounts.models import Role, User
 from app.budgets.models import Academy, Allocation, SchoolYear
+from app.budgets.services import teacher_balance
 from app.extensions import db
 from app.ledger.models import AccountKind, JournalEntry, LedgerAccount, Posting
 from app.notifications.models import Topic
@@ -32,18 +33,6 @@ def pool_low(payload: dict[str, Any], user: User) -> notifications.Notice | None
         "pool": payload["pool"],
     }
     return notifications.Notice(context, link=link)
-
-
-def _credit_left(user_id: int, school_year: str) -> int:
-    """What the teacher still holds for the school year, all academies together."""
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(
-            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-            LedgerAccount.user_id == user_id,
-            LedgerAccount.school_year_code == school_year,
-        )
-    )
-    return int(total or 0)
 
 
 @notifications.event("credit_received", label=_l("Crédit reçu"))
@@ -68,7 +57,7 @@ def credit_received(payload: dict[str, Any], user: User) -> notifications.Notice
     year = db.session.get(SchoolYear, allocation.school_year_code)
     context = {
         "cents": int(received),
-        "left": _credit_left(user.id, allocation.school_year_code),
+        "left": teacher_balance(user.id, allocation.school_year_code),
         "ends_on": year.ends_on if year is not None else None,
     }
     return notifications.Notice(context, link=mail.public_url("products.storefront"))
@@ -81,7 +70,7 @@ def credit_expiring(payload: dict[str, Any], user: User) -> notifications.Notice
     year = db.session.get(SchoolYear, payload["year"])
     if year is None:
         return None
-    left = _credit_left(user.id, year.code)
+    left = teacher_balance(user.id, year.code)
     if left <= 0:
         return None
     context = {"left": left, "ends_on": year.ends_on, "days": int(payload["days"])}

@@ -252,19 +252,16 @@ def subscription(licence: Licence) -> gar.Subscription:
     )
 
 
-def send_to_gar(licence: Licence) -> Outcome:
+def call_gar(
+    method: str, url: str, headers: dict[str, str], body: bytes | None = None
+) -> requests.Response:
+    """One call to the GAR with our client certificate. Raises RetryLater when the GAR
+    cannot be reached or answers 5xx/429; any other answer is the caller's to read."""
     config = current_app.config
-    if not config["GAR_BASE_URL"] or not config["GAR_DISTRIBUTOR_ID"]:
-        raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
-    try:
-        sub = subscription(licence)
-        url, body, headers = gar.put_request(config["GAR_BASE_URL"], sub)
-    except gar.InvalidSubscription as error:
-        reasons = "; ".join(f"{field} : {reason}" for field, reason in error.errors)
-        return Outcome("refused", reason=f"Abonnement GAR invalide — {reasons}")
     cert = (config["GAR_CERT_FILE"], config["GAR_KEY_FILE"]) if config["GAR_CERT_FILE"] else None
     try:
-        response = requests.put(
+        response = requests.request(
+            method,
             url,
             data=body,
             headers=headers,
@@ -276,6 +273,20 @@ def send_to_gar(licence: Licence) -> Outcome:
         raise RetryLater(f"GAR injoignable : {type(error).__name__}") from error
     if response.status_code >= 500 or response.status_code == 429:
         raise RetryLater(f"Le GAR a répondu {response.status_code}.")
+    return response
+
+
+def send_to_gar(licence: Licence) -> Outcome:
+    config = current_app.config
+    if not config["GAR_BASE_URL"] or not config["GAR_DISTRIBUTOR_ID"]:
+        raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
+    try:
+        sub = subscription(licence)
+        url, body, headers = gar.put_request(config["GAR_BASE_URL"], sub)
+    except gar.InvalidSubscription as error:
+        reasons = "; ".join(f"{field} : {reason}" for field, reason in error.errors)
+        return Outcome("refused", reason=f"Abonnement GAR invalide — {reasons}")
+    response = call_gar("PUT", url, headers, body)
     if response.status_code >= 400:
         return Outcome("refused", reason=f"Refusé par le GAR : {_peer_message(response)}")
     return Outcome("active", access_url=licence.version.access_url, external_id=sub.id_abonnement)
@@ -332,20 +343,8 @@ def delete_from_gar(licence: Licence) -> None:
         raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
     subscription_id = licence.external_id or gar.subscription_id(licence.id)
     url, headers = gar.delete_request(config["GAR_BASE_URL"], subscription_id)
-    cert = (config["GAR_CERT_FILE"], config["GAR_KEY_FILE"]) if config["GAR_CERT_FILE"] else None
-    try:
-        response = requests.delete(
-            url,
-            headers=headers,
-            cert=cert,
-            verify=config["GAR_CA_FILE"] or True,
-            timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
-        )
-    except requests.RequestException as error:
-        raise RetryLater(f"GAR injoignable : {type(error).__name__}") from error
+    response = call_gar("DELETE", url, headers)
     status = response.status_code
-    if status >= 500 or status == 429:
-        raise RetryLater(f"Le GAR a répondu {status}.")
     if status == 404 or 200 <= status < 300:
         return  # deleted, or never created (the licence was not delivered)
     raise GiveUp(f"Le GAR a refusé la suppression de l'abonnement : {_peer_message(response)}")
