@@ -1,6 +1,7 @@
 """Benchmark: the credit-expiry reminder to every teacher of France, queued and sent.
 
     .venv/bin/python bench/reminders.py [--teachers N] [--workers W] [--database-url URL]
+                                        [--queue-only]
 
 1. drops and recreates its own database (`cr_bench_reminders`), builds the schema with the
    project's migrations, loads N teachers by COPY and credits each of them 300 € through
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teachers", type=int, default=allocate_bench.FRANCE_TEACHERS)
     parser.add_argument("--workers", type=int, default=2, help="default 2")
     parser.add_argument("--database-url", default=DEFAULT_URL, help=f"default {DEFAULT_URL}")
+    parser.add_argument(
+        "--queue-only",
+        action="store_true",
+        help="measure the queuing alone (the national run: sending 870,000 takes hours)",
+    )
     options = parser.parse_args(argv)
     url = make_url(options.database_url).set(drivername="postgresql+psycopg")
     sa_url = url.render_as_string(hide_password=False)
@@ -126,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE job")
         conn.execute("CHECKPOINT")
+    if options.queue_only:
+        server.stop()
+        return _queued_only(app, count, queued, queue_seconds)
 
     # 4. the measure: W workers send them
     server.inbox.clear()
@@ -183,6 +192,25 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"the baseline drained {baseline.jobs} jobs, expected {count}")
     log("checks: " + ("; ".join(problems) if problems else "each teacher told once, ok"))
     return 1 if problems else 0
+
+
+def _queued_only(app: Any, count: int, queued: int, seconds: float) -> int:
+    """--queue-only: the figures of the queuing, and the task run again queues nothing."""
+    with app.app_context():
+        lines = db.session.scalar(
+            select(func.count(Notification.id)).where(Notification.event == "credit_expiring")
+        )
+        again = budgets.remind_expiring_credit(REMINDER_DAY)
+        db.session.rollback()
+    log("")
+    log(f"teachers                        {count}")
+    log(
+        f"queue the reminder (one run)    {seconds:8.2f} s   "
+        f"({queued} notifications and mail jobs, set-based, to commit)"
+    )
+    ok = queued == lines == count and again == 0
+    log("checks: " + ("each teacher queued once, ok" if ok else f"queued {queued}, again {again}"))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
