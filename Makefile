@@ -41,6 +41,7 @@ translations: $(BIN)/.installed ## Compile the translation catalogues
 	$(BIN)/pybabel -q compile -d app/translations
 
 translations-update: $(BIN)/.installed ## Extract new strings into app/translations/*/messages.po
+	mkdir -p instance
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o instance/messages.pot --no-location --omit-header .
 	$(BIN)/pybabel update -i instance/messages.pot -d app/translations
 
