@@ -26,7 +26,7 @@ class Config:
         "SECRET_KEY": "SECRET_KEY",
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
-        "STORAGE_DIR": "STORAGE_DIR",
+        "STORAGE_URL": "STORAGE_URL",
         "PSEUDONYM_KEY": "PSEUDONYM_KEY",
         "GAR_BASE_URL": "GAR_BASE_URL",
         "GAR_CERT_FILE": "GAR_CERT_FILE",
@@ -101,9 +101,10 @@ class Config:
     # outside production, so the demo and the tests can use passwords for everyone.
     PROCONNECT_REQUIRED_ROLES = ""
 
-    # Uploaded and generated files (logos, receipts, statements), named by their SHA-256.
-    # With several web machines this directory must be shared by all of them.
-    STORAGE_DIR = str(INSTANCE_DIR / "storage")
+    # Uploaded and generated files (logos, receipts, statements), named by their SHA-256
+    # (app/core/storage.py): file:///dir on one machine; s3://bucket/prefix?endpoint_url=…
+    # &region=… when several web machines must all serve every file.
+    STORAGE_URL = (INSTANCE_DIR / "storage").as_uri()
     LOGO_MAX_BYTES = 512 * 1024
 
     # The jobs outbox (app/core/jobs.py): retries with backoff, leases of running jobs.

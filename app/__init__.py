@@ -28,9 +28,10 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     register_error_handlers(app)
     register_template_helpers(app)
 
-    from app.core import jobs
+    from app.core import jobs, storage
 
     jobs.init_app(app)
+    storage.init_app(app)
     return app
 
 

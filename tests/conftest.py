@@ -25,6 +25,7 @@ from app import create_app
 from app.budgets.services import sync_academies
 from app.extensions import db, limiter
 from tests.database import describe, test_database_url
+from tests.s3 import CREDENTIALS, S3Server
 from tests.smtp import Inbox, SmtpServer
 
 DATABASE_URL = test_database_url()
@@ -91,7 +92,7 @@ def _reset_schema(app: Flask) -> None:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     storage = tmp_path_factory.mktemp("storage")
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=DATABASE_URL, STORAGE_DIR=str(storage))
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=DATABASE_URL, STORAGE_URL=storage.as_uri())
     _reset_schema(app)
     yield app
     with app.app_context():
@@ -172,6 +173,20 @@ def auth(client: FlaskClient) -> AuthActions:
 requires_postgres = pytest.mark.skipif(
     not DATABASE_URL.startswith("postgresql"), reason="needs PostgreSQL"
 )
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """An S3-compatible server on 127.0.0.1, and the AWS variables boto3 reads."""
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in CREDENTIALS.items():
+            environment.setenv(name, value)
+        environment.delenv("AWS_SESSION_TOKEN", raising=False)
+        environment.delenv("AWS_PROFILE", raising=False)
+        server = S3Server()
+        server.start()
+        yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -209,7 +209,7 @@ def receipt(order_id: int) -> ResponseReturnValue:
     order = services.teacher_order(current_user, order_id)
     key = services.receipt_key(order)
     db.session.commit()
-    return storage.send_pdf(key, f"recu-{order.number}.pdf")
+    return storage.send(key, download_name=f"recu-{order.number}.pdf")
 
 
 @blueprint.post("/mes-commandes/lignes/<int:line_id>/annuler")

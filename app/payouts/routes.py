@@ -125,7 +125,7 @@ def statement(vendor_id: int, payout_id: int) -> ResponseReturnValue:
     payout = services.vendor_payout(vendor_id, payout_id)
     key = services.statement_key(payout)
     db.session.commit()
-    return storage.send_pdf(key, f"releve-{payout.number}.pdf")
+    return storage.send(key, download_name=f"releve-{payout.number}.pdf")
 
 
 # --- the operator ----------------------------------------------------------------------

@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -214,4 +213,4 @@ def stored_file(key: str) -> ResponseReturnValue:
     """Logos (public). Other namespaces (receipts…) are served by their own guarded routes."""
     if not key.startswith("logos/"):
         return redirect(url_for("products.storefront"))
-    return send_file(storage.path_of(key), max_age=31_536_000)
+    return storage.send(key, max_age=31_536_000)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from app.core import storage
 
 PRODUCTION = {
     "SECRET_KEY": "s3cr3t",
@@ -41,3 +42,17 @@ def test_production_reads_its_settings_from_the_environment(
 def test_unknown_environment_name_is_refused() -> None:
     with pytest.raises(RuntimeError, match="APP_ENV inconnu"):
         create_app("staging")
+
+
+def test_production_keeps_its_files_where_storage_url_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(
+        "STORAGE_URL", "s3://compte-ressources/fichiers?endpoint_url=https://s3.fr-par.scw.cloud"
+    )
+    kept = create_app("production").extensions["storage"]
+    assert isinstance(kept, storage.S3Storage)
+    assert (kept.bucket, kept.prefix) == ("compte-ressources", "fichiers/")
+    assert kept.client.meta.endpoint_url == "https://s3.fr-par.scw.cloud"

@@ -77,7 +77,7 @@ def test_the_statement_is_rendered_once_and_kept(market: Market) -> None:
 
     assert key is not None
     assert payouts.statement_key(payout) == key
-    assert storage.path_of(key).read_bytes().startswith(b"%PDF")
+    assert storage.read(key).startswith(b"%PDF")
 
 
 def test_statement_totals_equal_the_ledger_over_several_runs(market: Market) -> None:
