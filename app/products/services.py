@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import format_decimal, gettext
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import load_only, selectinload
@@ -295,26 +296,49 @@ def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) 
             f"Le logo dépasse {max_bytes // 1024} Ko.", details={"logo": ["fichier trop lourd"]}
         )
     try:
+        image_format, (width, height) = _announced_image(data)
+        if image_format not in LOGO_FORMATS:
+            raise ValidationFailed(
+                "Le logo doit être une image PNG, JPEG ou WebP.",
+                details={"logo": ["format refusé"]},
+            )
+        if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:  # before decoding a pixel
+            raise ValidationFailed(
+                gettext(
+                    "Le logo est trop grand : %(width)s × %(height)s pixels ; "
+                    "au plus %(most)s × %(most)s.",
+                    width=format_decimal(width),
+                    height=format_decimal(height),
+                    most=format_decimal(LOGO_MAX_PIXELS),
+                ),
+                details={"logo": ["image trop grande"]},
+            )
         with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format or ""
-            width, height = image.size
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValidationFailed(
             "Le logo n'est pas une image lisible.", details={"logo": ["image illisible"]}
         ) from error
-    if image_format not in LOGO_FORMATS:
-        raise ValidationFailed(
-            "Le logo doit être une image PNG, JPEG ou WebP.", details={"logo": ["format refusé"]}
-        )
-    if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
-        raise ValidationFailed(
-            f"Le logo dépasse {LOGO_MAX_PIXELS} pixels de côté.",
-            details={"logo": ["image trop grande"]},
-        )
     version.logo_key = storage.save("logos", data, LOGO_FORMATS[image_format])
     audit.record(actor, "version.logo", "product", version.product_id, version=version.number)
     return version.logo_key
+
+
+def _announced_image(data: bytes) -> tuple[str, tuple[int, int]]:
+    """The format and the size in pixels an image file announces, read from its header
+    only. `Image.open` would refuse a small file announcing a gigantic image (a
+    decompression bomb) with an error that does not say its size; here it is measured,
+    so the vendor is told. UnidentifiedImageError when no format recognises the file."""
+    Image.init()
+    for image_format in Image.ID:
+        factory, accept = Image.OPEN[image_format]
+        if accept is None or accept(data[:16]) is True:
+            try:
+                with factory(io.BytesIO(data), "") as header:
+                    return image_format, header.size
+            except (SyntaxError, OSError, ValueError):
+                continue
+    raise UnidentifiedImageError("image illisible")
 
 
 def vendor_products(vendor: Vendor) -> list[Product]:

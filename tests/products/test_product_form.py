@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
+import zlib
 from typing import Any
 
 import pytest
@@ -49,6 +51,23 @@ def field_in_error(text: str, field_id: str) -> bool:
 def product_events() -> int:
     query = select(func.count(AuditEvent.id)).where(AuditEvent.object_type == "product")
     return db.session.scalar(query) or 0
+
+
+def decompression_bomb(width: int, height: int) -> bytes:
+    """A real PNG of `width` × `height` black-and-white pixels, all white: a small file
+    (rows of zeros compress a thousandfold) that would take gigabytes once decoded."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit per pixel, grey
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte "none", then the pixels
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def image(image_format: str, size: tuple[int, int] = (64, 64)) -> bytes:
@@ -384,7 +403,10 @@ def test_a_missing_logo_file_is_404(client: FlaskClient) -> None:
         (lambda: (io.BytesIO(b"Ceci n'est pas une image."), "texte.png"), "image illisible"),
         (lambda: (io.BytesIO(image("GIF")), "anime.gif"), "PNG, JPEG ou WebP."),
         (lambda: (io.BytesIO(image("GIF")), "deguise.png"), "format refusé"),
-        (lambda: (io.BytesIO(image("PNG", (2500, 10))), "large.png"), "2000 pixels"),
+        (
+            lambda: (io.BytesIO(image("PNG", (2500, 10))), "large.png"),
+            "Le logo est trop grand : 2\u202f500 × 10 pixels ; au plus 2\u202f000 × 2\u202f000.",
+        ),
     ],
     ids=["too-big", "not-an-image", "gif", "gif-renamed-png", "too-many-pixels"],
 )
@@ -398,6 +420,25 @@ def test_a_bad_logo_is_refused_with_the_field_named(
     assert reason in text
     assert field_in_error(text, "logo")
     assert product_count() == 0  # the product is not created without its logo
+
+
+def test_a_decompression_bomb_logo_is_refused_by_its_size_before_decoding(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    bomb = decompression_bomb(30_000, 30_000)
+    assert len(bomb) < 512 * 1024  # under the weight limit: only the pixel count stops it
+
+    response = post_product(client, vendor, logo=(io.BytesIO(bomb), "logo.png"))
+
+    assert response.status_code == 422
+    text = page_text(response)
+    assert (
+        "Le logo est trop grand : 30\u202f000 × 30\u202f000 pixels ; "
+        "au plus 2\u202f000 × 2\u202f000."
+    ) in text
+    assert field_in_error(text, "logo")
+    assert product_count() == 0
+    assert product_events() == 0
 
 
 def test_a_hosting_row_posted_without_its_country_is_saved_and_named_by_the_checks(
