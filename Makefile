@@ -12,7 +12,7 @@ STATIC_DSFR := app/static/dsfr
 export FLASK_APP := app
 
 .PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
-        translations-update clean
+        translations-update clean serve
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,6 +70,34 @@ seed: migrate ## Fill the database with the demo (safe to run again)
 run: seed ## Install, migrate, seed the demo and serve on http://127.0.0.1:5000
 	node tests/peers/proconnect.mjs & provider=$$!; trap "kill $$provider" EXIT; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Production's way on this machine: PostgreSQL (database compte_ressources, created, migrated
+# and seeded with the demo when missing), gunicorn with gunicorn.conf.py (two workers), a jobs
+# worker that also schedules, and the local ProConnect, APP_ENV=production with local values
+# for what production demands (the secret key generated once into instance/secret_key).
+# Ctrl-C stops them all.
+SERVE_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/compte_ressources
+SERVE_PORT ?= 8000
+
+serve: install ## Serve as production does (gunicorn + jobs worker, PostgreSQL) on http://127.0.0.1:8000
+	mkdir -p instance
+	test -s instance/secret_key || (umask 077 && $(BIN)/python -c \
+	  'import secrets; print(secrets.token_urlsafe(48))' > instance/secret_key)
+	$(BIN)/python -c 'import sys, psycopg; from sqlalchemy.engine import make_url; \
+	  url = make_url(sys.argv[1]); server = url.set(drivername="postgresql", database="postgres"); \
+	  conn = psycopg.connect(server.render_as_string(False), autocommit=True); \
+	  found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)); \
+	  found.fetchone() or conn.execute(f"CREATE DATABASE \"{url.database}\"")' $(SERVE_DATABASE_URL)
+	APP_ENV=development DATABASE_URL=$(SERVE_DATABASE_URL) $(MAKE) --no-print-directory seed
+	export APP_ENV=production DATABASE_URL=$(SERVE_DATABASE_URL) \
+	  SECRET_KEY="$$(cat instance/secret_key)" PUBLIC_URL=http://127.0.0.1:$(SERVE_PORT) \
+	  MAIL_URL=file://$(CURDIR)/instance/mail WEB_BIND=127.0.0.1:$(SERVE_PORT) WEB_CONCURRENCY=2 \
+	  PROCONNECT_ISSUER=http://127.0.0.1:9000 PROCONNECT_CLIENT_ID=compte-ressources \
+	  PROCONNECT_CLIENT_SECRET=secret-de-demonstration; \
+	POST_LOGOUT_REDIRECT_URIS=http://127.0.0.1:$(SERVE_PORT)/ node tests/peers/proconnect.mjs & \
+	provider=$$!; $(BIN)/flask jobs work --schedule & worker=$$!; \
+	trap "kill $$provider $$worker 2>/dev/null; wait" EXIT; \
+	$(BIN)/gunicorn -c gunicorn.conf.py
 
 lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .
