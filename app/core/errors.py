@@ -116,7 +116,7 @@ def retry_after_seconds() -> int:
     reached = limiter.current_limit
     if reached is None:
         return 60
-    return max(1, math.ceil(reached.reset_at - time.time()))
+    return max(1, int(reached.reset_at - time.time()))  # as flask-limiter writes it
 
 
 def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
