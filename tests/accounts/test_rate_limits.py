@@ -25,8 +25,7 @@ def test_asking_for_a_link_again_and_again_is_refused_for_the_hour(
     client: FlaskClient, path: str
 ) -> None:
     statuses = [
-        client.post(path, data={"email": "claire.petit@ac-paris.fr"}).status_code
-        for _ in range(3)
+        client.post(path, data={"email": "claire.petit@ac-paris.fr"}).status_code for _ in range(3)
     ]
     assert statuses == [302] * 3
     refused = client.post(path, data={"email": "claire.petit@ac-paris.fr"})

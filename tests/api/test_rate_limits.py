@@ -20,9 +20,7 @@ def three_per_minute(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("three_per_minute")
-def test_a_token_is_limited_with_a_json_429(
-    client: FlaskClient, headers: dict[str, str]
-) -> None:
+def test_a_token_is_limited_with_a_json_429(client: FlaskClient, headers: dict[str, str]) -> None:
     statuses = [client.get("/api/v1/licences", headers=headers).status_code for _ in range(3)]
     assert statuses == [200] * 3
     refused = client.get("/api/v1/licences/1", headers=headers)  # every endpoint counts

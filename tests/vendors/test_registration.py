@@ -242,8 +242,9 @@ def test_registrations_from_one_network_address_are_limited(
     refused ones included (they would let anyone probe which addresses have an account)."""
     monkeypatch.setitem(app.config, "VENDOR_REGISTRATIONS_PER_ADDRESS", "3 per hour")
     statuses = [
-        client.post(URL, data={**account_form(email=f"inscrit{n}@cartable.example"), **form})
-        .status_code
+        client.post(
+            URL, data={**account_form(email=f"inscrit{n}@cartable.example"), **form}
+        ).status_code
         for n, form in enumerate([company_form(), company_form(siret="123"), company_form()])
     ]
     assert statuses == [302, 422, 302]
