@@ -24,9 +24,13 @@ class Config:
     # environment variable → configuration key
     ENVIRONMENT: Mapping[str, str] = {
         "SECRET_KEY": "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS": "SECRET_KEY_FALLBACKS",
+        "SESSION_LIFETIME_SECONDS": "PERMANENT_SESSION_LIFETIME",
+        "SESSION_IDLE_SECONDS": "SESSION_IDLE_TIMEOUT",
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
         "STORAGE_URL": "STORAGE_URL",
+        "API_REQUESTS_PER_TOKEN": "API_REQUESTS_PER_TOKEN",
         "PSEUDONYM_KEY": "PSEUDONYM_KEY",
         "GAR_BASE_URL": "GAR_BASE_URL",
         "GAR_CERT_FILE": "GAR_CERT_FILE",
@@ -50,6 +54,9 @@ class Config:
     REQUIRED: tuple[str, ...] = ()
 
     SECRET_KEY: str | None = None
+    # Former keys, still accepted to read what they signed (session cookies, links in
+    # mails) while SECRET_KEY signs everything new: SECRET_KEY_FALLBACKS=old1,old2.
+    SECRET_KEY_FALLBACKS: tuple[str, ...] = ()
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
 
@@ -61,7 +68,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
-    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # A session ends this long after signing in, whatever happens (seconds), and sooner
+    # after this long without a request; both checked by the server (app/accounts/signin.py).
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    SESSION_IDLE_TIMEOUT = 2 * 3600
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -73,13 +83,20 @@ class Config:
     # Rate limits (Flask-Limiter): memory for one web process, Redis for several.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    # Only failed logins count: per account, and per network address with a ceiling high
-    # enough for a whole school signing in from behind one address.
-    LOGIN_FAILURES_PER_EMAIL = "5 per 15 minutes"
+    # Only failed logins count: per account from one network address (so nobody elsewhere
+    # can lock its owner out), and per network address with a ceiling high enough for a
+    # whole school signing in from behind one address (docs/decisions/0017).
+    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
     LOGIN_FAILURES_PER_ADDRESS = "200 per 15 minutes"
     # Password-reset, activation and address-change requests (each sends a mail).
     MAIL_REQUESTS_PER_EMAIL = "3 per hour"
     MAIL_REQUESTS_PER_ADDRESS = "60 per hour"
+    # The pages the links in those mails open (choosing a password), per network address.
+    LINK_PAGES_PER_ADDRESS = "300 per hour"
+    # Companies registering (each creates an account and sends a mail), per network address.
+    VENDOR_REGISTRATIONS_PER_ADDRESS = "20 per hour"
+    # The vendors' API, per token (requests without a valid token: per network address).
+    API_REQUESTS_PER_TOKEN = "600 per minute"  # noqa: S105 - a rate, not a secret
 
     # The address people reach the service at: every link in a mail is built from it,
     # never from the request's Host header.
@@ -148,9 +165,24 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-        """The settings this environment overrides, read now."""
-        return {key: environ[var] for var, key in cls.ENVIRONMENT.items() if environ.get(var)}
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> dict[str, object]:
+        """The settings this environment overrides, read now: a whole number where the
+        default is one (seconds), a list where it is one (comma-separated)."""
+        settings: dict[str, object] = {}
+        for var, key in cls.ENVIRONMENT.items():
+            value = environ.get(var)
+            if not value:
+                continue
+            default = getattr(cls, key, None)
+            if isinstance(default, tuple):
+                settings[key] = tuple(part.strip() for part in value.split(",") if part.strip())
+            elif isinstance(default, int) and not isinstance(default, bool):
+                if not value.strip().isdigit():
+                    raise RuntimeError(f"{var} doit être un nombre entier de secondes : {value!r}")
+                settings[key] = int(value)
+            else:
+                settings[key] = value
+        return settings
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:
@@ -203,10 +235,20 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
     PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"
+    # The browser keeps a "__Host-" cookie only if it is Secure, for this host alone and
+    # its whole path: no sibling domain can plant or overwrite it.
+    SESSION_COOKIE_NAME = "__Host-session"
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:
         super().check(environ)
+        if environ.get("SECRET_KEY_FALLBACKS") and not environ.get("PSEUDONYM_KEY"):
+            # Pseudonyms sent to vendors and the GAR are keyed by SECRET_KEY when
+            # PSEUDONYM_KEY is unset: a new SECRET_KEY would change every one of them.
+            raise RuntimeError(
+                "Configuration production incomplète : avant de changer SECRET_KEY, "
+                "définissez PSEUDONYM_KEY (l'ancienne SECRET_KEY, si elle n'était pas définie)"
+            )
         if environ.get("PAYOUT_GATEWAY") == "stripe":
             missing = [
                 v for v in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not environ.get(v)

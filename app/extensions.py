@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -14,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from app.core.db import Base
+from app.core.limits import network_address
 
 db = SQLAlchemy(model_class=Base)
 # The base class of every model. Flask-SQLAlchemy builds `db.Model` from `Base` at
@@ -26,5 +26,5 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = Limiter(key_func=network_address, default_limits=[])
 api = Api()

@@ -140,7 +140,7 @@ def change_password() -> ResponseReturnValue:
 @login_required
 def sign_out_everywhere() -> ResponseReturnValue:
     end_every_session(_me())
-    db.session.commit()
     sign_out()
+    db.session.commit()
     flash(_("Vous êtes déconnecté de tous vos appareils."), "success")
     return redirect(url_for("accounts.login"))

@@ -26,8 +26,9 @@ from app.accounts import proconnect, services
 from app.accounts.forms import EmailRequestForm, LoginForm, NewPasswordForm
 from app.accounts.models import User
 from app.accounts.navigation import home_url
-from app.accounts.signin import sign_in, sign_out
+from app.accounts.signin import end_expired_session, sign_in, sign_out
 from app.core.errors import DomainError
+from app.core.limits import network_address
 from app.extensions import db, limiter, login_manager
 
 blueprint = Blueprint("accounts", __name__, template_folder="templates")
@@ -46,8 +47,17 @@ def load_user(session_user_id: str) -> User | None:
     return user
 
 
-def _login_email_key() -> str:
-    return "login-email:" + services.normalize_email(request.form.get("email", ""))
+@blueprint.before_app_request
+def _end_expired_session() -> None:
+    if end_expired_session():
+        flash(_("Votre session a expiré : reconnectez-vous."), "info")
+
+
+def _login_account_and_address_key() -> str:
+    """Failures on one account from one network address: an attacker elsewhere never
+    locks the account's owner out (docs/decisions/0017-sessions-and-rate-limits.md)."""
+    email = services.normalize_email(request.form.get("email", ""))
+    return f"login-failures:{email}:{network_address()}"
 
 
 def _login_failed(response: Response) -> bool:
@@ -73,8 +83,8 @@ def index() -> ResponseReturnValue:
 
 @blueprint.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: str(current_app.config["LOGIN_FAILURES_PER_EMAIL"]),
-    key_func=_login_email_key,
+    lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS"]),
+    key_func=_login_account_and_address_key,
     methods=["POST"],
     deduct_when=_login_failed,
 )
@@ -112,6 +122,7 @@ def logout() -> ResponseReturnValue:
     """Sign out here, then at ProConnect too when that is how the person came in."""
     at_provider = proconnect.logout_url()
     sign_out()
+    db.session.commit()
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(at_provider or url_for("accounts.index"))
 
@@ -181,7 +192,14 @@ def forgotten_password() -> ResponseReturnValue:
     return render_template("accounts/forgotten_password.html", form=form)
 
 
+# The pages the links open: per network address, all of them together.
+_link_pages_limited = limiter.shared_limit(
+    lambda: str(current_app.config["LINK_PAGES_PER_ADDRESS"]), scope="link-pages"
+)
+
+
 @blueprint.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+@_link_pages_limited
 def reset_password(token: str) -> ResponseReturnValue:
     """The page a reset link opens: choose a new password, then you are signed in."""
     try:
@@ -201,6 +219,7 @@ def reset_password(token: str) -> ResponseReturnValue:
 
 
 @blueprint.route("/activation/<token>", methods=["GET", "POST"])
+@_link_pages_limited
 def activate(token: str) -> ResponseReturnValue:
     try:
         owner = services.user_of_activation_token(token)

@@ -19,6 +19,7 @@ from app.accounts.signin import end_every_session
 from app.budgets.models import Academy, School
 from app.core import audit
 from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.signing import secret_keys
 from app.extensions import db
 from app.vendors.models import Vendor
 
@@ -161,7 +162,7 @@ ACTIVATION_MAX_AGE = 14 * 24 * 3600  # seconds a link stays valid
 
 
 def _activation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="account-activation")
+    return URLSafeTimedSerializer(secret_keys(), salt="account-activation")
 
 
 def activation_token(user: User) -> str:
@@ -217,7 +218,7 @@ PASSWORD_RESET_MAX_AGE = 3600  # seconds
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+    return URLSafeTimedSerializer(secret_keys(), salt="password-reset")
 
 
 def _password_fingerprint(user: User) -> str:
@@ -296,7 +297,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def _email_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-change")
+    return URLSafeTimedSerializer(secret_keys(), salt="email-change")
 
 
 def email_change_token(user: User, new_email: str) -> str:

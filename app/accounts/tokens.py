@@ -8,7 +8,8 @@ is suspended).
 
 :class:`ApiBlueprint` is the flask-smorest blueprint every API module uses: each of its
 endpoints needs a token, is exempt from the CSRF check (the API authenticates by token,
-never by cookie), is documented with the bearer scheme, and answers its errors in the
+never by cookie), is rate-limited per token (``API_REQUESTS_PER_TOKEN``, 429 with
+``Retry-After``), is documented with the bearer scheme, and answers its errors in the
 application's JSON shape ``{"error": {"code", "message", "details"}}``.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -31,7 +32,8 @@ from app.accounts.models import ApiToken, User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, Forbidden, NotFound, ValidationFailed, error_response
-from app.extensions import csrf, db
+from app.core.limits import network_address
+from app.extensions import csrf, db, limiter
 from app.vendors.models import Vendor
 
 TOKEN_PREFIX = "cr_"  # noqa: S105 - not a secret: what every token starts with
@@ -124,21 +126,42 @@ def vendor_token(vendor_id: int, token_id: int) -> ApiToken:
 # --- authentication of the API --------------------------------------------------------
 
 
+def _bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer …`` header."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    return raw if scheme.lower() == "bearer" and raw else None
+
+
+def request_token() -> ApiToken | None:
+    """The known token (revoked or not) the request carries, looked up once per request:
+    the rate limit and the authentication both ask."""
+    if "api_token" not in g:
+        raw = _bearer_token()
+        g.api_token = raw and db.session.scalar(
+            select(ApiToken)
+            .where(ApiToken.token_sha256 == digest(raw))
+            .options(joinedload(ApiToken.vendor))
+        )
+    token: ApiToken | None = g.api_token
+    return token
+
+
+def rate_limit_key() -> str:
+    """Requests are counted per token; those without a known token, per network address."""
+    token = request_token()
+    return f"api-token:{token.id}" if token else f"api-address:{network_address()}"
+
+
 def vendor_for_request() -> Vendor:
     """The vendor whose token the request carries. Records when the token was last used
     (to the minute); the caller commits."""
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    raw = raw.strip()
-    if scheme.lower() != "bearer" or not raw:
+    if _bearer_token() is None:
         raise Unauthorized(
             "Authentification requise : envoyez votre jeton dans l'en-tête "
             "« Authorization: Bearer <jeton> »."
         )
-    token = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_sha256 == digest(raw))
-        .options(joinedload(ApiToken.vendor))
-    )
+    token = request_token()
     if token is None:
         raise Unauthorized("Jeton d'accès inconnu.", invalid_token=True)
     if token.revoked_at is not None:
@@ -224,6 +247,8 @@ ERROR_RESPONSES = {
     "API_NOT_FOUND": "Introuvable parmi les vôtres.",
     "API_CONFLICT": "Impossible dans l'état actuel (par exemple d'une licence annulée).",
     "API_INVALID": "Données refusées : `details` nomme chaque champ et ses raisons.",
+    "API_RATE_LIMITED": "Trop de requêtes avec ce jeton : réessayez après le nombre de "
+    "secondes de l'en-tête `Retry-After`.",
     "API_ERROR": "Erreur.",
 }
 
@@ -236,6 +261,11 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         csrf.exempt(self)
+        limiter.shared_limit(
+            lambda: str(current_app.config["API_REQUESTS_PER_TOKEN"]),
+            scope="api",
+            key_func=rate_limit_key,
+        )(self)
         self.before_request(_authenticate)
         self.register_error_handler(Unauthorized, _unauthorized)
         self.register_error_handler(UnprocessableEntity, _invalid_arguments)
@@ -267,6 +297,7 @@ def _document_security_and_errors(doc: dict[str, Any], *args: Any, **kwargs: Any
     responses = doc.setdefault("responses", {})
     responses[401] = "API_UNAUTHORIZED"
     responses[403] = "API_FORBIDDEN"
+    responses[429] = "API_RATE_LIMITED"
     if 422 in responses:
         responses[422] = "API_INVALID"
     responses["default"] = "API_ERROR"

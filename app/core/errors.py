@@ -8,15 +8,19 @@ that ask for JSON, into `{"error": {"code", "message", "details"}}`.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, limiter
 
 
 class DomainError(Exception):
@@ -107,7 +111,32 @@ def error_response(
     return page, status
 
 
+def retry_after_seconds() -> int:
+    """How long until the limit this request reached lets it through again."""
+    reached = limiter.current_limit
+    if reached is None:
+        return 60
+    return max(1, int(reached.reset_at - time.time()))  # as flask-limiter writes it
+
+
+def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
+    """429, saying in French how long to wait, with the same figure in `Retry-After`."""
+    seconds = retry_after_seconds()
+    if seconds < 120:
+        wait = ngettext("%(num)d seconde", "%(num)d secondes", seconds)
+    else:
+        minutes = math.ceil(seconds / 60)
+        wait = ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    message = _("Trop de tentatives en peu de temps. Réessayez dans %(wait)s.", wait=wait)
+    body, status = error_response(429, "rate_limited", message)
+    return body, status, {"Retry-After": str(seconds)}
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limited(error: RateLimitExceeded) -> tuple[Response | str, int, dict[str, str]]:
+        return rate_limited_response()  # refused before the view: nothing was written
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> tuple[Response | str, int]:
         db.session.rollback()  # whatever the refused operation flushed is not kept

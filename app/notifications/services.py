@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import get_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import String, cast, func, literal, select, update
@@ -42,6 +41,7 @@ from app import mail
 from app.accounts.models import User
 from app.core.db import AnySelect, insert_or_ignore, json_object, utcnow
 from app.core.errors import NotFound
+from app.core.signing import secret_keys
 from app.extensions import db
 from app.notifications.models import MailChoice, Notification, Topic
 
@@ -196,7 +196,7 @@ def choose(user_id: int, topic: Topic, wanted: bool) -> None:
 
 
 def _unsubscribe_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+    return URLSafeSerializer(secret_keys(), salt="unsubscribe")
 
 
 def unsubscribe_token(user_id: int, topic: Topic) -> str:

@@ -3,7 +3,7 @@ suspensions and exclusion list."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -14,7 +14,7 @@ from app.accounts.signin import sign_in
 from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
-from app.extensions import db
+from app.extensions import db, limiter
 from app.products import services as products
 from app.vendors import services
 from app.vendors.forms import (
@@ -35,6 +35,9 @@ REFUSED = (ValidationFailed, Conflict, ExcludedVendor)
 
 
 @blueprint.route("/editeur/inscription", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: str(current_app.config["VENDOR_REGISTRATIONS_PER_ADDRESS"]), methods=["POST"]
+)
 def register() -> ResponseReturnValue:
     """A company registers; someone without an account creates theirs at the same time."""
     signed_in = current_user.is_authenticated

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 
@@ -24,6 +23,7 @@ from app.accounts.models import Role, RoleGrant, User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.signing import secret_keys
 from app.extensions import db
 from app.vendors.models import (
     ExcludedCompany,
@@ -193,7 +193,7 @@ EMAIL_CONFIRMATION_MAX_AGE = 14 * 24 * 3600  # seconds
 
 
 def _confirmation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="vendor-registrant")
+    return URLSafeTimedSerializer(secret_keys(), salt="vendor-registrant")
 
 
 def email_confirmation_token(vendor: Vendor, user: User) -> str:

@@ -78,9 +78,38 @@ def test_repeated_failures_are_rate_limited(auth: AuthActions) -> None:
     statuses = [auth.login(user.email, "wrong-password").status_code for _ in range(6)]
     assert statuses[:5] == [200] * 5
     assert statuses[5] == 429
-    blocked = auth.login(user.email)  # even the right password waits now
+    blocked = auth.login(user.email)  # from this address, even the right password waits now
     assert blocked.status_code == 429
-    assert "Trop de tentatives" in blocked.get_data(as_text=True)
+    assert "Trop de tentatives en peu de temps. Réessayez dans 15 minutes." in page_text(blocked)
+    assert 14 * 60 <= int(blocked.headers["Retry-After"]) <= 15 * 60
+
+
+def test_an_attacker_cannot_lock_the_owner_out(app: Flask, client: FlaskClient) -> None:
+    """Failures count per account and network address: ten wrong passwords from one
+    address throttle that address, not the owner signing in from another one."""
+    owner = factories.with_role(Role.ADMIN, email="admin@demo.test")
+    attacker = AuthActions(client)
+    from_attacker = {"REMOTE_ADDR": "198.51.100.7"}
+    attempts = [
+        attacker.login(owner.email, f"devine-{n}", environ_base=from_attacker) for n in range(10)
+    ]
+    assert [a.status_code for a in attempts] == [200] * 5 + [429] * 5
+    at_home = AuthActions(app.test_client())
+    signed_in = at_home.login(owner.email, environ_base={"REMOTE_ADDR": "203.0.113.20"})
+    assert signed_in.status_code == 302
+    assert attacker.login(owner.email, environ_base=from_attacker).status_code == 429
+
+
+def test_an_ipv6_network_counts_as_one_address(auth: AuthActions) -> None:
+    """A subscriber holds a whole /64: moving within it gives no fresh count."""
+    user = factories.teacher()
+    statuses = [
+        auth.login(user.email, "devine", environ_base={"REMOTE_ADDR": f"2001:db8:5:7::{n}"})
+        for n in range(1, 7)
+    ]
+    assert [s.status_code for s in statuses] == [200] * 5 + [429]
+    elsewhere = auth.login(user.email, environ_base={"REMOTE_ADDR": "2001:db8:5:8::1"})
+    assert elsewhere.status_code == 302
 
 
 def test_successful_logins_are_not_counted_as_failures(

@@ -56,3 +56,38 @@ def test_production_keeps_its_files_where_storage_url_says(
     assert isinstance(kept, storage.S3Storage)
     assert (kept.bucket, kept.prefix) == ("compte-ressources", "fichiers/")
     assert kept.client.meta.endpoint_url == "https://s3.fr-par.scw.cloud"
+
+
+def test_session_and_key_settings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "ancienne-1, ancienne-2")
+    monkeypatch.setenv("PSEUDONYM_KEY", "cle-des-pseudonymes")
+    monkeypatch.setenv("SESSION_LIFETIME_SECONDS", "36000")
+    monkeypatch.setenv("SESSION_IDLE_SECONDS", "1800")
+    monkeypatch.setenv("API_REQUESTS_PER_TOKEN", "100 per minute")
+    app = create_app("production")
+    assert app.config["SECRET_KEY_FALLBACKS"] == ("ancienne-1", "ancienne-2")
+    assert app.permanent_session_lifetime.total_seconds() == 36000
+    assert app.config["SESSION_IDLE_TIMEOUT"] == 1800
+    assert app.config["API_REQUESTS_PER_TOKEN"] == "100 per minute"
+
+
+def test_a_duration_that_is_not_a_number_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SESSION_IDLE_SECONDS", "2h")
+    with pytest.raises(RuntimeError, match="SESSION_IDLE_SECONDS doit être un nombre entier"):
+        create_app("production")
+
+
+def test_changing_the_secret_key_needs_the_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Teachers' pseudonyms are keyed by SECRET_KEY when PSEUDONYM_KEY is unset: changing it
+    would give every teacher a new pseudonym at the vendors and the GAR."""
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "ancienne")
+    with pytest.raises(RuntimeError, match="définissez PSEUDONYM_KEY"):
+        create_app("production")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -232,3 +233,25 @@ def test_a_company_already_registered_is_refused_and_no_account_is_left_behind(
     assert "demandez à un collègue de vous inviter" in page_text(response)
     assert counts() == before
     assert accounts.find_user("autre.personne@cartable.example") is None
+
+
+def test_registrations_from_one_network_address_are_limited(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each registration creates an account and sends a mail: a few per hour per address,
+    refused ones included (they would let anyone probe which addresses have an account)."""
+    monkeypatch.setitem(app.config, "VENDOR_REGISTRATIONS_PER_ADDRESS", "3 per hour")
+    statuses = [
+        client.post(
+            URL, data={**account_form(email=f"inscrit{n}@cartable.example"), **form}
+        ).status_code
+        for n, form in enumerate([company_form(), company_form(siret="123"), company_form()])
+    ]
+    assert statuses == [302, 422, 302]
+    client.post("/deconnexion")
+    refused = client.post(URL, data={**account_form(), **company_form()})
+    assert refused.status_code == 429
+    assert "Trop de tentatives" in page_text(refused)
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert accounts.find_user("camille.martin@cartable.example") is None
+    assert client.get(URL).status_code == 200  # reading the form is never limited
