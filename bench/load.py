@@ -194,7 +194,7 @@ def environment(url: URL, directory: Path, options: argparse.Namespace) -> dict[
         "SECRET_KEY": secrets.token_urlsafe(32),
         "PUBLIC_URL": "http://127.0.0.1",
         "MAIL_URL": f"file://{directory / 'mail'}",
-        "STORAGE_DIR": str(directory / "storage"),
+        "STORAGE_URL": (directory / "storage").as_uri(),
         "WEB_BIND": "127.0.0.1:0",
     }
     if options.web_concurrency:

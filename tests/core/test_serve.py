@@ -31,7 +31,7 @@ def gunicorn(app: Flask, tmp_path: Path) -> Iterator[str]:
         "SECRET_KEY": "gunicorn-test-secret",
         "PUBLIC_URL": "https://compte-ressources.test",
         "MAIL_URL": f"file://{tmp_path / 'mail'}",
-        "STORAGE_DIR": str(tmp_path / "storage"),
+        "STORAGE_URL": (tmp_path / "storage").as_uri(),
         "WEB_BIND": "127.0.0.1:0",
         "WEB_CONCURRENCY": "1",
     }
