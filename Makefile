@@ -10,6 +10,9 @@ BIN := $(VENV)/bin
 DSFR := node_modules/@gouvfr/dsfr/dist
 STATIC_DSFR := app/static/dsfr
 export FLASK_APP := app
+# The app refuses to start without APP_ENV (config.py): the commands a developer runs
+# here are for development, unless APP_ENV says otherwise (e.g. `make migrate` on a server).
+run migrate seed: export APP_ENV ?= development
 
 .PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
         translations-update clean
