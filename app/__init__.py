@@ -63,10 +63,12 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app.core import replica
     from app.core.db import enable_sqlite_savepoints
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
     enable_sqlite_savepoints()
+    replica.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)
