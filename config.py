@@ -126,6 +126,8 @@ class Config:
     JOBS_BACKOFF_MAX_SECONDS = 6 * 3600
     JOBS_LEASE_SECONDS = 300
     JOBS_RECLAIM_EVERY_SECONDS = 30
+    # A worker that cannot reach the database waits 1, 2, 4… seconds, at most this long.
+    JOBS_RECONNECT_MAX_SECONDS = 30
     # Run queued jobs right after the request (development: no worker to start).
     JOBS_INLINE = False
     JOBS_INLINE_MAX = 20
