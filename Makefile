@@ -15,7 +15,7 @@ export FLASK_APP := app
 run migrate seed: export APP_ENV ?= development
 
 .PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
-        translations-update clean
+        translations-update backup restore clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -73,6 +73,25 @@ seed: migrate ## Fill the database with the demo (safe to run again)
 run: seed ## Install, migrate, seed the demo and serve on http://127.0.0.1:5000
 	node tests/peers/proconnect.mjs & provider=$$!; trap "kill $$provider" EXIT; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Backups of the PostgreSQL database named by DATABASE_URL (custom format, compressed):
+# docs/deploy.md says when and how. pg_dump and pg_restore want a libpq URL, without
+# SQLAlchemy's "+psycopg".
+BACKUP_DIR ?= backups
+LIBPQ_URL = $${DATABASE_URL/postgresql+psycopg:/postgresql:}
+
+backup: ## Dump the database of DATABASE_URL into backups/<date>.dump
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL n'est pas défini." >&2; exit 2; }
+	mkdir -p $(BACKUP_DIR)
+	file=$(BACKUP_DIR)/$$(date -u +%Y-%m-%dT%H%M%SZ).dump; \
+	pg_dump --format=custom --no-owner --file="$$file.partial" "$(LIBPQ_URL)" \
+	  && mv "$$file.partial" "$$file" && echo "$$file"
+
+restore: ## Restore FILE=backups/….dump into the database of DATABASE_URL (replaces its tables)
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL n'est pas défini." >&2; exit 2; }
+	@test -f "$(FILE)" || { echo "FILE=… doit nommer une sauvegarde (backups/….dump)." >&2; exit 2; }
+	pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error \
+	  --dbname="$(LIBPQ_URL)" "$(FILE)"
 
 lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .
