@@ -10,9 +10,12 @@ BIN := $(VENV)/bin
 DSFR := node_modules/@gouvfr/dsfr/dist
 STATIC_DSFR := app/static/dsfr
 export FLASK_APP := app
+# The app refuses to start without APP_ENV (config.py): the commands a developer runs
+# here are for development, unless APP_ENV says otherwise (e.g. `make migrate` on a server).
+run migrate seed: export APP_ENV ?= development
 
 .PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
-        translations-update clean serve
+        translations-update backup restore clean serve
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -98,6 +101,25 @@ serve: install ## Serve as production does (gunicorn + jobs worker, PostgreSQL) 
 	provider=$$!; $(BIN)/flask jobs work --schedule & worker=$$!; \
 	trap "kill $$provider $$worker 2>/dev/null; wait" EXIT; \
 	$(BIN)/gunicorn -c gunicorn.conf.py
+
+# Backups of the PostgreSQL database named by DATABASE_URL (custom format, compressed):
+# docs/deploy.md says when and how. pg_dump and pg_restore want a libpq URL, without
+# SQLAlchemy's "+psycopg".
+BACKUP_DIR ?= backups
+LIBPQ_URL = $${DATABASE_URL/postgresql+psycopg:/postgresql:}
+
+backup: ## Dump the database of DATABASE_URL into backups/<date>.dump
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL n'est pas défini." >&2; exit 2; }
+	mkdir -p $(BACKUP_DIR)
+	file=$(BACKUP_DIR)/$$(date -u +%Y-%m-%dT%H%M%SZ).dump; \
+	pg_dump --format=custom --no-owner --file="$$file.partial" "$(LIBPQ_URL)" \
+	  && mv "$$file.partial" "$$file" && echo "$$file"
+
+restore: ## Restore FILE=backups/….dump into the database of DATABASE_URL (replaces its tables)
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL n'est pas défini." >&2; exit 2; }
+	@test -f "$(FILE)" || { echo "FILE=… doit nommer une sauvegarde (backups/….dump)." >&2; exit 2; }
+	pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error \
+	  --dbname="$(LIBPQ_URL)" "$(FILE)"
 
 lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/ruff check .

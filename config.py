@@ -4,6 +4,11 @@
 overlays the environment variables named in `ENVIRONMENT` (read when the app is
 created, not at import). Production refuses to start without its secrets: nothing
 there has a usable default.
+
+`APP_ENV` has no default: a server started without it refuses to start rather than
+run as development (a public SECRET_KEY, the demo routes). A developer's machine is
+one that says so: the Makefile's targets export `APP_ENV=development`, the tests name
+their configuration, and whoever runs `flask` by hand exports `APP_ENV` first.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Config:
         "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
         "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
         "PROCONNECT_REQUIRED_ROLES": "PROCONNECT_REQUIRED_ROLES",
+        "PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
+        "DATABASE_REPLICA_URL": "DATABASE_REPLICA_URL",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -59,6 +66,13 @@ class Config:
     SECRET_KEY_FALLBACKS: tuple[str, ...] = ()
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # A read replica for the dashboards and exports (app/reporting); unset: the primary.
+    DATABASE_REPLICA_URL = ""
+
+    # How many reverse proxies stand in front of the app and set X-Forwarded-For (werkzeug's
+    # ProxyFix): the client's address is then the one the nearest proxy saw, so the
+    # per-address limits count each visitor, not the proxy. 0: no proxy, the header ignored.
+    PROXY_FIX_X_FOR = 0
 
     # Sessions: the cookie is never readable from JavaScript, never sent cross-site
     # on a POST, and (outside development and tests) only over HTTPS.
@@ -130,6 +144,8 @@ class Config:
     JOBS_BACKOFF_MAX_SECONDS = 6 * 3600
     JOBS_LEASE_SECONDS = 300
     JOBS_RECLAIM_EVERY_SECONDS = 30
+    # A worker that cannot reach the database waits 1, 2, 4… seconds, at most this long.
+    JOBS_RECONNECT_MAX_SECONDS = 30
     # Run queued jobs right after the request (development: no worker to start).
     JOBS_INLINE = False
     JOBS_INLINE_MAX = 20
@@ -234,6 +250,7 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
+    PROXY_FIX_X_FOR = 1  # one reverse proxy (the load balancer) in front of gunicorn
     PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"
     # The browser keeps a "__Host-" cookie only if it is Secure, for this host alone and
     # its whole path: no sibling domain can plant or overwrite it.
@@ -267,8 +284,14 @@ CONFIGS: dict[str, type[Config]] = {
 
 
 def config_for(name: str | None = None) -> type[Config]:
-    """The configuration class named by `name`, else by `APP_ENV` (development)."""
-    name = name or os.environ.get("APP_ENV") or "development"
+    """The configuration class named by `name`, else by `APP_ENV`, which must be set."""
+    name = name or os.environ.get("APP_ENV")
+    if not name:
+        raise RuntimeError(
+            "APP_ENV n'est pas défini : définissez APP_ENV=production sur un serveur, "
+            "APP_ENV=development sur un poste de développement (`make run` le fait), "
+            "ou APP_ENV=test."
+        )
     try:
         return CONFIGS[name]
     except KeyError:

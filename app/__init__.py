@@ -16,6 +16,12 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     app.config.from_object(config_class)
     app.config.update(config_class.from_environment())
     app.config.update(overrides)
+    if config_class.ENV_NAME == "development":
+        app.logger.warning(
+            "APP_ENV=development: public SECRET_KEY, demo routes (/demo/…) on, "
+            "jobs run inline. Never on a server: set APP_ENV=production there."
+        )
+    _behind_proxies(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -35,6 +41,20 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     return app
 
 
+def _behind_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-For from `PROXY_FIX_X_FOR` proxies (0: none), so that
+    `request.remote_addr`, which the per-address limits count, is the visitor's."""
+    value = str(app.config["PROXY_FIX_X_FOR"])
+    if not value.isdigit():
+        raise RuntimeError(f"PROXY_FIX_X_FOR doit être un nombre de proxys (0, 1…) : {value!r}")
+    if int(value):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=int(value), x_proto=0, x_host=0, x_port=0, x_prefix=0
+        )
+
+
 def select_locale() -> str:
     """French unless the person chose English with the language switch."""
     chosen = session.get("lang") if has_request_context() else None
@@ -44,10 +64,12 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app.core import replica
     from app.core.db import enable_sqlite_savepoints
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
     enable_sqlite_savepoints()
+    replica.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     login_manager.init_app(app)

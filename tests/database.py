@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -68,3 +70,19 @@ def describe(url: str) -> str:
     if parsed.get_backend_name() == "sqlite":
         return f"SQLite ({parsed.database}) — PostgreSQL not reachable, concurrency tests skipped"
     return f"PostgreSQL {parsed.host}:{parsed.port}/{parsed.database}"
+
+
+@contextmanager
+def scratch_database(url: str, suffix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the tests' one (`<its name>_<suffix>`),
+    dropped afterwards (with whatever is still connected to it)."""
+    scratch = make_url(url).set(database=f"{make_url(url).database}_{suffix}")
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{scratch.database}"')
+    try:
+        yield scratch.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')

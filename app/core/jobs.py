@@ -33,6 +33,7 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context
 from flask_babel import gettext
 from sqlalchemy import JSON, Index, Integer, String, Text, literal, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import AnySelect, BigId, UTCDateTime, enum_column, insert_or_ignore, utcnow
@@ -342,6 +343,10 @@ def run(job_id: int) -> JobStatus:
         return job.status
 
 
+# What a lost database looks like (refused, reset, terminated, closed connection).
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
 class _Stop:
     """Set by SIGTERM/SIGINT: the worker finishes its current job, then stops."""
 
@@ -359,32 +364,64 @@ def work(
 ) -> int:
     """Claim and run jobs until stopped; with `once`, until none is ready. Returns the
     number of jobs run. `tick`, when given, is called before each claim (a worker that
-    also schedules the periodic tasks: app/core/schedule.py)."""
+    also schedules the periodic tasks: app/core/schedule.py).
+
+    A worker that runs until stopped outlives the database: when it cannot be reached
+    (restart, fail-over, network), the worker logs it, waits with backoff and goes on
+    where it was; a job interrupted then is taken again when its lease expires. With
+    `once` (a command's single pass, the inline runs of development) the error is raised.
+    """
     kinds = list(kinds) if kinds else None
     worker = worker_name()
     done = 0
     last_reclaim = 0.0
+    reclaim_every = float(current_app.config["JOBS_RECLAIM_EVERY_SECONDS"])
+    outage = 0  # failed attempts in a row to reach the database
     try:
         while not _Stop.requested and (max_jobs is None or done < max_jobs):
-            if time.monotonic() - last_reclaim > current_app.config["JOBS_RECLAIM_EVERY_SECONDS"]:
-                reclaim_expired()
-                last_reclaim = time.monotonic()
-            if tick is not None:
-                tick()
-            job_id = claim(kinds, worker)
-            if job_id is None:
+            try:
+                if time.monotonic() - last_reclaim > reclaim_every:
+                    reclaim_expired()
+                    last_reclaim = time.monotonic()
+                if tick is not None:
+                    tick()
+                job_id = claim(kinds, worker)
+                status = run(job_id) if job_id is not None else None
+            except DATABASE_GONE as error:
+                if once:
+                    raise
+                outage += 1
+                wait_for_database(error, outage)
+                continue
+            if outage:
+                current_app.logger.warning("Database reachable again: worker %s resumes", worker)
+                outage = 0
+            if job_id is None or status is None:
                 _idle()
                 if once:
                     break
                 time.sleep(poll_seconds)
                 continue
-            status = run(job_id)
             done += 1
             if on_job is not None:
                 on_job(job_id, status)
     finally:
         _idle()
     return done
+
+
+def wait_for_database(error: Exception, outage: int) -> None:
+    """Drop the session (its connection is gone), log, and wait 1, 2, 4… seconds, up to
+    JOBS_RECONNECT_MAX_SECONDS; SIGTERM still stops the worker meanwhile."""
+    db.session.remove()
+    wait = min(2.0 ** (outage - 1), float(current_app.config["JOBS_RECONNECT_MAX_SECONDS"]))
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    current_app.logger.warning(
+        "Database unreachable (attempt %d): %s; next attempt in %.0f s", outage, reason, wait
+    )
+    deadline = time.monotonic() + wait
+    while not _Stop.requested and time.monotonic() < deadline:
+        time.sleep(min(0.5, max(deadline - time.monotonic(), 0.0)))
 
 
 def stop_requested() -> bool:

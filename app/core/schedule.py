@@ -286,11 +286,23 @@ def run_scheduler(
     on_enqueued: Callable[[Task, datetime], None] | None = None,
 ) -> int:
     """Enqueue the due periods, then wait for the next (at most `poll_seconds`), until
-    SIGTERM/SIGINT; with `once`, a single pass. Returns how many periods were enqueued."""
+    SIGTERM/SIGINT; with `once`, a single pass. Returns how many periods were enqueued.
+    When the database cannot be reached, waits for it with backoff (as the workers)."""
     count = 0
+    outage = 0  # failed attempts in a row to reach the database
     while True:
-        enqueued = enqueue_due()
-        db.session.commit()
+        try:
+            enqueued = enqueue_due()
+            db.session.commit()
+        except jobs.DATABASE_GONE as error:
+            if once:
+                raise
+            outage += 1
+            jobs.wait_for_database(error, outage)  # as the workers do
+            if jobs.stop_requested():
+                return count
+            continue
+        outage = 0
         count += len(enqueued)
         for declared, period in enqueued:
             if on_enqueued is not None:

@@ -33,11 +33,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import Academy, School
 from app.budgets.services import school_year_code
-from app.core import dates, exports, jobs, schedule
+from app.core import dates, exports, jobs, replica, schedule
 from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.extensions import db
@@ -370,14 +371,14 @@ def _rows(year: str, academy: str, dimension: str) -> Any:
     )
 
 
-def _ranking(year: str, academy: str, dimension: str) -> Ranking:
+def _ranking(session: Session, year: str, academy: str, dimension: str) -> Ranking:
     net = SpendingSummary.amount_cents - SpendingSummary.refunded_cents
     top = list(
-        db.session.scalars(
+        session.scalars(
             _rows(year, academy, dimension).order_by(net.desc(), SpendingSummary.key).limit(TOP)
         )
     )
-    totals = db.session.execute(
+    totals = session.execute(
         select(
             func.coalesce(func.sum(net), 0), func.coalesce(func.sum(SpendingSummary.count), 0)
         ).where(
@@ -386,7 +387,7 @@ def _ranking(year: str, academy: str, dimension: str) -> Ranking:
             SpendingSummary.dimension == dimension,
         )
     ).one()
-    labels = _labels(dimension, [row.key for row in top])
+    labels = _labels(session, dimension, [row.key for row in top])
     bars = [
         Bar(labels.get(row.key, row.key), row.amount_cents - row.refunded_cents, row.count)
         for row in top
@@ -396,15 +397,15 @@ def _ranking(year: str, academy: str, dimension: str) -> Ranking:
     return Ranking(bars, rest_cents, rest_count)
 
 
-def _labels(dimension: str, keys: list[str]) -> dict[str, str]:
+def _labels(session: Session, dimension: str, keys: list[str]) -> dict[str, str]:
     if dimension in VOCABULARIES:
         vocabulary = VOCABULARIES[dimension]
         return {key: vocabularies.label_of(vocabulary, key) or key for key in keys}
     ids = [int(key) for key in keys if key.isdigit()]
     if dimension == "vendor":
-        rows = db.session.execute(select(Vendor.id, Vendor.legal_name).where(Vendor.id.in_(ids)))
+        rows = session.execute(select(Vendor.id, Vendor.legal_name).where(Vendor.id.in_(ids)))
     elif dimension == "school":
-        rows = db.session.execute(
+        rows = session.execute(
             select(School.id, School.name + " (" + School.uai + ")").where(School.id.in_(ids))
         )
     elif dimension == "product":
@@ -414,7 +415,7 @@ def _labels(dimension: str, keys: list[str]) -> dict[str, str]:
             .group_by(ProductVersion.product_id)
             .subquery()
         )
-        rows = db.session.execute(
+        rows = session.execute(
             select(ProductVersion.product_id, ProductVersion.title).join(
                 latest,
                 and_(
@@ -430,30 +431,32 @@ def _labels(dimension: str, keys: list[str]) -> dict[str, str]:
 
 def dashboard(school_year: str, academy_code: str = NATIONAL) -> Dashboard:
     """The figures of an academy (or of the country, ``*``) for a school year."""
-    ledger_rows = db.session.scalars(_rows(school_year, academy_code, "ledger")).all()
-    people = {
-        row.key: row.count for row in db.session.scalars(_rows(school_year, academy_code, "people"))
-    }
-    weeks = [
-        Bar(row.key, row.amount_cents - row.refunded_cents, row.count)
-        for row in db.session.scalars(
-            _rows(school_year, academy_code, "week").order_by(SpendingSummary.key)
+    with replica.reads() as session:
+        ledger_rows = session.scalars(_rows(school_year, academy_code, "ledger")).all()
+        people = {
+            row.key: row.count
+            for row in session.scalars(_rows(school_year, academy_code, "people"))
+        }
+        weeks = [
+            Bar(row.key, row.amount_cents - row.refunded_cents, row.count)
+            for row in session.scalars(
+                _rows(school_year, academy_code, "week").order_by(SpendingSummary.key)
+            )
+        ]
+        marker = session.get(SpendingSummary, (school_year, NATIONAL, "refresh", ""))
+        return Dashboard(
+            school_year=school_year,
+            academy_code=academy_code,
+            refreshed_at=marker.refreshed_at if marker is not None else None,
+            ledger={row.key: row.amount_cents for row in ledger_rows},
+            teachers=people.get("teachers", 0),
+            buyers=people.get("buyers", 0),
+            rankings={
+                dimension: _ranking(session, school_year, academy_code, dimension)
+                for dimension in DIMENSIONS
+            },
+            weeks=weeks,
         )
-    ]
-    marker = db.session.get(SpendingSummary, (school_year, NATIONAL, "refresh", ""))
-    refreshed = marker.refreshed_at if marker is not None else None
-    return Dashboard(
-        school_year=school_year,
-        academy_code=academy_code,
-        refreshed_at=refreshed,
-        ledger={row.key: row.amount_cents for row in ledger_rows},
-        teachers=people.get("teachers", 0),
-        buyers=people.get("buyers", 0),
-        rankings={
-            dimension: _ranking(school_year, academy_code, dimension) for dimension in DIMENSIONS
-        },
-        weeks=weeks,
-    )
 
 
 @dataclass(frozen=True)
@@ -473,14 +476,16 @@ class CatalogueFigures:
 
 
 def academies_side_by_side(school_year: str) -> list[AcademyRow]:
-    rows = db.session.scalars(
-        select(SpendingSummary)
-        .join(Academy, Academy.code == SpendingSummary.academy_code)  # by key, not `!= '*'`
-        .where(
-            SpendingSummary.school_year_code == school_year,
-            SpendingSummary.dimension.in_(["ledger", "people"]),
-        )
-    )
+    with replica.reads() as session:
+        rows = session.scalars(
+            select(SpendingSummary)
+            .join(Academy, Academy.code == SpendingSummary.academy_code)  # by key, not `!= '*'`
+            .where(
+                SpendingSummary.school_year_code == school_year,
+                SpendingSummary.dimension.in_(["ledger", "people"]),
+            )
+        ).all()
+        academies = session.scalars(select(Academy).order_by(Academy.code)).all()
     ledger: dict[str, dict[str, int]] = {}
     people: dict[str, dict[str, int]] = {}
     for row in rows:
@@ -488,7 +493,6 @@ def academies_side_by_side(school_year: str) -> list[AcademyRow]:
             ledger.setdefault(row.academy_code, {})[row.key] = row.amount_cents
         else:
             people.setdefault(row.academy_code, {})[row.key] = row.count
-    academies = db.session.scalars(select(Academy).order_by(Academy.code))
     return [
         AcademyRow(
             a,
@@ -501,31 +505,32 @@ def academies_side_by_side(school_year: str) -> list[AcademyRow]:
 
 
 def catalogue_figures(on: date) -> CatalogueFigures:
-    active = Vendor.status == "active"
-    listed = db.session.scalar(
-        select(func.count())
-        .select_from(ProductVersion)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .where(ProductVersion.listed, ProductVersion.label_expires_on >= on, active)
-    )
-    by_status = {
-        status: int(count)
-        for status, count in db.session.execute(
-            select(ProductVersion.status, func.count())
-            .where(ProductVersion.status.in_([VersionStatus.IN_REVIEW, VersionStatus.REJECTED]))
-            .group_by(ProductVersion.status)
+    with replica.reads() as session:
+        active = Vendor.status == "active"
+        listed = session.scalar(
+            select(func.count())
+            .select_from(ProductVersion)
+            .join(Product, Product.id == ProductVersion.product_id)
+            .join(Vendor, Vendor.id == Product.vendor_id)
+            .where(ProductVersion.listed, ProductVersion.label_expires_on >= on, active)
         )
-    }
-    expiring = db.session.scalar(
-        select(func.count())
-        .select_from(ProductVersion)
-        .where(
-            ProductVersion.listed,
-            ProductVersion.label_expires_on >= on,
-            ProductVersion.label_expires_on <= on + timedelta(days=90),
+        by_status = {
+            status: int(count)
+            for status, count in session.execute(
+                select(ProductVersion.status, func.count())
+                .where(ProductVersion.status.in_([VersionStatus.IN_REVIEW, VersionStatus.REJECTED]))
+                .group_by(ProductVersion.status)
+            )
+        }
+        expiring = session.scalar(
+            select(func.count())
+            .select_from(ProductVersion)
+            .where(
+                ProductVersion.listed,
+                ProductVersion.label_expires_on >= on,
+                ProductVersion.label_expires_on <= on + timedelta(days=90),
+            )
         )
-    )
     return CatalogueFigures(
         listed=int(listed or 0),
         in_review=int(by_status.get(VersionStatus.IN_REVIEW, 0)),
@@ -563,8 +568,9 @@ def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[lis
         .order_by(JournalEntry.id, Posting.id)
         .execution_options(yield_per=5000)
     )
-    for created_at, reference, email, cents in db.session.execute(query):
-        yield [_local(created_at), reference, email, _euros(cents)]
+    with replica.reads() as session:
+        for created_at, reference, email, cents in session.execute(query):
+            yield [_local(created_at), reference, email, _euros(cents)]
 
 
 def purchase_rows(
@@ -594,18 +600,19 @@ def purchase_rows(
         .order_by(moment, OrderLine.id)
         .execution_options(yield_per=5000)
     )
-    for at, order, line, uai, email, vendor in db.session.execute(query):
-        yield [
-            _local(at),
-            order.number,
-            exports.identifier(uai),
-            email,
-            line.title,
-            vendor,
-            line.plan_kind.label,
-            _euros(line.price_cents),
-            line.status.label,
-        ]
+    with replica.reads() as session:
+        for at, order, line, uai, email, vendor in session.execute(query):
+            yield [
+                _local(at),
+                order.number,
+                exports.identifier(uai),
+                email,
+                line.title,
+                vendor,
+                line.plan_kind.label,
+                _euros(line.price_cents),
+                line.status.label,
+            ]
 
 
 def _local(moment: datetime | None) -> str:
@@ -628,20 +635,25 @@ def month_figures(academy_code: str, month: date) -> MonthFigures:
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     start, end = _bounds(first, last)
-    bought = db.session.execute(
-        select(func.coalesce(func.sum(OrderLine.price_cents), 0), func.count(distinct(Order.id)))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            Order.academy_code == academy_code, Order.created_at >= start, Order.created_at < end
+    with replica.reads() as session:
+        bought = session.execute(
+            select(
+                func.coalesce(func.sum(OrderLine.price_cents), 0), func.count(distinct(Order.id))
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(
+                Order.academy_code == academy_code,
+                Order.created_at >= start,
+                Order.created_at < end,
+            )
+        ).one()
+        refunded = session.scalar(
+            select(func.coalesce(func.sum(OrderLine.price_cents), 0))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(
+                Order.academy_code == academy_code,
+                OrderLine.cancelled_at >= start,
+                OrderLine.cancelled_at < end,
+            )
         )
-    ).one()
-    refunded = db.session.scalar(
-        select(func.coalesce(func.sum(OrderLine.price_cents), 0))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            Order.academy_code == academy_code,
-            OrderLine.cancelled_at >= start,
-            OrderLine.cancelled_at < end,
-        )
-    )
     return MonthFigures(first, int(bought[0]), int(refunded or 0), int(bought[1]))

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
 
 from app import create_app
+from app.accounts.models import Role
 from app.core import storage
+from tests import factories
+from tests.conftest import DATABASE_URL, RequestClient
 
 PRODUCTION = {
     "SECRET_KEY": "s3cr3t",
@@ -91,3 +99,63 @@ def test_changing_the_secret_key_needs_the_pseudonym_key(monkeypatch: pytest.Mon
     monkeypatch.setenv("SECRET_KEY_FALLBACKS", "ancienne")
     with pytest.raises(RuntimeError, match="définissez PSEUDONYM_KEY"):
         create_app("production")
+
+
+def test_a_server_without_app_env_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_ENV", raising=False)
+    with pytest.raises(RuntimeError, match="APP_ENV n'est pas défini.*APP_ENV=production"):
+        create_app()
+
+
+def test_development_is_chosen_out_loud(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("APP_ENV", "development")
+    with caplog.at_level(logging.WARNING):
+        app = create_app()
+    assert app.config["SECRET_KEY"] == "dev-only-not-secret"
+    assert any(
+        r.levelno == logging.WARNING and "APP_ENV=development" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def _production(monkeypatch: pytest.MonkeyPatch) -> Flask:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", DATABASE_URL)
+    production = create_app("production")
+    production.test_client_class = RequestClient
+    return production
+
+
+def test_a_session_cookie_forged_with_the_development_key_opens_nothing_in_production(
+    monkeypatch: pytest.MonkeyPatch, session: Session
+) -> None:
+    admin = factories.with_role(Role.ADMIN)
+    development = create_app("development", SQLALCHEMY_DATABASE_URI=DATABASE_URL)
+    development.test_client_class = RequestClient
+    signer = development.session_interface.get_signing_serializer(development)  # type: ignore[attr-defined]
+    now = int(time.time())
+    forged = signer.dumps(
+        {"_user_id": admin.get_id(), "_fresh": True, "signed_in_at": now, "last_seen_at": now}
+    )
+
+    opened = development.test_client()
+    opened.set_cookie("session", forged)
+    assert opened.get("/admin/academies").status_code == 200  # the forgery is a real one
+
+    production = _production(monkeypatch)
+    refused = production.test_client()
+    refused.set_cookie(production.config["SESSION_COOKIE_NAME"], forged)
+    response = refused.get("/admin/academies")
+    assert response.status_code == 302
+    assert "/connexion" in response.headers["Location"]
+
+
+def test_production_serves_no_demo_route(monkeypatch: pytest.MonkeyPatch, session: Session) -> None:
+    production = _production(monkeypatch)
+    assert [r.rule for r in production.url_map.iter_rules() if r.rule.startswith("/demo")] == []
+    assert production.test_client().get("/demo/courriels").status_code == 404
+    development = create_app("development", SQLALCHEMY_DATABASE_URI=DATABASE_URL)
+    assert development.test_client().get("/demo/courriels").status_code == 200

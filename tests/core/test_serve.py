@@ -70,7 +70,7 @@ def get(url: str) -> requests.Response:
 def test_gunicorn_serves_the_app_in_production_without_naming_its_software(
     gunicorn: str,
 ) -> None:
-    health = get(f"{gunicorn}/healthz")
+    health = get(f"{gunicorn}/readyz")
     assert health.status_code == 200
     assert health.json()["database"] == "ok"
 

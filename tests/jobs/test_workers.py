@@ -1,5 +1,6 @@
 """Real workers in parallel (PostgreSQL): separate processes running `flask jobs work`
-on the same table, one of them killed with SIGKILL in the middle of a job."""
+on the same table, one of them killed with SIGKILL in the middle of a job; workers and
+a scheduler that lose the database for a while and go on."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from app.core import jobs
 from app.core.jobs import Job, JobStatus
@@ -25,6 +27,7 @@ from app.extensions import db
 from config import BASE_DIR
 from tests.conftest import DATABASE_URL, requires_postgres
 from tests.jobs import worker
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = [requires_postgres, pytest.mark.committed]
 
@@ -57,7 +60,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
     (tmp_path / "runs").mkdir()
 
-    def start(name: str, *args: str, **settings: str) -> Worker:
+    def start(name: str, *args: str, command: str = "work", **settings: str) -> Worker:
         env = {
             **os.environ,
             "TEST_DATABASE_URL": DATABASE_URL,
@@ -68,7 +71,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         with output.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "tests.jobs.worker:create_worker_app"]
-                + ["jobs", "work", *args],
+                + ["jobs", command, *args],
                 cwd=BASE_DIR,
                 env=env,
                 stdout=out,
@@ -210,3 +213,68 @@ def test_a_killed_worker_s_job_is_reclaimed_after_its_lease_and_done_once(
     assert restarted_at >= lease_end.timestamp()  # not taken back before its lease ended
     assert second.reported() == {job_id: "done"}
     assert second.lines()[-1] == "1 tâche traitée."
+
+
+def test_a_worker_and_a_scheduler_wait_for_a_lost_database_then_go_on(
+    committed: Flask, workers: Callable[..., Worker], tmp_path: Path
+) -> None:
+    """Their connections go through a relay: first PostgreSQL ends them
+    (pg_terminate_backend), then the relay stops for a few seconds, as the database
+    would in a restart, and starts again. Neither process exits; jobs queued after each
+    blow are done."""
+    database = make_url(DATABASE_URL)
+    proxy = TcpProxy((database.host or "127.0.0.1", database.port or 5432))
+    proxy.start()
+    through = database.set(
+        host="127.0.0.1", port=proxy.port, query={"application_name": "outage-test"}
+    ).render_as_string(hide_password=False)
+
+    def done(n: int) -> None:
+        with committed.app_context():
+            jobs.enqueue(worker.RECORD, {"n": n}, key=f"test:outage:{n}")
+            db.session.commit()
+            job_id = db.session.scalar(sa.select(Job.id).where(Job.key == f"test:outage:{n}"))
+        wait_for(lambda: job_row(committed, job_id).status is JobStatus.DONE, f"job {n}")
+
+    try:
+        work = workers(
+            "work", "--poll", "0.05", "--kinds", worker.RECORD, TEST_DATABASE_URL=through
+        )
+        scheduler = workers(
+            "schedule", "--poll", "0.2", command="schedule", TEST_DATABASE_URL=through
+        )
+        done(1)
+
+        with committed.app_context():
+            ended = db.session.scalar(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'outage-test'"
+                )
+            )
+            db.session.commit()
+        assert ended  # at least the worker's connection
+        done(2)
+
+        proxy.stop()
+        for each in (work, scheduler):
+            wait_for(lambda each=each: "Database unreachable" in each.output.read_text(), each.name)
+        time.sleep(3)  # a few more attempts, with backoff
+        assert work.process.poll() is None, work.output.read_text()
+        assert scheduler.process.poll() is None, scheduler.output.read_text()
+        proxy.start()
+        done(3)
+
+        for each in (work, scheduler):
+            each.process.send_signal(signal.SIGTERM)
+            assert each.process.wait(timeout=TIMEOUT) == 0, each.output.read_text()
+    finally:
+        proxy.stop()
+    output = work.output.read_text()
+    assert "Database unreachable (attempt 2)" in output  # it tried again, and again
+    assert "Database reachable again" in output
+    assert sorted(n for _, event, n in sum(runs(tmp_path).values(), []) if event == "end") == [
+        1,
+        2,
+        3,
+    ]
