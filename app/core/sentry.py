@@ -4,7 +4,8 @@
 Errors reach it through the logging integration: an unexpected error in a request or a
 job is logged at level ERROR (app/core/errors.py, app/core/jobs.py) and sent with its
 traceback. Nothing personal is sent: no user, no cookies, no request body, no query
-string (``send_default_pii=False``, and :func:`_without_personal_data` for the rest).
+string, no local variables, and the route instead of the path (``send_default_pii=False``,
+and :func:`_without_personal_data` for the rest).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
         environment=app.config["ENV_NAME"],
         release=release(),
         send_default_pii=False,
+        include_local_variables=False,  # a function's arguments may be an address
         max_request_body_size="never",
         before_send=_without_personal_data,
     )
