@@ -3,9 +3,9 @@
 :data:`PERIODS` is the one place the retention periods are written: the daily task
 reads it, and so can the privacy page (each period has its French description).
 
-Every night the task ``retention.purge`` queues one job per category; each job removes
-one batch (:data:`BATCH` rows, one transaction) of what is older than its period, and
-queues the next batch when it found a full one. Any run can be repeated: what is gone
+Every night the task ``retention.purge`` removes, per category, one batch (:data:`BATCH`
+rows) of what is older than its period; where it found a full batch, it queues the next
+one as a job, which does the same (one transaction per batch). Any run can be repeated: what is gone
 is not found again. ``flask retention purge`` does the same at once, from a terminal,
 and prints the counts.
 
@@ -182,10 +182,10 @@ PERIODS: tuple[Period, ...] = (
 BY_CATEGORY = {period.category: period for period in PERIODS}
 
 
-def purge_batch(category: str, *, now: datetime | None = None, limit: int = BATCH) -> int:
+def purge_batch(category: str, *, now: datetime | None = None, limit: int | None = None) -> int:
     """Remove one batch of `category` older than its period; how many rows. Flushes."""
     period = BY_CATEGORY[category]
-    count = period.purge((now or utcnow()) - period.kept, limit)
+    count = period.purge((now or utcnow()) - period.kept, limit or BATCH)
     db.session.flush()
     return count
 
@@ -199,15 +199,26 @@ def purge_batch(category: str, *, now: datetime | None = None, limit: int = BATC
     _l("Effacement des données arrivées au terme de leur conservation"),
 )
 def purge_due() -> None:
-    """Queue the first batch of every category (fan-out: one transaction per batch)."""
+    """Remove the first batch of every category; where there is more, queue the next
+    batch as a job of its own (one transaction per batch)."""
     day = dates.today().isoformat()
     for period in PERIODS:
-        _enqueue_batch(period.category, day, 1)
+        _purge_and_continue(period.category, day, 1)
 
 
-def _enqueue_batch(category: str, day: str, number: int) -> None:
-    payload = {"category": category, "day": day, "batch": number}
-    jobs.enqueue(JOB_KIND, payload, key=f"{JOB_KIND}:{category}:{day}:{number}")
+def _purge_and_continue(category: str, day: str, number: int) -> None:
+    removed = purge_batch(category)
+    logger.info(
+        "Retention %s: %s removed (batch %s)",
+        category,
+        removed,
+        number,
+        extra={"retention_category": category, "removed": removed, "batch": number},
+    )
+    if removed >= BATCH:
+        payload = {"category": category, "day": day, "batch": number + 1}
+        key = f"{JOB_KIND}:{category}:{day}:{number + 1}"
+        jobs.enqueue(JOB_KIND, payload, key=key)
 
 
 def _describe(payload: dict[str, Any]) -> str:
@@ -220,15 +231,7 @@ def _purge(payload: dict[str, Any]) -> None:
     category = str(payload["category"])
     if category not in BY_CATEGORY:
         raise jobs.GiveUp(f"Catégorie de conservation inconnue : {category}.")
-    removed = purge_batch(category)
-    logger.info(
-        "Retention %s: %s removed",
-        category,
-        removed,
-        extra={"retention_category": category, "removed": removed},
-    )
-    if removed >= BATCH:
-        _enqueue_batch(category, str(payload["day"]), int(payload["batch"]) + 1)
+    _purge_and_continue(category, str(payload["day"]), int(payload["batch"]))
 
 
 # --- by hand --------------------------------------------------------------------------------
