@@ -141,7 +141,7 @@ def _finish(response: Response) -> Response:
     request_logger.info(
         "%s %s %s %.1f ms",
         request.method,
-        route or "(aucune route)",
+        route or "(no route)",
         response.status_code,
         duration_ms,
         extra={
