@@ -57,6 +57,10 @@ class Config:
         "PROCONNECT_REQUIRED_ROLES": "PROCONNECT_REQUIRED_ROLES",
         "PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
         "DATABASE_REPLICA_URL": "DATABASE_REPLICA_URL",
+        "LOG_FORMAT": "LOG_FORMAT",
+        "LOG_LEVEL": "LOG_LEVEL",
+        "METRICS_TOKEN": "METRICS_TOKEN",
+        "SENTRY_DSN": "SENTRY_DSN",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -174,6 +178,14 @@ class Config:
     # Dashboards read a summary rebuilt by a job when it is older than this.
     REPORTING_MAX_AGE_SECONDS = 600
 
+    # Seeing what runs (app/core/logs.py, metrics.py, sentry.py). Logs: "json" (one object
+    # per line) or "text". /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`,
+    # and is not there at all without a token. Errors go to Sentry when SENTRY_DSN is set.
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    METRICS_TOKEN = ""
+    SENTRY_DSN = ""
+
     API_TITLE = "Compte Ressources"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -251,6 +263,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
     PROXY_FIX_X_FOR = 1  # one reverse proxy (the load balancer) in front of gunicorn
+    LOG_FORMAT = "json"
     PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"
     # The browser keeps a "__Host-" cookie only if it is Secure, for this host alone and
     # its whole path: no sibling domain can plant or overwrite it.

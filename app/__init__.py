@@ -23,6 +23,10 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
         )
     _behind_proxies(app)
 
+    from app.core import logs, metrics, sentry
+
+    sentry.init_app(app)
+    logs.configure(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_messages()
@@ -38,6 +42,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     jobs.init_app(app)
     storage.init_app(app)
+    metrics.init_app(app)
     return app
 
 
@@ -92,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.budgets.routes import blueprint as budgets
     from app.core.health import blueprint as health
     from app.core.jobs_admin import blueprint as jobs
+    from app.core.metrics import blueprint as metrics
     from app.documents.routes import blueprint as documents
     from app.extensions import api
     from app.licences.api import blueprint as licences_api
@@ -106,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         health,
+        metrics,
         accounts,
         profile,
         proconnect,
@@ -151,6 +158,7 @@ def _register_messages() -> None:
 def _register_cli(app: Flask) -> None:
     from app.budgets.cli import budgets_cli
     from app.core.jobs_admin import jobs_cli
+    from app.core.retention import retention_cli
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
     from app.licences.cli import licences_cli
@@ -164,3 +172,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(licences_cli)
     app.cli.add_command(payouts_cli)
+    app.cli.add_command(retention_cli)

@@ -56,6 +56,9 @@ class User(UserMixin, Timestamped, Model):
     # and has not chosen a password yet.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the account was closed: its name and address are replaced by a placeholder
+    # once the retention period has passed (app/core/retention.py).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Part of the session cookie's user id: raising it signs the person out everywhere
     # ("se déconnecter de partout", a password change).

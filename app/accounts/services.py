@@ -18,6 +18,7 @@ from app.accounts.models import Role, RoleGrant, User
 from app.accounts.signin import end_every_session
 from app.budgets.models import Academy, School
 from app.core import audit
+from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.signing import secret_keys
 from app.extensions import db
@@ -343,3 +344,18 @@ def confirm_email_change(token: str) -> User:
     user.email = data["to"]
     audit.record(user, "user.email_changed", "user", user.id, previous=data["from"])
     return user
+
+
+# --- closing an account ---------------------------------------------------------------------
+
+
+def close_account(actor: User | None, user: User) -> None:
+    """Close `user`'s account: no more sign-in, every session ends. Its name and address
+    are kept for the retention period, then replaced (app/core/retention.py); what it
+    bought and was credited stays in the ledger. Closing it again changes nothing."""
+    if not user.active:
+        return
+    user.active = False
+    user.closed_at = utcnow()
+    end_every_session(user)
+    audit.record(actor, "user.closed", "user", user.id)

@@ -20,6 +20,7 @@ them, so the embedded set-up needs no worker.
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import random
 import signal
@@ -36,6 +37,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, literal, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core import logs
 from app.core.db import AnySelect, BigId, UTCDateTime, enum_column, insert_or_ignore, utcnow
 from app.extensions import Model, db
 
@@ -64,6 +66,8 @@ class Job(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The request (app/core/logs.py) that enqueued it, on the worker's log lines for it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(
@@ -77,6 +81,14 @@ class Job(Model):
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
             sqlite_where=text("status = 'running'"),
+        ),
+        # Finished jobs, oldest first, for the retention (app/core/retention.py) and for
+        # the e-mails sent lately (app/core/metrics.py).
+        Index(
+            "ix_job_done",
+            "finished_at",
+            postgresql_where=text("status = 'done'"),
+            sqlite_where=text("status = 'done'"),
         ),
         Index(
             "ix_job_dead",
@@ -116,6 +128,7 @@ class Handler:
 
 
 HANDLERS: dict[str, Handler] = {}
+job_logger = logging.getLogger("app.job")
 # Called when a worker has nothing more to run (its queue is empty, or it stops): where a
 # handler keeps something open between jobs (the SMTP connection), it closes it here.
 IDLE_HOOKS: list[Callable[[], None]] = []
@@ -182,6 +195,7 @@ def enqueue(
         "max_attempts": current_app.config["JOBS_MAX_ATTEMPTS"],
         "run_after": utcnow() + (delay or timedelta()),
         "created_at": utcnow(),
+        "request_id": logs.current_request_id(),
     }
     insert = insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing()
     result = db.session.execute(insert.execution_options(preserve_rowcount=True))
@@ -208,13 +222,14 @@ def enqueue_many(kind: str, payloads_and_keys: AnySelect) -> int:
         literal(current_app.config["JOBS_MAX_ATTEMPTS"]),
         literal(now, Job.run_after.type),
         literal(now, Job.created_at.type),
+        literal(logs.current_request_id(), Job.request_id.type),
     ).select_from(rows)
     # SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT (parsing ambiguity).
     values = values.where(literal(1) == 1)
     columns = ["kind", "payload", "key", "status", "attempts", "max_attempts", "run_after"]
     insert: Any = (
         insert_or_ignore(db.session, Job)
-        .from_select([*columns, "created_at"], values)
+        .from_select([*columns, "created_at", "request_id"], values)
         .on_conflict_do_nothing()
     )
     result = db.session.execute(insert.execution_options(preserve_rowcount=True))
@@ -315,10 +330,23 @@ def _failed(job: Job, error: str, *, give_up: bool = False) -> None:
 
 def run(job_id: int) -> JobStatus:
     """Run one claimed job: its handler's changes and its `done` commit together; on
-    failure they are rolled back and the failure is recorded in a new transaction."""
+    failure they are rolled back and the failure is recorded in a new transaction. Its
+    log lines carry its id, kind and the id of the request that enqueued it."""
     job = db.session.get(Job, job_id)
     if job is None or job.status is not JobStatus.RUNNING:
         return JobStatus.DONE if job is None else job.status
+    fields = {"job_id": job.id, "job_kind": job.kind, "request_id": job.request_id}
+    started = time.perf_counter()
+    with logs.log_context(**fields):
+        status = _run(job)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        extra = {**fields, "job_status": status.value, "duration_ms": duration_ms}
+        job_logger.info("Job %s (%s): %s", job_id, fields["job_kind"], status.value, extra=extra)
+    return status
+
+
+def _run(job: Job) -> JobStatus:
+    job_id = job.id
     registered = HANDLERS.get(job.kind)
     try:
         if registered is None:
@@ -332,15 +360,15 @@ def run(job_id: int) -> JobStatus:
         return JobStatus.DONE
     except Exception as error:  # noqa: BLE001 - any failure of a handler is recorded
         db.session.rollback()
-        job = db.session.get(Job, job_id)
-        assert job is not None  # noqa: S101 - it was there before the rollback
+        failed = db.session.get(Job, job_id)
+        assert failed is not None  # noqa: S101 - it was there before the rollback
         expected = isinstance(error, RetryLater | GiveUp)
         message = str(error) if expected else f"{type(error).__name__}: {error}"
         if not expected:
-            current_app.logger.exception("Job %s (%s) failed", job_id, job.kind)
-        _failed(job, message, give_up=isinstance(error, GiveUp))
+            current_app.logger.exception("Job %s (%s) failed", job_id, failed.kind)
+        _failed(failed, message, give_up=isinstance(error, GiveUp))
         db.session.commit()
-        return job.status
+        return failed.status
 
 
 # What a lost database looks like (refused, reset, terminated, closed connection).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from app.extensions import db
 from app.ledger import services
 
 ledger_cli = AppGroup("ledger", help="Le grand livre : vérifications.")
@@ -12,8 +13,10 @@ ledger_cli = AppGroup("ledger", help="Le grand livre : vérifications.")
 
 @ledger_cli.command("verify")
 def verify() -> None:
-    """Check that every entry balances and every balance equals its postings."""
-    report = services.verify()
+    """Check that every entry balances and every balance equals its postings; the result
+    is kept for the monitoring."""
+    report = services.verify_and_record()
+    db.session.commit()
     click.echo(
         f"{report.entries} écritures, {report.postings} lignes, {report.accounts} comptes "
         f"vérifiés en {report.seconds:.2f} s."

@@ -14,9 +14,20 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import BigId, Cents, UTCDateTime, enum_column, utcnow
@@ -192,3 +203,20 @@ class Posting(Model):
     account: Mapped[LedgerAccount] = relationship()
 
     __table_args__ = (CheckConstraint("amount_cents <> 0", name="amount_not_zero"),)
+
+
+class LedgerVerification(Model):
+    """The result of one `ledger verify` (command or daily task): the latest is what the
+    monitoring reads (app/core/metrics.py)."""
+
+    __tablename__ = "ledger_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    postings: Mapped[int] = mapped_column(BigInteger)
+    accounts: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[float] = mapped_column(Float)
+    # The offending ids per kind of fault ({} when ok).
+    faults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import (
     BigInteger,
@@ -40,6 +42,7 @@ from sqlalchemy import (
 )
 
 from app.budgets.models import SchoolYear
+from app.core import schedule
 from app.core.db import AnySelect, insert_or_ignore
 from app.core.errors import Conflict, DomainError
 from app.core.money import format_euros
@@ -50,6 +53,7 @@ from app.ledger.models import (
     EntryKind,
     JournalEntry,
     LedgerAccount,
+    LedgerVerification,
     Posting,
 )
 
@@ -524,3 +528,36 @@ def verify() -> VerifyReport:
         wrong_balances=list(wrong),
         negative_balances=list(negative),
     )
+
+
+def verify_and_record() -> VerifyReport:
+    """`verify`, and keep its result (the latest is read by the monitoring)."""
+    report = verify()
+    faults = {
+        name: ids
+        for name, ids in (
+            ("unbalanced_entries", report.unbalanced_entries),
+            ("wrong_balances", report.wrong_balances),
+            ("negative_balances", report.negative_balances),
+        )
+        if ids
+    }
+    db.session.add(
+        LedgerVerification(
+            ok=report.ok,
+            entries=report.entries,
+            postings=report.postings,
+            accounts=report.accounts,
+            seconds=report.seconds,
+            faults=faults,
+        )
+    )
+    db.session.flush()
+    if not report.ok:
+        current_app.logger.error("Ledger verify failed: %s", faults)
+    return report
+
+
+@schedule.task("ledger.verify", "15 4 * * *", _l("Vérification du grand livre"))
+def verify_daily() -> None:
+    verify_and_record()

@@ -77,6 +77,13 @@ class Notification(Model):
             postgresql_where=text("read_at IS NULL"),
             sqlite_where=text("read_at IS NULL"),
         ),
+        # The read ones, oldest first: removed after their retention period.
+        Index(
+            "ix_notification_read",
+            "read_at",
+            postgresql_where=text("read_at IS NOT NULL"),
+            sqlite_where=text("read_at IS NOT NULL"),
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.extensions import db
 from app.ledger import services as ledger
-from app.ledger.models import EntryKind, JournalEntry, LedgerAccount, Posting
+from app.ledger.models import EntryKind, JournalEntry, LedgerAccount, LedgerVerification, Posting
 from app.ledger.services import IdempotencyConflict, InsufficientFunds, YearClosed
 from tests import factories
 from tests.conftest import requires_postgres
@@ -596,3 +596,25 @@ def test_flask_ledger_verify_exits_1_on_a_wrong_balance(app: Flask, books: Books
         in result.stderr
     )
     assert ledger.verify().wrong_balances == [books.bob_credit.id]
+
+
+def test_flask_ledger_verify_keeps_its_result_for_the_monitoring(app: Flask, books: Books) -> None:
+    build_a_small_ledger(books)
+    assert app.test_cli_runner().invoke(args=["ledger", "verify"]).exit_code == 0
+    raw(
+        "UPDATE ledger_account SET balance_cents = balance_cents + 1 WHERE id = :id",
+        id=books.bob_credit.id,
+    )
+    assert app.test_cli_runner().invoke(args=["ledger", "verify"]).exit_code == 1
+
+    good, bad = db.session.scalars(sa.select(LedgerVerification).order_by(LedgerVerification.id))
+    assert (good.ok, good.faults) == (True, {})
+    assert good.entries == bad.entries > 0
+    assert bad.ok is False
+    assert bad.faults == {"wrong_balances": [books.bob_credit.id]}
+
+
+def test_the_ledger_is_verified_every_night() -> None:
+    from app.core import schedule
+
+    assert schedule.TASKS["ledger.verify"].run is ledger.verify_daily
