@@ -62,6 +62,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # Strict-Transport-Security (app/core/security_headers.py): browsers then refuse plain
+    # HTTP to the service for two years. Production only, where HTTPS is certain.
+    STRICT_TRANSPORT_SECURITY = False
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -202,6 +205,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
     PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"
+    STRICT_TRANSPORT_SECURITY = True
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:
