@@ -81,8 +81,9 @@ def live_server(committed: Flask) -> Iterator[str]:
 # page's policy does not apply to it) and reports each violation on the console.
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
+  const target = event.target instanceof Element ? event.target.outerHTML.slice(0, 200) : "";
   console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI}`
-    + ` on ${event.documentURI} (${event.sourceFile || "?"}:${event.lineNumber})`);
+    + ` on ${event.documentURI} (${event.sourceFile || "?"}:${event.lineNumber}) ${target}`);
 });
 """
 # Console messages that mean a policy or header is wrong.
