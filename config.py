@@ -90,6 +90,9 @@ class Config:
     # after this long without a request; both checked by the server (app/accounts/signin.py).
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     SESSION_IDLE_TIMEOUT = 2 * 3600
+    # Strict-Transport-Security (app/core/security_headers.py): browsers then refuse plain
+    # HTTP to the service for two years. Production only, where HTTPS is certain.
+    STRICT_TRANSPORT_SECURITY = False
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -268,6 +271,7 @@ class ProductionConfig(Config):
     # The browser keeps a "__Host-" cookie only if it is Secure, for this host alone and
     # its whole path: no sibling domain can plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-session"
+    STRICT_TRANSPORT_SECURITY = True
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:

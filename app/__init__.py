@@ -33,9 +33,11 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     _register_cli(app)
 
     from app.core.errors import register_error_handlers
+    from app.core.security_headers import register_security_headers
     from app.core.templating import register_template_helpers
 
     register_error_handlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
 
     from app.core import jobs, storage

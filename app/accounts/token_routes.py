@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -61,9 +61,7 @@ def index(vendor_id: int) -> ResponseReturnValue:
         tokens=tokens.vendor_tokens(vendor),
         revoke_form=RevokeForm(),
     )
-    response = make_response(page, 422 if error or form.errors else 200)
-    response.headers["Cache-Control"] = "no-store"  # the token is shown once: never cached
-    return response
+    return page, 422 if error or form.errors else 200
 
 
 @blueprint.post("/editeur/<int:vendor_id>/api/<int:token_id>/revoquer")

@@ -3,7 +3,7 @@ delivery settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -185,6 +185,4 @@ def delivery(vendor_id: int) -> ResponseReturnValue:
     page = render_template(
         "licences/delivery.html", vendor=vendor, form=form, error=error, new_secret=new_secret
     )
-    response = make_response(page, 422 if error else 200)
-    response.headers["Cache-Control"] = "no-store"  # a new secret is shown once: never cached
-    return response
+    return page, 422 if error else 200

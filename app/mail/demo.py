@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from app.mail.transport import parse
@@ -56,18 +56,39 @@ def inbox() -> ResponseReturnValue:
 
 @blueprint.get("/courriels/<file>")
 def letter(file: str) -> ResponseReturnValue:
+    mail = _read(_letter_path(file))
+    text = mail.get_body(preferencelist=("plain",))
+    return render_template(
+        "mail_demo/letter.html",
+        file=file,
+        mail=mail,
+        date=_date(mail),
+        text=text.get_content() if text is not None else "",
+        formatted=mail.get_body(preferencelist=("html",)) is not None,
+    )
+
+
+@blueprint.get("/courriels/<file>/mise-en-forme")
+def letter_html(file: str) -> ResponseReturnValue:
+    """The mail's own HTML, for the letter page's frame. Mails style themselves inline,
+    which the site's policy forbids: this response has its own, which allows inline
+    styles and nothing else (no script, no request anywhere), framed by this site only."""
+    html = _read(_letter_path(file)).get_body(preferencelist=("html",))
+    if html is None:
+        abort(404)
+    # Links in the message open in the page itself, not inside the frame.
+    response = make_response('<base target="_top">' + html.get_content())
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; "
+        "sandbox allow-top-navigation-by-user-activation"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _letter_path(file: str) -> Path:
     directory = _directory()
     path = (directory / file) if directory else None
     if path is None or path.parent != directory or path.suffix != ".eml" or not path.is_file():
         abort(404)
-    mail = _read(path)
-    text = mail.get_body(preferencelist=("plain",))
-    html = mail.get_body(preferencelist=("html",))
-    return render_template(
-        "mail_demo/letter.html",
-        mail=mail,
-        date=_date(mail),
-        text=text.get_content() if text is not None else "",
-        # Links in the message open in the page itself, not inside the frame.
-        html='<base target="_top">' + html.get_content() if html is not None else "",
-    )
+    return path

@@ -2,6 +2,10 @@
 
 The browser is Debian's Chromium (`/usr/bin/chromium`, installed by `make test`);
 Playwright's own browser download is never used. Screenshots go to tests/artifacts/.
+
+Every page a browser test opens is watched: a Content-Security-Policy violation (the
+browser's « Refused to … » and the page's `securitypolicyviolation` event), a header the
+browser rejects, or an uncaught JavaScript error fails the test.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    WebError,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from app.demo import seed_demo
@@ -66,13 +77,45 @@ def live_server(committed: Flask) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+# Runs in every document before its own scripts (through the DevTools protocol, so the
+# page's policy does not apply to it) and reports each violation on the console.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const target = event.target instanceof Element ? event.target.outerHTML.slice(0, 200) : "";
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI}`
+    + ` on ${event.documentURI} (${event.sourceFile || "?"}:${event.lineNumber}) ${target}`);
+});
+"""
+# Console messages that mean a policy or header is wrong.
+POLICY_MESSAGES = ("CSP violation", "Refused to", "Content Security Policy", "Permissions-Policy")
+
+
+def watch(context: BrowserContext) -> list[str]:
+    """The policy violations and JavaScript errors of every page of `context`."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if any(sign in message.text for sign in POLICY_MESSAGES):
+            problems.append(f"{message.type}: {message.text}")
+
+    def on_error(error: WebError) -> None:
+        problems.append(f"JavaScript: {error.error}")
+
+    context.on("console", on_console)
+    context.on("weberror", on_error)
+    return problems
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="fr-FR")
+    context.add_init_script(REPORT_VIOLATIONS)
+    problems = watch(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    assert not problems, "\n".join(problems)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -1,8 +1,11 @@
-"""In Chromium: the ProConnect button, the sign-in at the (local) provider, and back on
-the role's home."""
+"""In Chromium: the ProConnect button, the sign-in at the (local) provider, back on the
+role's home; then the sign-out, whose form is redirected to the provider's sign-out page
+(the Content-Security-Policy's form-action must name the provider: Chromium checks the
+redirect after a form's POST)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -29,8 +32,13 @@ def with_proconnect(committed: Flask, provider: Provider) -> Iterator[None]:  # 
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_an_academy_manager_signs_in_with_proconnect(
-    committed: Flask, with_proconnect: None, live_server: str, page: Page, width: int
+def test_an_academy_manager_signs_in_and_out_with_proconnect(
+    committed: Flask,
+    with_proconnect: None,
+    provider: Provider,  # noqa: F811
+    live_server: str,
+    page: Page,
+    width: int,
 ) -> None:
     committed.config["PUBLIC_URL"] = live_server
     try:
@@ -42,5 +50,13 @@ def test_an_academy_manager_signs_in_with_proconnect(
         page.get_by_role("button", name="Se connecter").click()
         expect(page).to_have_url(f"{live_server}/academies/01")
         screenshot(page, f"proconnect-home-{width}")
+
+        if width < 992:  # the DSFR moves the header's buttons into the menu on phones
+            page.get_by_role("button", name="Menu").click()
+        page.get_by_role("button", name="Se déconnecter").click()
+        expect(page).to_have_url(re.compile(re.escape(provider.issuer) + "/session/end"))
+        page.get_by_role("button", name="Yes, sign me out").click()
+        expect(page).to_have_url(re.compile(re.escape(live_server) + "/"))
+        expect(page.get_by_text("Vous êtes déconnecté.")).to_be_visible()
     finally:
         committed.config["PUBLIC_URL"] = "http://compte-ressources.test"
