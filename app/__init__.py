@@ -28,8 +28,9 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     register_error_handlers(app)
     register_template_helpers(app)
 
-    from app.core import jobs
+    from app.core import args, jobs
 
+    args.init_app(app)
     jobs.init_app(app)
     return app
 
