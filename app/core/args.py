@@ -15,15 +15,13 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import gettext as _
 
+from app.core.dates import EARLIEST, LATEST
 from app.core.errors import BadRequest
 
 # What a page number can be: past it, the last page (a list never has a million pages).
 MAX_PAGE = 1_000_000
 # Identifiers are PostgreSQL `integer` columns.
 MAX_ID = 2**31 - 1
-# The days a person can mean in this application: anything else is a typing error.
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
 SCHOOL_YEAR = re.compile(r"(\d{4})-(\d{4})", re.ASCII)
 
 
@@ -59,13 +57,13 @@ def identifier(name: str) -> int | None:
 
 
 def _checked_day(name: str, day: date) -> date:
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
+    if not EARLIEST <= day <= LATEST:
         raise refused(
             name,
             _(
                 "la date doit être comprise entre le %(first)s et le %(last)s.",
-                first=EARLIEST_DAY.strftime("%d/%m/%Y"),
-                last=LATEST_DAY.strftime("%d/%m/%Y"),
+                first=EARLIEST.strftime("%d/%m/%Y"),
+                last=LATEST.strftime("%d/%m/%Y"),
             ),
         )
     return day
@@ -106,7 +104,7 @@ def school_year(name: str = "annee") -> str | None:
         return None
     match = SCHOOL_YEAR.fullmatch(asked)
     first = int(match[1]) if match else 0
-    if not match or int(match[2]) != first + 1 or not EARLIEST_DAY.year <= first < LATEST_DAY.year:
+    if not match or int(match[2]) != first + 1 or not EARLIEST.year <= first < LATEST.year:
         raise refused(name, _("une année scolaire comme 2026-2027 est attendue."))
     return asked
 
