@@ -134,14 +134,14 @@ def _nul_in_json(value: Any, path: str) -> str | None:
 
 def _field_with_nul() -> str | None:
     if "\x00" in request.path:
-        return _("adresse de la page")
+        return str(_("adresse de la page"))
     for fields in (request.args, request.form):
         for key, values in fields.lists():
             if "\x00" in key or any("\x00" in value for value in values):
-                return key.replace("\x00", "\\0")
+                return str(key).replace("\x00", "\\0")
     if request.is_json:
         found = _nul_in_json(request.get_json(silent=True), "")
-        return None if found is None else found or _("corps de la requête")
+        return None if found is None else found or str(_("corps de la requête"))
     return None
 
 

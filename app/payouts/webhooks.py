@@ -53,11 +53,10 @@ def checked(event: stripe.Event | None) -> stripe.Event:
 
 def _check(event: dict[str, Any]) -> None:
     wrong = _wrong(EVENT_FIELDS, event, "")
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    obj = data.get("object")
+    obj = event["data"].get("object") if not wrong else None
     if not wrong and not isinstance(obj, dict):
         wrong["data.object"] = ["objet attendu"]
-    if not wrong:
+    if not wrong and isinstance(obj, dict):
         wrong = _wrong(OBJECT_FIELDS.get(event["type"], {}), obj, "data.object.")
     if wrong:
         fields = ", ".join(wrong)
