@@ -40,8 +40,9 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     register_security_headers(app)
     register_template_helpers(app)
 
-    from app.core import jobs, storage
+    from app.core import args, jobs, storage
 
+    args.init_app(app)
     jobs.init_app(app)
     storage.init_app(app)
     metrics.init_app(app)

@@ -8,7 +8,6 @@ what the person typed, and status 422.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -29,7 +28,7 @@ from app.budgets.forms import (
     RuleForm,
 )
 from app.budgets.models import Academy, Allocation
-from app.core import dates
+from app.core import args, dates
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import attach_errors
@@ -47,11 +46,7 @@ TEACHERS_PER_PAGE = 50
 
 def _school_year() -> str:
     """The school year of the page: `?annee=2026-2027`, else the current one."""
-    asked = request.args.get("annee", "")
-    match = re.fullmatch(r"(\d{4})-(\d{4})", asked)
-    if match and int(match[2]) == int(match[1]) + 1:
-        return asked
-    return services.school_year_code(dates.today())
+    return args.school_year("annee") or services.school_year_code(dates.today())
 
 
 def _year_args(year: str) -> dict[str, Any]:
@@ -297,7 +292,7 @@ def _applied_message(allocation: Allocation) -> str:
 def teachers(academy_code: str) -> ResponseReturnValue:
     academy, year = services.get_academy(academy_code), _school_year()
     search = request.args.get("q", "").strip()[:100]
-    number = max(request.args.get("page", 1, type=int) or 1, 1)
+    number = args.page()
     rows, total = services.teacher_balances(academy.code, year, search, number, TEACHERS_PER_PAGE)
     page = _page(
         academy,

@@ -7,6 +7,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
+# The days a person can mean in this application (a filter, a cut-off): anything else is
+# a typing error, refused before it reaches date arithmetic or the database.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
 
 
 def today() -> date:

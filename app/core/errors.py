@@ -60,6 +60,13 @@ class ValidationFailed(DomainError):
     code = "invalid"
 
 
+class BadRequest(ValidationFailed):
+    """The request itself is malformed (a query argument, a NUL byte…): 400."""
+
+    status = 400
+    code = "bad_request"
+
+
 # Titles of the HTTP errors the application shows as pages.
 HTTP_TITLES = {
     400: _l("Requête invalide"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -24,6 +25,17 @@ def format_cents(cents: int | None) -> str:
     return f"{sign}€{euros:,}.{rest:02d}"
 
 
+def query_url(endpoint: str, query: Mapping[str, Any], **values: Any) -> str:
+    """`url_for(endpoint)` keeping the arguments of `query` (the request's, say) that are
+    not `url_for`'s own (`endpoint`, `_external`, `_anchor`…); `values` win over them."""
+    kept = {
+        name: value
+        for name, value in query.items()
+        if name != "endpoint" and not name.startswith("_") and name not in values
+    }
+    return url_for(endpoint, **kept, **values)
+
+
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
@@ -38,6 +50,7 @@ def register_template_helpers(app: Flask) -> None:
         }
 
     app.add_template_filter(format_cents, "cents")
+    app.add_template_global(query_url)
 
     @app.template_filter("day")
     def format_day(value: date | None) -> str:

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.core import args
 from app.core.auth import role_required
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.forms import attach_errors, options
@@ -89,9 +90,7 @@ def teacher_retry(licence_id: int) -> ResponseReturnValue:
 def vendor_licences(vendor_id: int) -> ResponseReturnValue:
     status_arg = request.args.get("statut", "")
     status = LicenceStatus(status_arg) if status_arg in LicenceStatus._value2member_map_ else None
-    page = services.vendor_licences(
-        vendor_id, status=status, page=request.args.get("page", 1, type=int) or 1
-    )
+    page = services.vendor_licences(vendor_id, status=status, page=args.page())
     return render_template(
         "licences/vendor_licences.html",
         vendor=vendors.get_vendor(vendor_id),

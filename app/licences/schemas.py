@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.core.args import MAX_PAGE
 from app.licences import channels
 from app.licences.models import LicenceStatus
 from app.licences.services import CODE_MAX_LENGTH
@@ -77,7 +78,7 @@ class LicenceQuerySchema(ApiSchema):
     )
     page = fields.Integer(
         load_default=1,
-        validate=validate.Range(min=1, error="Un entier à partir de {min}."),
+        validate=validate.Range(min=1, max=MAX_PAGE, error="Entre {min} et {max}."),
         error_messages={"invalid": "Un entier est attendu."},
         metadata={"description": "Numéro de la page, à partir de 1."},
     )
@@ -161,7 +162,7 @@ class ProvisioningSchema(ApiSchema):
     external_id = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=200, error="{max} caractères au plus."),
+        validate=[not_blank, validate.Length(max=200, error="{max} caractères au plus.")],
         metadata={"description": "Votre identifiant de la licence."},
     )
 

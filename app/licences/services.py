@@ -138,9 +138,11 @@ def _activate(
     actor: User | None,
     source: str,
 ) -> None:
-    licence.status = LicenceStatus.ACTIVE
+    # The access first: reading the version may flush, and an active licence without
+    # access is refused by the database (ck_licence_active_has_access).
     licence.access_url = access_url or licence.access_url or licence.version.access_url
     licence.external_id = external_id or licence.external_id
+    licence.status = LicenceStatus.ACTIVE
     licence.status_reason = None
     licence.activated_at = utcnow()
     licence.updated_at = utcnow()

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
+from app.core import args
 from app.extensions import csrf, db
 from app.notifications import services
 from app.notifications.models import Topic
@@ -24,7 +25,7 @@ def _me() -> User:
 @blueprint.get("/notifications")
 @login_required
 def index() -> ResponseReturnValue:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = args.page()
     lines, more = services.page_of(_me(), page)
     return render_template("notifications/index.html", lines=lines, page=page, more=more)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -11,7 +9,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.budgets.services import school_year_code
-from app.core import dates, exports, storage
+from app.core import args, dates, exports, storage
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import options
@@ -233,19 +231,11 @@ def cancel(line_id: int) -> ResponseReturnValue:
 
 
 def _vendor_filters() -> services.VendorOrderFilters:
-    args = request.args
-
-    def day(name: str) -> date | None:
-        try:
-            return date.fromisoformat(args.get(name, ""))
-        except ValueError:
-            return None
-
-    status = args.get("statut", "")
+    status = request.args.get("statut", "")
     return services.VendorOrderFilters(
-        since=day("du"),
-        until=day("au"),
-        product_id=args.get("produit", type=int),
+        since=args.day("du"),
+        until=args.day("au"),
+        product_id=args.identifier("produit"),
         status=OrderLineStatus(status) if status in OrderLineStatus._value2member_map_ else None,
     )
 

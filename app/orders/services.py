@@ -129,20 +129,31 @@ def add_to_cart(
     seats = _check_seats(found.plan, seats)
     if plan_kind is PlanKind.TEACHER and _owned(teacher, product_id):
         raise Conflict("Vous disposez déjà de cette ressource.")
-    line = db.session.scalar(
+    line = _cart_line_of(teacher, product_id, plan_kind)
+    if line is None:
+        try:
+            with db.session.begin_nested():  # the same click twice, two tabs: one line
+                line = CartLine(teacher_id=teacher.id, product_id=product_id, plan_kind=plan_kind)
+                line.seats, line.seen_price_cents = seats, found.plan.price_cents
+                db.session.add(line)
+            return line
+        except IntegrityError:  # the other request added it first: update that one
+            line = _cart_line_of(teacher, product_id, plan_kind)
+            assert line is not None
+    line.seats = seats
+    line.seen_price_cents = found.plan.price_cents
+    db.session.flush()
+    return line
+
+
+def _cart_line_of(teacher: User, product_id: int, plan_kind: PlanKind) -> CartLine | None:
+    return db.session.scalar(
         select(CartLine).where(
             CartLine.teacher_id == teacher.id,
             CartLine.product_id == product_id,
             CartLine.plan_kind == plan_kind,
         )
     )
-    if line is None:
-        line = CartLine(teacher_id=teacher.id, product_id=product_id, plan_kind=plan_kind)
-        db.session.add(line)
-    line.seats = seats
-    line.seen_price_cents = found.plan.price_cents
-    db.session.flush()
-    return line
 
 
 def _cart_line(teacher: User, line_id: int) -> CartLine:

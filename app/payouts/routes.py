@@ -3,7 +3,7 @@ and reconciliation; the Stripe webhook endpoint."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import stripe
 from flask import (
@@ -22,9 +22,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.core import dates, exports, storage
+from app.core import args, dates, exports, storage
 from app.core.auth import role_required
-from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.errors import BadRequest, Conflict, DomainError, ValidationFailed
 from app.core.forms import attach_errors
 from app.extensions import csrf, db
 from app.payouts import services, webhooks
@@ -265,14 +265,8 @@ def manual_export() -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def reconciliation() -> ResponseReturnValue:
     today = dates.today()
-    try:
-        since = date.fromisoformat(request.args.get("du", ""))
-    except ValueError:
-        since = today.replace(day=1)
-    try:
-        until = date.fromisoformat(request.args.get("au", ""))
-    except ValueError:
-        until = today
+    since = args.day("du") or today.replace(day=1)
+    until = args.day("au") or today
     return render_template("payouts/reconciliation.html", report=services.reconcile(since, until))
 
 
@@ -295,6 +289,13 @@ def stripe_webhook() -> ResponseReturnValue:
         )
     except (ValueError, stripe.SignatureVerificationError):
         return jsonify(error={"code": "bad_signature", "message": "Signature invalide."}), 400
+    except AttributeError:  # signed, but not a JSON object: the SDK cannot read it
+        event = None
+    try:
+        event = webhooks.checked(event)
+    except BadRequest as malformed:  # Stripe sends it again; the log tells what was wrong
+        current_app.logger.warning("Stripe event refused: %s %s", malformed.message, payload[:500])
+        raise
     processed = webhooks.handle(event)
     db.session.commit()
     return jsonify(received=True, duplicate=not processed)

@@ -34,7 +34,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from app import mail, notifications
 from app.accounts.models import User
 from app.core import audit, storage
-from app.core.dates import PARIS, local_date
+from app.core.dates import EARLIEST, PARIS, local_date
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
@@ -220,18 +220,24 @@ class Preview:
 
 
 def check_until(until: date, now: datetime | None = None) -> None:
-    """A cut-off after today (Paris) would pay sales that have not happened: refused."""
+    """A cut-off after today (Paris) would pay sales that have not happened; one before
+    `dates.EARLIEST` (year 1…) is a typing error: both refused."""
     today = local_date(now or utcnow())
     if until > today:
-        reason = (
+        code, reason = (
+            "future_date",
             f"la date ne peut pas être après aujourd'hui ({today:%d/%m/%Y}) : "
-            "on ne règle que des ventes passées."
+            "on ne règle que des ventes passées.",
         )
-        raise ValidationFailed(
-            f"Ventes réglées jusqu'au : {reason}",
-            code="future_date",
-            details={"until": [reason[0].upper() + reason[1:]]},
-        )
+    elif until < EARLIEST:
+        code, reason = "absurd_date", f"la date doit être le {EARLIEST:%d/%m/%Y} ou après."
+    else:
+        return
+    raise ValidationFailed(
+        f"Ventes réglées jusqu'au : {reason}",
+        code=code,
+        details={"until": [reason[0].upper() + reason[1:]]},
+    )
 
 
 def _due(

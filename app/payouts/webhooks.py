@@ -15,9 +15,56 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.db import insert_or_ignore
+from app.core.errors import BadRequest
 from app.extensions import db
 from app.payouts import services
 from app.payouts.models import PayoutAccount, StripeEvent
+
+# The fields each handled event must carry, and their type (JSON). An event without them
+# is refused with a 400 before anything is written: Stripe sends it again, and the log
+# says what was missing.
+EVENT_FIELDS: dict[str, type] = {"id": str, "type": str, "data": dict}
+OBJECT_FIELDS: dict[str, dict[str, type]] = {
+    "account.updated": {"id": str, "payouts_enabled": bool, "details_submitted": bool},
+    "transfer.reversed": {"id": str, "amount_reversed": int},
+    "payout.failed": {"id": str},
+}
+JSON_TYPES = {str: "chaîne", bool: "booléen", int: "entier", dict: "objet"}
+
+
+def _wrong(fields: dict[str, type], found: dict[str, Any], prefix: str) -> dict[str, list[str]]:
+    wrong = {}
+    for name, kind in fields.items():
+        value = found.get(name)
+        if value is None:
+            wrong[prefix + name] = ["champ manquant"]
+        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            wrong[prefix + name] = [f"{JSON_TYPES[kind]} attendu"]
+    return wrong
+
+
+def checked(event: stripe.Event | None) -> stripe.Event:
+    """The event, unless it misses what its handler reads (or is no event at all, None):
+    then `BadRequest` (400), before anything is written."""
+    _check(event.to_dict() if event is not None else {})
+    assert event is not None  # an empty event misses every field
+    return event
+
+
+def _check(event: dict[str, Any]) -> None:
+    wrong = _wrong(EVENT_FIELDS, event, "")
+    obj = event["data"].get("object") if not wrong else None
+    if not wrong and not isinstance(obj, dict):
+        wrong["data.object"] = ["objet attendu"]
+    if not wrong and isinstance(obj, dict):
+        wrong = _wrong(OBJECT_FIELDS.get(event["type"], {}), obj, "data.object.")
+    if wrong:
+        fields = ", ".join(wrong)
+        raise BadRequest(
+            f"Événement Stripe incomplet ou mal formé ({fields}) : ignoré.",
+            code="malformed_event",
+            details=wrong,
+        )
 
 
 def _first_time(event: stripe.Event) -> bool:
@@ -39,7 +86,7 @@ def _account(stripe_account_id: str | None) -> PayoutAccount | None:
 
 
 def handle(event: stripe.Event) -> bool:
-    """Apply one verified event; False when it had been processed before."""
+    """Apply one verified event (`check`ed first); False when it had been processed before."""
     if not _first_time(event):
         return False
     data: Any = event.data.object

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.core import args as query_args
 from app.core import storage
 from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
@@ -172,7 +173,7 @@ def _storefront_query() -> services.StorefrontQuery:
         price_min_cents=_euros_arg("prix_min"),
         price_max_cents=_euros_arg("prix_max"),
         sort=sort if sort in services.SORTS else "pertinence",
-        page=args.get("page", 1, type=int) or 1,
+        page=query_args.page(),
     )
 
 
@@ -204,7 +205,7 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
         data_summary=privacy.plain_summary(conduct.Declaration.from_dict(version.declaration)),
         # What the teacher chose, when the cart sent them back here with a refusal.
         chosen_plan=request.args.get("offre"),
-        chosen_seats=request.args.get("eleves", type=int),
+        chosen_seats=query_args.identifier("eleves"),
     )
 
 

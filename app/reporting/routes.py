@@ -10,7 +10,6 @@ from flask import (
     Response,
     current_app,
     render_template,
-    request,
     stream_with_context,
 )
 from flask.typing import ResponseReturnValue
@@ -18,7 +17,7 @@ from flask_babel import format_date
 
 from app.accounts.models import Role
 from app.budgets import services as budgets
-from app.core import dates, exports
+from app.core import args, dates, exports
 from app.core.auth import role_required
 from app.core.db import utcnow
 from app.core.errors import NotFound
@@ -36,11 +35,7 @@ def _today() -> date:
 
 
 def _school_year() -> str:
-    asked = request.args.get("annee", "")
-    first, _, second = asked.partition("-")
-    if first.isdigit() and second.isdigit() and int(second) == int(first) + 1:
-        return asked
-    return budgets.school_year_code(_today())
+    return args.school_year("annee") or budgets.school_year_code(_today())
 
 
 def _fresh(dash: Dashboard, year: str) -> Dashboard:
@@ -85,8 +80,8 @@ def export(academy_code: str, kind: str) -> ResponseReturnValue:
         raise NotFound("Export inconnu.")
     academy = budgets.get_academy(academy_code)
     year = _school_year()
-    since = _day("du") or date(int(year[:4]), 9, 1)
-    until = _day("au") or date(int(year[-4:]), 8, 31)
+    since = args.day("du") or date(int(year[:4]), 9, 1)
+    until = args.day("au") or date(int(year[-4:]), 8, 31)
     if kind == "allocations":
         rows = services.allocation_rows(academy.code, since, until)
     else:
@@ -100,13 +95,6 @@ def export(academy_code: str, kind: str) -> ResponseReturnValue:
     )
 
 
-def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @blueprint.get("/academies/<academy_code>/rapport.pdf")
 @role_required(MANAGER, scope="academy_code")
 def monthly_report(academy_code: str) -> ResponseReturnValue:
@@ -114,10 +102,7 @@ def monthly_report(academy_code: str) -> ResponseReturnValue:
     from app.documents import services as documents
 
     academy = budgets.get_academy(academy_code)
-    try:
-        month = date.fromisoformat(request.args.get("mois", "") + "-01")
-    except ValueError:
-        month = _today().replace(day=1)
+    month = args.month("mois") or _today().replace(day=1)
     year = budgets.school_year_code(month)
     pdf = documents.render_pdf(
         "documents/monthly_report.html",

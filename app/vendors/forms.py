@@ -72,6 +72,10 @@ class InviteForm(FlaskForm):
     name = StringField(_l("Prénom et nom"), validators=[Length(max=200)])
 
 
+class InvitationAnswerForm(FlaskForm):
+    """Accept or decline an invitation (the buttons; the link's token says which one)."""
+
+
 class SuspendForm(FlaskForm):
     reason = TextAreaField(
         _l("Motif de la suspension (visible par l’éditeur)"),

@@ -9,7 +9,7 @@ from app import mail
 from app.accounts.models import User
 from app.extensions import db
 from app.vendors import services
-from app.vendors.models import Vendor
+from app.vendors.models import InvitationStatus, Vendor, VendorInvitation
 
 
 @mail.message("vendor_email_confirmation", label="Confirmation de l'adresse de l'éditeur")
@@ -39,3 +39,18 @@ def vendor_decision(payload: dict[str, Any]) -> mail.Letter | None:
         "link": link,
     }
     return mail.Letter(to=user.email, name=user.name, context=context)
+
+
+@mail.message("vendor_invitation", label="Invitation dans l'équipe d'un éditeur")
+def vendor_invitation(payload: dict[str, Any]) -> mail.Letter | None:
+    invitation = db.session.get(VendorInvitation, payload["invitation"])
+    if invitation is None or invitation.status is not InvitationStatus.PENDING:
+        return None  # answered meanwhile: nothing to say
+    link = mail.public_url("vendors.invitation", token=services.invitation_token(invitation))
+    context = {
+        "vendor": invitation.vendor,
+        "inviter": invitation.invited_by.name,
+        "link": link,
+        "days": services.INVITATION_MAX_AGE // 86400,
+    }
+    return mail.Letter(to=invitation.email, context=context)

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Timestamped, UTCDateTime, enum_column
+from app.core.db import Timestamped, UTCDateTime, enum_column, utcnow
 from app.extensions import Model
 
 if TYPE_CHECKING:
@@ -98,6 +98,48 @@ class Vendor(Timestamped, Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class VendorInvitation(Model):
+    """A colleague invited to the vendor's team: they join only when they accept (the
+    link of the mail sent to `email`); until then the team sees the address, never the
+    name of an account that may exist for it, and nothing of the vendor applies to them
+    (a reviewer's conflict of interest starts with the membership)."""
+
+    __tablename__ = "vendor_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # The name the inviter typed: the new account's name, if the person has none.
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        enum_column(InvitationStatus), default=InvitationStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    vendor: Mapped[Vendor] = relationship()
+    invited_by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        # One invitation waiting per address and vendor.
+        Index(
+            "uq_vendor_invitation_pending",
+            "vendor_id",
+            "email",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
 
 class ExcludedCompany(Timestamped, Model):

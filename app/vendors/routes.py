@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.accounts.signin import sign_in
 from app.core.auth import role_required
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import attach_errors
 from app.extensions import db, limiter
 from app.products import services as products
@@ -21,6 +22,7 @@ from app.vendors.forms import (
     CompanyRegistrationForm,
     DecisionForm,
     ExclusionForm,
+    InvitationAnswerForm,
     InviteForm,
     RefusalForm,
     RegistrationForm,
@@ -113,6 +115,7 @@ def space(vendor_id: int) -> ResponseReturnValue:
         vendor=vendor,
         products=products.vendor_products(vendor),
         members=services.members(vendor),
+        invitations=services.pending_invitations(vendor),
         invite_form=InviteForm(),
     )
 
@@ -124,7 +127,7 @@ def invite(vendor_id: int) -> ResponseReturnValue:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            user = services.invite_member(
+            invitation = services.invite_member(
                 current_user, vendor, form.email.data or "", form.name.data or ""
             )
             db.session.commit()
@@ -132,20 +135,70 @@ def invite(vendor_id: int) -> ResponseReturnValue:
             db.session.rollback()
             flash(refused.message, "error")
         else:
-            if user.password_hash is None:
-                message = _(
-                    "%(email)s fait maintenant partie de l’équipe : un lien pour activer son "
-                    "compte vient de lui être envoyé.",
-                    email=user.email,
-                )
-            else:
-                message = _("%(email)s fait maintenant partie de l’équipe.", email=user.email)
-            flash(message, "success")
+            flash(
+                _(
+                    "Invitation envoyée à %(email)s : cette personne rejoindra l’équipe si elle "
+                    "l’accepte.",
+                    email=invitation.email,
+                ),
+                "success",
+            )
     else:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
     return redirect(url_for("vendors.space", vendor_id=vendor.id))
+
+
+@blueprint.get("/editeur/invitation/<token>")
+def invitation(token: str) -> ResponseReturnValue:
+    """The link of the invitation mail: who invites, to which vendor; accept or decline."""
+    try:
+        found = services.invitation_of_token(token)
+    except DomainError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 410
+    return render_template(
+        "vendors/invitation.html", invitation=found, token=token, form=InvitationAnswerForm()
+    )
+
+
+@blueprint.post("/editeur/invitation/<token>/accepter")
+def accept_invitation(token: str) -> ResponseReturnValue:
+    if not InvitationAnswerForm().validate_on_submit():
+        return redirect(url_for("vendors.invitation", token=token))
+    try:
+        accepted, user = services.accept_invitation(token)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("accounts/link_invalid.html", message=error.message), 410
+    db.session.commit()
+    name = accepted.vendor.legal_name
+    flash(_("Vous faites maintenant partie de l’équipe de %(name)s.", name=name), "success")
+    if user.password_hash is None:  # a new account: its password first
+        return redirect(url_for("accounts.activate", token=accounts.activation_token(user)))
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(url_for("vendors.home"))
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.post("/editeur/invitation/<token>/refuser")
+def decline_invitation(token: str) -> ResponseReturnValue:
+    if not InvitationAnswerForm().validate_on_submit():
+        return redirect(url_for("vendors.invitation", token=token))
+    try:
+        declined = services.decline_invitation(token)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("accounts/link_invalid.html", message=error.message), 410
+    db.session.commit()
+    flash(
+        _(
+            "Invitation refusée : vous ne ferez pas partie de l’équipe de %(name)s.",
+            name=declined.vendor.legal_name,
+        ),
+        "info",
+    )
+    return redirect(url_for("accounts.index"))
 
 
 # --- the operator ---------------------------------------------------------------------------

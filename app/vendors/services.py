@@ -29,7 +29,9 @@ from app.vendors.models import (
     ExcludedCompany,
     ExclusionMatch,
     ExclusionMatchStatus,
+    InvitationStatus,
     Vendor,
+    VendorInvitation,
     VendorStatus,
 )
 from app.vendors.terms import TERMS_VERSION
@@ -249,19 +251,102 @@ def is_member(user: User, vendor_id: int) -> bool:
     return user.has_role(Role.VENDOR, vendor_id)
 
 
-def invite_member(actor: User, vendor: Vendor, email: str, name: str) -> User:
-    """Give a colleague access to the vendor's space; a new person gets an account and a
-    mail with the link to activate it."""
-    user = accounts.find_user(email) or accounts.create_user(email, name or email)
-    if user.has_role(Role.VENDOR, vendor.id):
-        raise Conflict(
-            f"{user.email} fait déjà partie de l'équipe.", details={"email": ["déjà membre"]}
+# --- the team: invitations ------------------------------------------------------------------
+
+INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds
+
+
+def _invitation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="vendor-invitation")
+
+
+def invitation_token(invitation: VendorInvitation) -> str:
+    return _invitation_serializer().dumps({"invitation": invitation.id, "email": invitation.email})
+
+
+def pending_invitations(vendor: Vendor) -> list[VendorInvitation]:
+    query = (
+        select(VendorInvitation)
+        .where(
+            VendorInvitation.vendor_id == vendor.id,
+            VendorInvitation.status == InvitationStatus.PENDING,
         )
-    accounts.grant_role(actor, user, Role.VENDOR, vendor=vendor)
-    audit.record(actor, "vendor.member_invited", "vendor", vendor.id, email=user.email)
-    if user.password_hash is None:
-        accounts.send_activation(user, vendor=vendor, again=True)
-    return user
+        .order_by(VendorInvitation.created_at, VendorInvitation.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def invite_member(actor: User, vendor: Vendor, email: str, name: str) -> VendorInvitation:
+    """Invite a colleague: a mail with a link to accept or decline. Nothing of the
+    vendor applies to them, and nothing of their account is shown, until they accept."""
+    email = accounts.normalize_email(email)
+    existing = accounts.find_user(email)
+    if existing is not None and existing.has_role(Role.VENDOR, vendor.id):
+        raise Conflict(f"{email} fait déjà partie de l'équipe.", details={"email": ["déjà membre"]})
+    waiting = db.session.scalar(
+        select(VendorInvitation.id).where(
+            VendorInvitation.vendor_id == vendor.id,
+            VendorInvitation.email == email,
+            VendorInvitation.status == InvitationStatus.PENDING,
+        )
+    )
+    if waiting is not None:
+        raise Conflict(
+            f"Une invitation attend déjà la réponse de {email}.",
+            details={"email": ["invitation en attente"]},
+        )
+    invitation = VendorInvitation(
+        vendor_id=vendor.id, email=email, name=name.strip(), invited_by_id=actor.id
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(actor, "vendor.member_invited", "vendor", vendor.id, email=email)
+    mail.send("vendor_invitation", {"invitation": invitation.id}, to=email)
+    return invitation
+
+
+def invitation_of_token(token: str) -> VendorInvitation:
+    """The invitation a link is for, while it waits for an answer; else a DomainError."""
+    invalid = DomainError(
+        "Cette invitation n'est pas valide, a expiré ou a déjà reçu une réponse.",
+        code="invalid_invitation",
+    )
+    try:
+        data = _invitation_serializer().loads(token, max_age=INVITATION_MAX_AGE)
+    except BadSignature:
+        raise invalid from None
+    invitation = db.session.get(VendorInvitation, data.get("invitation"), with_for_update=True)
+    if (
+        invitation is None
+        or invitation.email != data.get("email")
+        or invitation.status is not InvitationStatus.PENDING
+    ):
+        raise invalid
+    return invitation
+
+
+def accept_invitation(token: str) -> tuple[VendorInvitation, User]:
+    """The invited person joins the team (an account is made for a new address: they
+    choose its password next). The one who follows the mail's link is its owner."""
+    invitation = invitation_of_token(token)
+    user = accounts.find_user(invitation.email) or accounts.create_user(
+        invitation.email, invitation.name or invitation.email
+    )
+    accounts.grant_role(user, user, Role.VENDOR, vendor=invitation.vendor)  # once, if twice
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.decided_at = utcnow()
+    audit.record(user, "vendor.member_joined", "vendor", invitation.vendor_id, email=user.email)
+    return invitation, user
+
+
+def decline_invitation(token: str) -> VendorInvitation:
+    invitation = invitation_of_token(token)
+    invitation.status = InvitationStatus.DECLINED
+    invitation.decided_at = utcnow()
+    audit.record(
+        None, "vendor.invitation_declined", "vendor", invitation.vendor_id, email=invitation.email
+    )
+    return invitation
 
 
 def all_vendors() -> list[tuple[Vendor, int]]:

@@ -198,9 +198,28 @@ def test_confirming_activates_a_pending_licence(
     assert licence.activated_at is not None
 
 
+def test_confirming_with_only_an_external_id_activates_with_the_product_s_address(
+    client: FlaskClient, webhook_product: Product, headers: dict[str, str]
+) -> None:
+    licence = make_licence(webhook_product)
+
+    response = client.post(
+        f"/api/v1/licences/{licence.id}/provisioning",
+        json={"external_id": "CL-42"},
+        headers=headers,
+    )
+
+    assert response.status_code == 200
+    assert response.json["status"] == "active"
+    assert response.json["external_id"] == "CL-42"
+    assert response.json["access_url"] == webhook_product.listed.access_url  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
+        ({"external_id": "   "}, "external_id"),
+        ({"external_id": None}, "access_url"),
         ({"access_url": "http://classe.example/acces/42"}, "access_url"),
         ({}, "access_url"),
         ({"access_url": "https://x.example/" + "a" * 500}, "access_url"),
