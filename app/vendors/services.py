@@ -257,7 +257,7 @@ INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds
 
 
 def _invitation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="vendor-invitation")
+    return URLSafeTimedSerializer(secret_keys(), salt="vendor-invitation")
 
 
 def invitation_token(invitation: VendorInvitation) -> str:
