@@ -46,7 +46,11 @@ class Config:
         "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
         "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
         "PROCONNECT_REQUIRED_ROLES": "PROCONNECT_REQUIRED_ROLES",
+        "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+        "API_MAX_CONTENT_LENGTH": "API_MAX_CONTENT_LENGTH",
     }
+    # Settings read from the environment as whole numbers.
+    INTEGERS: tuple[str, ...] = ("MAX_CONTENT_LENGTH", "API_MAX_CONTENT_LENGTH")
     REQUIRED: tuple[str, ...] = ()
 
     SECRET_KEY: str | None = None
@@ -106,6 +110,12 @@ class Config:
     STORAGE_DIR = str(INSTANCE_DIR / "storage")
     LOGO_MAX_BYTES = 512 * 1024
 
+    # The most a request body may weigh, in bytes (app/core/limits.py): Flask answers 413
+    # before reading more. A form with a file (allocation file, codes, logo) stays under
+    # MAX_CONTENT_LENGTH; a JSON body of the API under API_MAX_CONTENT_LENGTH.
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    API_MAX_CONTENT_LENGTH = 1024 * 1024
+
     # The jobs outbox (app/core/jobs.py): retries with backoff, leases of running jobs.
     JOBS_MAX_ATTEMPTS = 8
     JOBS_BACKOFF_SECONDS = 30
@@ -147,9 +157,20 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         """The settings this environment overrides, read now."""
-        return {key: environ[var] for var, key in cls.ENVIRONMENT.items() if environ.get(var)}
+        settings: dict[str, Any] = {
+            key: environ[var] for var, key in cls.ENVIRONMENT.items() if environ.get(var)
+        }
+        for key in cls.INTEGERS:
+            if key in settings:
+                try:
+                    settings[key] = int(settings[key])
+                except ValueError:
+                    raise RuntimeError(
+                        f"{key} doit être un nombre entier (reçu : {settings[key]!r})"
+                    ) from None
+        return settings
 
     @classmethod
     def check(cls, environ: Mapping[str, str] = os.environ) -> None:

@@ -1,0 +1,63 @@
+"""Limits on what one request can make the server do.
+
+- Body size: Flask refuses (413) a body above `MAX_CONTENT_LENGTH` before reading it, as
+  soon as anything asks for the body (the CSRF check, a form, a JSON body). The API's
+  JSON bodies get the lower `API_MAX_CONTENT_LENGTH`, set here before anything reads
+  them. The 413 page or JSON error names the limit (app/core/errors.py).
+- Uploaded CSV files are read as a stream of lines (`upload_lines`), never whole, and
+  each feature caps the lines of one upload (`too_many_lines` says so in French).
+- Statements over a list that a person sent are cut into chunks of at most
+  `PARAMETERS_PER_STATEMENT` parameters (app/core/db.py).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import IO
+
+from flask import Flask, current_app, request
+from flask_babel import format_decimal
+
+
+def init_app(app: Flask) -> None:
+    # Registered before the extensions' own hooks (CSRF reads the form in one).
+    app.before_request(limit_request_body)
+
+
+def limit_request_body() -> None:
+    if request.path.startswith("/api/"):
+        request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+
+
+def request_limit_text() -> str:
+    """The body limit of the current request, for people: "10 Mo", "1 Mo", "512 Ko"."""
+    limit = request.max_content_length or 0
+    if limit >= 1024 * 1024:
+        return f"{format_decimal(round(limit / (1024 * 1024), 1))} Mo"
+    return f"{format_decimal(round(limit / 1024, 1))} Ko"
+
+
+def upload_lines(stream: IO[bytes]) -> Iterator[str]:
+    """The lines of an uploaded UTF-8 text file (a byte order mark is dropped), read as
+    they come: never the whole file in memory. A byte that is not UTF-8 raises
+    UnicodeDecodeError when its line is reached."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        yield from text
+    finally:
+        if not stream.closed:
+            text.detach()  # else closing the reader would close the request's stream
+
+
+def too_many_lines(count: int, limit: int) -> str:
+    """ "Le fichier compte 250 001 lignes ; la limite est de 200 000 lignes par envoi." """
+    return (
+        f"Le fichier compte {_number(count)} lignes ; la limite est de {_number(limit)} "
+        "lignes par envoi. Découpez-le en plusieurs fichiers."
+    )
+
+
+def _number(value: int) -> str:
+    """A count written the French way whatever the page's language: 250 001."""
+    return f"{value:,}".replace(",", "\u202f")
