@@ -222,7 +222,7 @@ def allocate_file(academy_code: str) -> ResponseReturnValue:
         status = 422 if form.is_submitted() else 200
         return render_template("budgets/allocate_file.html", **page), status
     try:
-        preview = services.preview_file(current_user, academy.code, year, form.fichier.data.read())
+        preview = services.preview_file(current_user, academy.code, year, form.fichier.data.stream)
     except REFUSED as error:
         return _refused("budgets/allocate_file.html", error, **page)
     db.session.commit()  # the allocation to confirm, when the file is valid

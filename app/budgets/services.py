@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -30,8 +32,9 @@ from app.budgets.models import (
     SchoolYear,
 )
 from app.core import audit, dates, schedule
-from app.core.db import AnySelect, integer_rows, is_postgres, utcnow
+from app.core.db import AnySelect, chunks, integer_rows, is_postgres, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.limits import upload_lines
 from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
 from app.ledger import services as ledger
@@ -556,11 +559,14 @@ def _open_year(school_year: str) -> SchoolYear:
     return year
 
 
-def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) -> FilePreview:
-    """Check an uploaded file as a whole; when it is valid, save it as an allocation to confirm."""
+def preview_file(
+    actor: User, academy_code: str, school_year: str, upload: IO[bytes]
+) -> FilePreview:
+    """Check an uploaded file (its stream, read line by line) as a whole; when it is valid,
+    save it as an allocation to confirm."""
     academy = get_academy(academy_code)
     year = _open_year(school_year)
-    parsed = parse_allocation_file(data)
+    parsed = parse_allocation_file(upload_lines(upload))
     pool = pool_balance(academy.code, year.code)
     _check_schools(parsed, academy)
     if parsed.valid and parsed.total_cents > pool:
@@ -571,7 +577,9 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
     preview = FilePreview(parsed, pool)
     if not parsed.valid:
         return preview
-    digest = _sha256(academy.code, year.code, data.decode("utf-8-sig"))
+    upload.seek(0)
+    source = upload.read().decode("utf-8-sig")  # kept with the allocation, read at confirm
+    digest = _sha256(academy.code, year.code, source)
     applied = db.session.scalar(
         select(Allocation).where(
             Allocation.academy_code == academy.code,
@@ -595,7 +603,7 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
             school_year_code=year.code,
             method=AllocationMethod.FILE,
             idempotency_key=key,
-            source=data.decode("utf-8-sig"),
+            source=source,
             source_sha256=digest,
             # Kept with the allocation, in French whatever the manager's language.
             description=f"Fichier de {len(parsed.lines)} ligne{'s' * (len(parsed.lines) > 1)}",
@@ -658,10 +666,11 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"Adresse électronique hors de l'académie : « {line.email} » ; seules les "
                 f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}.",
             )
-    uais = {line.uai for line in parsed.lines if not line.errors}
+    uais = sorted({line.uai for line in parsed.lines if not line.errors})
     schools = {
         school.uai: school
-        for school in db.session.scalars(select(School).where(School.uai.in_(uais)))
+        for part in chunks(uais)
+        for school in db.session.scalars(select(School).where(School.uai.in_(part)))
     }
     for line in parsed.lines:
         if line.errors:
@@ -676,9 +685,13 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"de {school.academy.name}, pas de celle de {academy.name}.",
             )
     emails = [line.email for line in parsed.lines if not line.errors]
-    deactivated = set(
-        db.session.scalars(select(User.email).where(User.email.in_(emails), ~User.active))
-    )
+    deactivated = {
+        email
+        for part in chunks(emails)
+        for email in db.session.scalars(
+            select(User.email).where(User.email.in_(part), ~User.active)
+        )
+    }
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
             line.refuse("email", f"Le compte de {line.email} est désactivé.")
@@ -692,19 +705,20 @@ def _check_teachers_schools(
     """A teacher the academy already knows is credited in one of their own schools."""
     emails = [line.email for line in parsed.lines if not line.errors]
     known: dict[str, list[School]] = {}
-    rows = db.session.execute(
-        select(User.email, School)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .join(School, School.id == RoleGrant.school_id)
-        .where(
-            User.email.in_(emails),
-            RoleGrant.role == Role.TEACHER,
-            School.academy_code == academy.code,
+    for part in chunks(emails):
+        rows = db.session.execute(
+            select(User.email, School)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .join(School, School.id == RoleGrant.school_id)
+            .where(
+                User.email.in_(part),
+                RoleGrant.role == Role.TEACHER,
+                School.academy_code == academy.code,
+            )
+            .order_by(School.name, School.uai)
         )
-        .order_by(School.name, School.uai)
-    )
-    for email, school in rows:
-        known.setdefault(email, []).append(school)
+        for email, school in rows:
+            known.setdefault(email, []).append(school)
     for line in parsed.lines:
         theirs = known.get(line.email)
         if line.errors or not theirs or line.uai in {school.uai for school in theirs}:
@@ -988,7 +1002,7 @@ def _apply_lines(
 ) -> Iterator[tuple[int, int]]:
     """A file (or a single teacher): each line is a teacher, a school and an amount."""
     academy = get_academy(allocation.academy_code)
-    parsed = parse_allocation_file(allocation.source.encode())
+    parsed = parse_allocation_file(io.StringIO(allocation.source, newline=""))
     schools = _check_schools(parsed, academy)
     if not parsed.valid:
         problems = {f"ligne {line.number}": line.errors for line in parsed.lines if line.errors}
@@ -996,24 +1010,25 @@ def _apply_lines(
             "La répartition n'est plus valide : rien n'a été écrit.", details=problems
         )
     yield 0, len(parsed.lines)
-    users = _teachers_for_lines(actor, parsed, schools)
-    user_ids = [users[line.email].id for line in parsed.lines]
+    user_ids = _teachers_for_lines(actor, parsed, schools)
+    teachers = integer_rows(db.session, "teachers", user_id=user_ids)
     ledger.ensure_teacher_credits(
-        select(User.id).where(User.id.in_(user_ids)), academy.code, allocation.school_year_code
+        select(teachers.c.user_id), academy.code, allocation.school_year_code
     )
     rows = db.session.execute(
-        select(LedgerAccount.user_id, LedgerAccount.id).where(
+        select(LedgerAccount.user_id, LedgerAccount.id)
+        .join(teachers, teachers.c.user_id == LedgerAccount.user_id)
+        .where(
             LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
             LedgerAccount.academy_code == academy.code,
             LedgerAccount.school_year_code == allocation.school_year_code,
-            LedgerAccount.user_id.in_(user_ids),
         )
     )
     account_ids = {row.user_id: row.id for row in rows}
     amounts = integer_rows(
         db.session,
         "lines",
-        account_id=[account_ids[users[line.email].id] for line in parsed.lines],
+        account_id=[account_ids[user_id] for user_id in user_ids],
         amount_cents=[line.cents for line in parsed.lines],
     )
     entry = ledger.post_batch(
@@ -1025,7 +1040,7 @@ def _apply_lines(
         actor=actor,
         memo=f"Répartition n°{allocation.id} : {allocation.description}",
     )
-    _invite_waiting_teachers(LedgerAccount.id.in_(list(account_ids.values())))
+    _invite_waiting_teachers(LedgerAccount.id.in_(select(amounts.c.account_id)))
     _tell_credited(allocation, entry)
     yield len(parsed.lines), len(parsed.lines)
 
@@ -1066,20 +1081,18 @@ def _tell_credited(allocation: Allocation, entry: JournalEntry | None) -> None:
 
 def _teachers_for_lines(
     actor: User | None, parsed: ParsedFile, schools: dict[str, School]
-) -> dict[str, User]:
-    """The user of each line's email, created (no password yet) when they are not registered,
-    and a teacher of the line's school: the credit waits for them."""
+) -> list[int]:
+    """The user id of each line: an account is created (no password yet) for an address
+    nobody registered, and the user is made a teacher of the line's school when they are
+    not: the credit waits for them. Set-based, whatever the number of lines."""
     emails = [line.email for line in parsed.lines]
-    users = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
-    for line in parsed.lines:
-        user = users.get(line.email)
-        if user is None:
-            user = accounts.create_user(line.email, name_from_email(line.email))
-            users[line.email] = user
-        school = schools[line.uai]
-        if not user.has_role(Role.TEACHER, school.id):
-            accounts.grant_role(actor, user, Role.TEACHER, school=school)
-    return users
+    ids = accounts.user_ids_by_email(emails)
+    newcomers = [email for email in emails if email not in ids]
+    accounts.create_waiting_users([(email, name_from_email(email)) for email in newcomers])
+    ids.update(accounts.user_ids_by_email(newcomers))
+    user_ids = [ids[email] for email in emails]
+    accounts.grant_teacher_roles(actor, user_ids, [schools[line.uai].id for line in parsed.lines])
+    return user_ids
 
 
 def name_from_email(email: str) -> str:
@@ -1114,7 +1127,7 @@ def preview_one(
             "Ce formulaire a déjà servi pour une autre répartition : rechargez la page.",
             details={"token": ["déjà utilisé"]},
         )
-    parsed = parse_allocation_file(source.encode())
+    parsed = parse_allocation_file([source])
     if len(parsed.lines) == 1 and allocation is None:
         _check_schools(parsed, academy)
     if len(parsed.lines) != 1 or not parsed.valid:

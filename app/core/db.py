@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, TypeDecorator, func
 from sqlalchemy import bindparam as sa_bindparam
@@ -25,6 +26,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+T = TypeVar("T")
 
 # An amount of money in euro cents. BIGINT: national totals exceed 2^31 cents.
 Cents = Annotated[int, mapped_column(BigInteger)]
@@ -110,6 +113,18 @@ def json_object(session: Any, fields: dict[str, Any]) -> Any:
     if is_postgres(session):
         return cast(func.json_build_object(*pairs), JSON)
     return func.json_object(*pairs)
+
+
+# The most bound parameters one statement of ours carries. PostgreSQL's protocol allows
+# 65,535 and SQLite 32,766: a statement over a list a person sent (an upload's lines) is
+# cut into chunks of this many values, or takes them as one array (`integer_rows`).
+PARAMETERS_PER_STATEMENT = 10_000
+
+
+def chunks(values: Sequence[T], size: int = PARAMETERS_PER_STATEMENT) -> Iterator[Sequence[T]]:
+    """`values` cut in consecutive slices of at most `size`."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def integer_rows(session: Any, name: str, **columns: list[int]) -> Any:
