@@ -96,22 +96,22 @@ def parse(text: Iterable[str]) -> ParsedFile:
     """Read a file given as its lines of text (an upload's stream, `upload_lines`, or a
     stored source), one row at a time: at most MAX_LINES lines are kept, the others are
     only counted, for the message."""
-    text = iter(text)
-    blank = []
-    first = ""
-    for first in text:  # the first line that is not blank tells the separator
-        if first.strip():
-            break
-        blank.append(first)
-    delimiter = ";" if ";" in first else ","
-    rows = csv.reader(itertools.chain(blank, [first], text), delimiter=delimiter)
     lines: list[FileLine] = []
-    seen: dict[str, int] = {}
-    order = (0, 1, 2)  # where the email, the amount and the UAI are in each row
-    first_row = True
     count = 0  # lines to allocate, counted even past the limit
     number = 0
     try:
+        text = iter(text)
+        blank = []
+        first = ""
+        for first in text:  # the first line that is not blank tells the separator
+            if first.strip():
+                break
+            blank.append(first)
+        delimiter = ";" if ";" in first else ","
+        rows = csv.reader(itertools.chain(blank, [first], text), delimiter=delimiter)
+        seen: dict[str, int] = {}
+        order = (0, 1, 2)  # where the email, the amount and the UAI are in each row
+        first_row = True
         for number, row in enumerate(rows, start=1):
             cells = [cell.strip() for cell in row]
             if not any(cells):

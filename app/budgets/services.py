@@ -8,10 +8,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO
+from typing import IO, Any
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import Integer, cast, except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -31,9 +31,10 @@ from app.budgets.models import (
     School,
     SchoolYear,
 )
-from app.core import audit, dates, schedule
+from app.core import audit, dates, jobs, schedule
 from app.core.db import AnySelect, chunks, integer_rows, is_postgres, utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.jobs import Job
 from app.core.limits import upload_lines
 from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
@@ -915,6 +916,54 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
         total_cents=locked.total_cents,
     )
     tell_if_pool_low(locked.academy_code, locked.school_year_code, before, locked.reference)
+
+
+# Teachers a confirm credits within the request; a larger allocation is applied by a job
+# of the outbox (a worker), so no request outlives the web server's time-out (200,000
+# lines: minutes on a busy machine; 40,000: 18 s). Its page follows it.
+ALLOCATION_INLINE_MAX = 20_000
+APPLY_JOB = "budgets.apply_allocation"
+
+
+def confirm(actor: User, allocation: Allocation) -> bool:
+    """Apply a previewed allocation now (True), or queue it for a worker when it credits
+    more than ALLOCATION_INLINE_MAX teachers (False). Confirming twice queues one job."""
+    if allocation.applied_at is not None or allocation.teacher_count <= ALLOCATION_INLINE_MAX:
+        for _progress in apply_allocation(actor, allocation):
+            pass
+        return True
+    payload = {"allocation_id": allocation.id, "actor_id": actor.id}
+    jobs.enqueue(APPLY_JOB, payload, key=f"{allocation.reference}:apply")
+    return False
+
+
+def application_job(allocation: Allocation) -> Job | None:
+    """The job that applies (or applied, or failed to apply) a large allocation."""
+    return db.session.scalar(select(Job).where(Job.key == f"{allocation.reference}:apply"))
+
+
+@jobs.handler(
+    APPLY_JOB,
+    describe=lambda payload: gettext(
+        "Application de la répartition n°%(id)s", id=payload["allocation_id"]
+    ),
+)
+def _apply_job(payload: dict[str, Any]) -> None:
+    """Apply the allocation; run again after a crash, it moves nothing twice. A refusal
+    (a school closed meanwhile…) is final: the job dies with the reason, shown on the
+    allocation's page, and nothing was written."""
+    allocation = db.session.get(Allocation, payload["allocation_id"])
+    if allocation is None:
+        raise jobs.GiveUp(f"Répartition n°{payload['allocation_id']} introuvable.")
+    actor = db.session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+    try:
+        for _progress in apply_allocation(actor, allocation):
+            pass
+    except DomainError as error:
+        details = "; ".join(
+            f"{where} : {' '.join(reasons)}" for where, reasons in list(error.details.items())[:20]
+        )
+        raise jobs.GiveUp(f"{error.message} {details}".strip()) from error
 
 
 def _apply_rule(

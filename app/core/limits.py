@@ -39,15 +39,15 @@ def request_limit_text() -> str:
 
 
 def upload_lines(stream: IO[bytes]) -> Iterator[str]:
-    """The lines of an uploaded UTF-8 text file (a byte order mark is dropped), read as
-    they come: never the whole file in memory. A byte that is not UTF-8 raises
-    UnicodeDecodeError when its line is reached."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    try:
-        yield from text
-    finally:
-        if not stream.closed:
-            text.detach()  # else closing the reader would close the request's stream
+    """The lines of an uploaded UTF-8 text file (a byte order mark is dropped), decoded
+    one at a time as they are read: never the whole file in memory. A line that is not
+    UTF-8 raises UnicodeDecodeError when it is reached, so its number can be told."""
+    for number, raw in enumerate(stream, start=1):
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        if "\r" in line.rstrip("\r\n"):  # lines ended by CR alone (old Mac files)
+            yield from io.StringIO(line, newline="")
+        else:
+            yield line
 
 
 def too_many_lines(count: int, limit: int) -> str:

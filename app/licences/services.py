@@ -24,13 +24,13 @@ from typing import Any
 import requests
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 
 from app import notifications
 from app.accounts.models import User
 from app.budgets.models import School
 from app.core import audit, dates, jobs, schedule
-from app.core.db import chunks, utcnow
+from app.core.db import UTCDateTime, text_rows, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.limits import too_many_lines
 from app.extensions import db
@@ -512,15 +512,16 @@ def upload_codes(
             "Ce produit n'a pas cette offre.",
             details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
-    known = {
-        code
-        for part in chunks(codes)
-        for code in db.session.scalars(
-            select(ActivationCode.code).where(
-                ActivationCode.product_id == product.id, ActivationCode.code.in_(part)
+    uploaded = text_rows(db.session, "uploaded", code=codes)  # one parameter, any count
+    known = set(
+        db.session.scalars(
+            select(ActivationCode.code).join(
+                uploaded,
+                (ActivationCode.code == uploaded.c.code)
+                & (ActivationCode.product_id == product.id),
             )
         )
-    }
+    )
     if known:
         lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
         raise ValidationFailed(
@@ -532,19 +533,18 @@ def upload_codes(
             details=lines,
         )
     uploaded_by = actor.id if actor is not None else None
-    for part in chunks(codes, 1_000):  # many rows a statement, no object a code
-        db.session.execute(
-            insert(ActivationCode),
-            [
-                {
-                    "product_id": product.id,
-                    "plan_kind": plan_kind,
-                    "code": code,
-                    "uploaded_by": uploaded_by,
-                }
-                for code in part
-            ],
+    rows = select(
+        literal(product.id),
+        literal(PlanKind(plan_kind).value),
+        uploaded.c.code,
+        literal(uploaded_by, Integer()),
+        literal(utcnow(), UTCDateTime()),
+    )
+    db.session.execute(
+        insert(ActivationCode).from_select(
+            ["product_id", "plan_kind", "code", "uploaded_by", "uploaded_at"], rows
         )
+    )
     batch = uuid.uuid4().hex
     waiting = db.session.scalars(
         select(Licence.id).where(
