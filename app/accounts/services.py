@@ -11,7 +11,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Integer, String, cast, insert, literal, select
+from sqlalchemy import Integer, String, cast, insert, literal, select, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import mail
@@ -19,7 +19,14 @@ from app.accounts.models import Role, RoleGrant, User
 from app.accounts.signin import end_every_session
 from app.budgets.models import Academy, School
 from app.core import audit
-from app.core.db import UTCDateTime, chunks, insert_or_ignore, integer_rows, json_object, utcnow
+from app.core.db import (
+    UTCDateTime,
+    insert_or_ignore,
+    integer_rows,
+    json_object,
+    text_rows,
+    utcnow,
+)
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
 from app.vendors.models import Vendor
@@ -162,19 +169,27 @@ def grant_role(
 
 def user_ids_by_email(emails: Sequence[str]) -> dict[str, int]:
     """The ids of the accounts of these (normalised) addresses that exist."""
-    found: dict[str, int] = {}
-    for part in chunks(emails):
-        rows = db.session.execute(select(User.email, User.id).where(User.email.in_(part)))
-        found.update((email, user_id) for email, user_id in rows)
-    return found
+    addresses = text_rows(db.session, "addresses", email=emails)  # one array, any count
+    rows = db.session.execute(
+        select(User.email, User.id).join(addresses, addresses.c.email == User.email)
+    )
+    return {str(email): int(user_id) for email, user_id in rows}
 
 
 def create_waiting_users(people: Sequence[tuple[str, str]]) -> None:
-    """Accounts without a password yet for these (normalised address, name) pairs, many
-    rows a statement; an address someone took meanwhile is left as it is."""
-    statement = insert_or_ignore(db.session, User).on_conflict_do_nothing()
-    for part in chunks(people, 1_000):
-        db.session.execute(statement, [{"email": email, "name": name} for email, name in part])
+    """Accounts without a password yet for these (normalised address, name) pairs, in one
+    statement; an address someone took meanwhile is left as it is."""
+    if not people:
+        return
+    emails, names = zip(*people, strict=True)
+    new = text_rows(db.session, "people", email=emails, full_name=names)
+    rows = select(
+        new.c.email, new.c.full_name, literal(True), literal(1), literal(utcnow(), UTCDateTime())
+    )
+    statement = insert_or_ignore(db.session, User).from_select(
+        ["email", "name", "active", "session_version", "created_at"], rows.where(true())
+    )
+    db.session.execute(statement.on_conflict_do_nothing())
 
 
 def grant_teacher_roles(actor: User | None, user_ids: list[int], school_ids: list[int]) -> int:

@@ -32,7 +32,7 @@ from app.budgets.models import (
     SchoolYear,
 )
 from app.core import audit, dates, jobs, schedule
-from app.core.db import AnySelect, chunks, integer_rows, is_postgres, utcnow
+from app.core.db import AnySelect, integer_rows, is_postgres, text_rows, utcnow
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.jobs import Job
 from app.core.limits import upload_lines
@@ -667,11 +667,13 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"Adresse électronique hors de l'académie : « {line.email} » ; seules les "
                 f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}.",
             )
-    uais = sorted({line.uai for line in parsed.lines if not line.errors})
+    # Every list of the file goes to the database as one array (`text_rows`), never as
+    # one parameter a value: PostgreSQL takes 65,535 parameters a statement at most.
+    lines = [line for line in parsed.lines if not line.errors]
+    uais = text_rows(db.session, "uais", uai=sorted({line.uai for line in lines}))
     schools = {
         school.uai: school
-        for part in chunks(uais)
-        for school in db.session.scalars(select(School).where(School.uai.in_(part)))
+        for school in db.session.scalars(select(School).join(uais, uais.c.uai == School.uai))
     }
     for line in parsed.lines:
         if line.errors:
@@ -685,14 +687,14 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"L'établissement {school.name} ({line.uai}) relève de l'académie "
                 f"de {school.academy.name}, pas de celle de {academy.name}.",
             )
-    emails = [line.email for line in parsed.lines if not line.errors]
-    deactivated = {
-        email
-        for part in chunks(emails)
-        for email in db.session.scalars(
-            select(User.email).where(User.email.in_(part), ~User.active)
+    emails = text_rows(
+        db.session, "emails", email=[line.email for line in parsed.lines if not line.errors]
+    )
+    deactivated = set(
+        db.session.scalars(
+            select(User.email).join(emails, emails.c.email == User.email).where(~User.active)
         )
-    }
+    )
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
             line.refuse("email", f"Le compte de {line.email} est désactivé.")
@@ -704,22 +706,20 @@ def _check_teachers_schools(
     parsed: ParsedFile, academy: Academy, schools: dict[str, School]
 ) -> None:
     """A teacher the academy already knows is credited in one of their own schools."""
-    emails = [line.email for line in parsed.lines if not line.errors]
+    emails = text_rows(
+        db.session, "emails", email=[line.email for line in parsed.lines if not line.errors]
+    )
     known: dict[str, list[School]] = {}
-    for part in chunks(emails):
-        rows = db.session.execute(
-            select(User.email, School)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .join(School, School.id == RoleGrant.school_id)
-            .where(
-                User.email.in_(part),
-                RoleGrant.role == Role.TEACHER,
-                School.academy_code == academy.code,
-            )
-            .order_by(School.name, School.uai)
-        )
-        for email, school in rows:
-            known.setdefault(email, []).append(school)
+    rows = db.session.execute(
+        select(User.email, School)
+        .join(emails, emails.c.email == User.email)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(School, School.id == RoleGrant.school_id)
+        .where(RoleGrant.role == Role.TEACHER, School.academy_code == academy.code)
+        .order_by(School.name, School.uai)
+    )
+    for email, school in rows:
+        known.setdefault(email, []).append(school)
     for line in parsed.lines:
         theirs = known.get(line.email)
         if line.errors or not theirs or line.uai in {school.uai for school in theirs}:

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -36,8 +36,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-T = TypeVar("T")
 
 # An amount of money in euro cents. BIGINT: national totals exceed 2^31 cents.
 Cents = Annotated[int, mapped_column(BigInteger)]
@@ -125,21 +123,12 @@ def json_object(session: Any, fields: dict[str, Any]) -> Any:
     return func.json_object(*pairs)
 
 
-# The most bound parameters one statement of ours carries. PostgreSQL's protocol allows
-# 65,535 and SQLite 32,766: a statement over a list a person sent (an upload's lines) is
-# cut into chunks of this many values, or takes them as one array (`integer_rows`).
-PARAMETERS_PER_STATEMENT = 10_000
-
-
-def chunks(values: Sequence[T], size: int = PARAMETERS_PER_STATEMENT) -> Iterator[Sequence[T]]:
-    """`values` cut in consecutive slices of at most `size`."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def integer_rows(session: Any, name: str, **columns: list[int]) -> Any:
     """A FROM clause of BIGINT columns holding these values, however many rows, as one or
-    two parameters: `unnest` of arrays on PostgreSQL, `json_each` on SQLite.
+    two parameters: `unnest` of arrays on PostgreSQL, `json_each` on SQLite. The way to
+    send a list a person gave (an upload's lines) to the database: one parameter a value
+    (`in_(values)`) fails past 65,535 on PostgreSQL (32,766 on SQLite) and is slow long
+    before.
 
     `integer_rows(session, "lines", account_id=[1, 2], amount_cents=[500, 700])`.
     """

@@ -6,8 +6,9 @@
   them. The 413 page or JSON error names the limit (app/core/errors.py).
 - Uploaded CSV files are read as a stream of lines (`upload_lines`), never whole, and
   each feature caps the lines of one upload (`too_many_lines` says so in French).
-- Statements over a list that a person sent are cut into chunks of at most
-  `PARAMETERS_PER_STATEMENT` parameters (app/core/db.py).
+- A list that a person sent (an upload's lines) goes to the database as one array
+  (`text_rows`, `integer_rows` in app/core/db.py), never one parameter a value:
+  PostgreSQL takes at most 65,535 parameters a statement.
 """
 
 from __future__ import annotations
