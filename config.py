@@ -61,6 +61,8 @@ class Config:
         "LOG_LEVEL": "LOG_LEVEL",
         "METRICS_TOKEN": "METRICS_TOKEN",
         "SENTRY_DSN": "SENTRY_DSN",
+        "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+        "API_MAX_CONTENT_LENGTH": "API_MAX_CONTENT_LENGTH",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -145,6 +147,12 @@ class Config:
     STORAGE_URL = (INSTANCE_DIR / "storage").as_uri()
     LOGO_MAX_BYTES = 512 * 1024
 
+    # The most a request body may weigh, in bytes (app/core/limits.py): Flask answers 413
+    # before reading more. A form with a file (allocation file, codes, logo) stays under
+    # MAX_CONTENT_LENGTH; a JSON body of the API under API_MAX_CONTENT_LENGTH.
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    API_MAX_CONTENT_LENGTH = 1024 * 1024
+
     # The jobs outbox (app/core/jobs.py): retries with backoff, leases of running jobs.
     JOBS_MAX_ATTEMPTS = 8
     JOBS_BACKOFF_SECONDS = 30
@@ -209,7 +217,7 @@ class Config:
                 settings[key] = tuple(part.strip() for part in value.split(",") if part.strip())
             elif isinstance(default, int) and not isinstance(default, bool):
                 if not value.strip().isdigit():
-                    raise RuntimeError(f"{var} doit être un nombre entier de secondes : {value!r}")
+                    raise RuntimeError(f"{var} doit être un nombre entier : {value!r}")
                 settings[key] = int(value)
             else:
                 settings[key] = value

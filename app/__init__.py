@@ -72,10 +72,11 @@ def select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core import replica
+    from app.core import limits, replica
     from app.core.db import enable_sqlite_savepoints
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
+    limits.init_app(app)  # first: the body limit is set before any hook reads the body
     enable_sqlite_savepoints()
     replica.init_app(app)
     db.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Integer, String, cast, insert, literal, select, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import mail
@@ -18,7 +19,14 @@ from app.accounts.models import Role, RoleGrant, User
 from app.accounts.signin import end_every_session
 from app.budgets.models import Academy, School
 from app.core import audit
-from app.core.db import utcnow
+from app.core.db import (
+    UTCDateTime,
+    insert_or_ignore,
+    integer_rows,
+    json_object,
+    text_rows,
+    utcnow,
+)
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.signing import secret_keys
 from app.extensions import db
@@ -155,6 +163,75 @@ def grant_role(
     db.session.flush()
     audit.record(actor, "role.granted", "user", user.id, role=role.value, scope=str(grant.scope))
     return grant
+
+
+# --- in bulk: the teachers of an allocation file ------------------------------------------
+
+
+def user_ids_by_email(emails: Sequence[str]) -> dict[str, int]:
+    """The ids of the accounts of these (normalised) addresses that exist."""
+    addresses = text_rows(db.session, "addresses", email=emails)  # one array, any count
+    rows = db.session.execute(
+        select(User.email, User.id).join(addresses, addresses.c.email == User.email)
+    )
+    return {str(email): int(user_id) for email, user_id in rows}
+
+
+def create_waiting_users(people: Sequence[tuple[str, str]]) -> None:
+    """Accounts without a password yet for these (normalised address, name) pairs, in one
+    statement; an address someone took meanwhile is left as it is."""
+    if not people:
+        return
+    emails, names = zip(*people, strict=True)
+    new = text_rows(db.session, "people", email=emails, full_name=names)
+    rows = select(
+        new.c.email, new.c.full_name, literal(True), literal(1), literal(utcnow(), UTCDateTime())
+    )
+    statement = insert_or_ignore(db.session, User).from_select(
+        ["email", "name", "active", "session_version", "created_at"], rows.where(true())
+    )
+    db.session.execute(statement.on_conflict_do_nothing())
+
+
+def grant_teacher_roles(actor: User | None, user_ids: list[int], school_ids: list[int]) -> int:
+    """Make each user a teacher of the school at the same position, unless they are
+    already; set-based, each grant audited as `grant_role` does. Returns the grants made."""
+    pairs = integer_rows(db.session, "pairs", user_id=user_ids, school_id=school_ids)
+    held = select(RoleGrant.id).where(
+        RoleGrant.user_id == pairs.c.user_id,
+        RoleGrant.role == Role.TEACHER,
+        RoleGrant.school_id == pairs.c.school_id,
+    )
+    missing = select(pairs.c.user_id, literal(Role.TEACHER.value), pairs.c.school_id).where(
+        ~held.exists()
+    )
+    granted = list(
+        db.session.scalars(
+            insert(RoleGrant)
+            .from_select(["user_id", "role", "school_id"], missing)
+            .returning(RoleGrant.id)
+        )
+    )
+    new = integer_rows(db.session, "granted", id=granted)
+    scope = School.name + literal(" (") + School.uai + literal(")")
+    events = (
+        select(
+            literal(utcnow(), UTCDateTime()),
+            literal(actor.id if actor is not None else None, Integer()),
+            literal("role.granted"),
+            literal("user"),
+            cast(RoleGrant.user_id, String),
+            json_object(db.session, {"role": literal(Role.TEACHER.value), "scope": scope}),
+        )
+        .join(School, School.id == RoleGrant.school_id)
+        .where(RoleGrant.id == new.c.id)
+    )
+    db.session.execute(
+        insert(audit.AuditEvent).from_select(
+            ["created_at", "actor_id", "action", "object_type", "object_id", "details"], events
+        )
+    )
+    return len(granted)
 
 
 # --- first login of a person registered by someone else ---------------------------------

@@ -8,11 +8,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired, FileSize
+from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, Field, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.budgets.allocation_file import MAX_BYTES
 from app.budgets.models import School
 from app.budgets.services import REASON_MAX_LENGTH
 from app.core.forms import TokenForm, options
@@ -62,11 +61,8 @@ class AllocationFileForm(FlaskForm):
     fichier = FileField(
         _l("Fichier de répartition"),
         validators=[
+            # Its size is capped by the request's (MAX_CONTENT_LENGTH: 413 above).
             FileRequired(_l("Choisissez un fichier.")),
-            FileSize(
-                MAX_BYTES,
-                message=_l("Le fichier dépasse 10 Mo : découpez-le en plusieurs fichiers."),
-            ),
         ],
     )
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -217,7 +226,7 @@ def allocate_file(academy_code: str) -> ResponseReturnValue:
         status = 422 if form.is_submitted() else 200
         return render_template("budgets/allocate_file.html", **page), status
     try:
-        preview = services.preview_file(current_user, academy.code, year, form.fichier.data.read())
+        preview = services.preview_file(current_user, academy.code, year, form.fichier.data.stream)
     except REFUSED as error:
         return _refused("budgets/allocate_file.html", error, **page)
     db.session.commit()  # the allocation to confirm, when the file is valid
@@ -253,13 +262,36 @@ def confirm_allocation(academy_code: str, allocation_id: int) -> ResponseReturnV
     allocation = services.get_allocation(academy_code, allocation_id)
     page = _page(allocation.academy, allocation.school_year_code, allocation=allocation)
     try:
-        for _progress in services.apply_allocation(current_user, allocation):
-            pass
+        applied = services.confirm(current_user, allocation)
     except REFUSED as error:
         return _refused("budgets/confirm_refused.html", error, **page)
     db.session.commit()
+    if not applied:  # a large one: a worker applies it, its page follows it
+        return redirect(
+            url_for(
+                "budgets.allocation_progress",
+                academy_code=academy_code,
+                allocation_id=allocation.id,
+            )
+        )
     flash(_applied_message(allocation), "success")
     return _home(academy_code, allocation.school_year_code)
+
+
+@blueprint.get("/academies/<academy_code>/repartitions/<int:allocation_id>")
+@role_required(MANAGER, scope="academy_code")
+def allocation_progress(academy_code: str, allocation_id: int) -> ResponseReturnValue:
+    """Where a large allocation stands: waiting for a worker, being applied, applied or
+    refused. The page reloads itself until it is done."""
+    allocation = services.get_allocation(academy_code, allocation_id)
+    job = services.application_job(allocation)
+    page = _page(allocation.academy, allocation.school_year_code, allocation=allocation, job=job)
+    if allocation.applied_at is not None:
+        page["applied_message"] = _applied_message(allocation)
+    response = make_response(render_template("budgets/allocation_progress.html", **page))
+    if allocation.applied_at is None and (job is None or job.status != "dead"):
+        response.headers["Refresh"] = "5"  # the browser asks again until it is done
+    return response
 
 
 def _applied_message(allocation: Allocation) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO, Any
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import Integer, cast, except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -29,9 +31,11 @@ from app.budgets.models import (
     School,
     SchoolYear,
 )
-from app.core import audit, dates, schedule
-from app.core.db import AnySelect, integer_rows, is_postgres, utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core import audit, dates, jobs, schedule
+from app.core.db import AnySelect, integer_rows, is_postgres, text_rows, utcnow
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.jobs import Job
+from app.core.limits import upload_lines
 from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
 from app.ledger import services as ledger
@@ -556,11 +560,14 @@ def _open_year(school_year: str) -> SchoolYear:
     return year
 
 
-def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) -> FilePreview:
-    """Check an uploaded file as a whole; when it is valid, save it as an allocation to confirm."""
+def preview_file(
+    actor: User, academy_code: str, school_year: str, upload: IO[bytes]
+) -> FilePreview:
+    """Check an uploaded file (its stream, read line by line) as a whole; when it is valid,
+    save it as an allocation to confirm."""
     academy = get_academy(academy_code)
     year = _open_year(school_year)
-    parsed = parse_allocation_file(data)
+    parsed = parse_allocation_file(upload_lines(upload))
     pool = pool_balance(academy.code, year.code)
     _check_schools(parsed, academy)
     if parsed.valid and parsed.total_cents > pool:
@@ -571,7 +578,9 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
     preview = FilePreview(parsed, pool)
     if not parsed.valid:
         return preview
-    digest = _sha256(academy.code, year.code, data.decode("utf-8-sig"))
+    upload.seek(0)
+    source = upload.read().decode("utf-8-sig")  # kept with the allocation, read at confirm
+    digest = _sha256(academy.code, year.code, source)
     applied = db.session.scalar(
         select(Allocation).where(
             Allocation.academy_code == academy.code,
@@ -595,7 +604,7 @@ def preview_file(actor: User, academy_code: str, school_year: str, data: bytes) 
             school_year_code=year.code,
             method=AllocationMethod.FILE,
             idempotency_key=key,
-            source=data.decode("utf-8-sig"),
+            source=source,
             source_sha256=digest,
             # Kept with the allocation, in French whatever the manager's language.
             description=f"Fichier de {len(parsed.lines)} ligne{'s' * (len(parsed.lines) > 1)}",
@@ -658,10 +667,13 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"Adresse électronique hors de l'académie : « {line.email} » ; seules les "
                 f"adresses en {expected} reçoivent un crédit de l'académie de {academy.name}.",
             )
-    uais = {line.uai for line in parsed.lines if not line.errors}
+    # Every list of the file goes to the database as one array (`text_rows`), never as
+    # one parameter a value: PostgreSQL takes 65,535 parameters a statement at most.
+    lines = [line for line in parsed.lines if not line.errors]
+    uais = text_rows(db.session, "uais", uai=sorted({line.uai for line in lines}))
     schools = {
         school.uai: school
-        for school in db.session.scalars(select(School).where(School.uai.in_(uais)))
+        for school in db.session.scalars(select(School).join(uais, uais.c.uai == School.uai))
     }
     for line in parsed.lines:
         if line.errors:
@@ -675,9 +687,13 @@ def _check_schools(parsed: ParsedFile, academy: Academy) -> dict[str, School]:
                 f"L'établissement {school.name} ({line.uai}) relève de l'académie "
                 f"de {school.academy.name}, pas de celle de {academy.name}.",
             )
-    emails = [line.email for line in parsed.lines if not line.errors]
+    emails = text_rows(
+        db.session, "emails", email=[line.email for line in parsed.lines if not line.errors]
+    )
     deactivated = set(
-        db.session.scalars(select(User.email).where(User.email.in_(emails), ~User.active))
+        db.session.scalars(
+            select(User.email).join(emails, emails.c.email == User.email).where(~User.active)
+        )
     )
     for line in parsed.lines:
         if line.email in deactivated and not line.errors:
@@ -690,17 +706,16 @@ def _check_teachers_schools(
     parsed: ParsedFile, academy: Academy, schools: dict[str, School]
 ) -> None:
     """A teacher the academy already knows is credited in one of their own schools."""
-    emails = [line.email for line in parsed.lines if not line.errors]
+    emails = text_rows(
+        db.session, "emails", email=[line.email for line in parsed.lines if not line.errors]
+    )
     known: dict[str, list[School]] = {}
     rows = db.session.execute(
         select(User.email, School)
+        .join(emails, emails.c.email == User.email)
         .join(RoleGrant, RoleGrant.user_id == User.id)
         .join(School, School.id == RoleGrant.school_id)
-        .where(
-            User.email.in_(emails),
-            RoleGrant.role == Role.TEACHER,
-            School.academy_code == academy.code,
-        )
+        .where(RoleGrant.role == Role.TEACHER, School.academy_code == academy.code)
         .order_by(School.name, School.uai)
     )
     for email, school in rows:
@@ -903,6 +918,54 @@ def apply_allocation(actor: User | None, allocation: Allocation) -> Iterator[tup
     tell_if_pool_low(locked.academy_code, locked.school_year_code, before, locked.reference)
 
 
+# Teachers a confirm credits within the request; a larger allocation is applied by a job
+# of the outbox (a worker), so no request outlives the web server's time-out (200,000
+# lines: minutes on a busy machine; 40,000: 18 s). Its page follows it.
+ALLOCATION_INLINE_MAX = 20_000
+APPLY_JOB = "budgets.apply_allocation"
+
+
+def confirm(actor: User, allocation: Allocation) -> bool:
+    """Apply a previewed allocation now (True), or queue it for a worker when it credits
+    more than ALLOCATION_INLINE_MAX teachers (False). Confirming twice queues one job."""
+    if allocation.applied_at is not None or allocation.teacher_count <= ALLOCATION_INLINE_MAX:
+        for _progress in apply_allocation(actor, allocation):
+            pass
+        return True
+    payload = {"allocation_id": allocation.id, "actor_id": actor.id}
+    jobs.enqueue(APPLY_JOB, payload, key=f"{allocation.reference}:apply")
+    return False
+
+
+def application_job(allocation: Allocation) -> Job | None:
+    """The job that applies (or applied, or failed to apply) a large allocation."""
+    return db.session.scalar(select(Job).where(Job.key == f"{allocation.reference}:apply"))
+
+
+@jobs.handler(
+    APPLY_JOB,
+    describe=lambda payload: gettext(
+        "Application de la répartition n°%(id)s", id=payload["allocation_id"]
+    ),
+)
+def _apply_job(payload: dict[str, Any]) -> None:
+    """Apply the allocation; run again after a crash, it moves nothing twice. A refusal
+    (a school closed meanwhile…) is final: the job dies with the reason, shown on the
+    allocation's page, and nothing was written."""
+    allocation = db.session.get(Allocation, payload["allocation_id"])
+    if allocation is None:
+        raise jobs.GiveUp(f"Répartition n°{payload['allocation_id']} introuvable.")
+    actor = db.session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+    try:
+        for _progress in apply_allocation(actor, allocation):
+            pass
+    except DomainError as error:
+        details = "; ".join(
+            f"{where} : {' '.join(reasons)}" for where, reasons in list(error.details.items())[:20]
+        )
+        raise jobs.GiveUp(f"{error.message} {details}".strip()) from error
+
+
 def _apply_rule(
     actor: User | None, allocation: Allocation, pool: LedgerAccount
 ) -> Iterator[tuple[int, int]]:
@@ -988,7 +1051,7 @@ def _apply_lines(
 ) -> Iterator[tuple[int, int]]:
     """A file (or a single teacher): each line is a teacher, a school and an amount."""
     academy = get_academy(allocation.academy_code)
-    parsed = parse_allocation_file(allocation.source.encode())
+    parsed = parse_allocation_file(io.StringIO(allocation.source, newline=""))
     schools = _check_schools(parsed, academy)
     if not parsed.valid:
         problems = {f"ligne {line.number}": line.errors for line in parsed.lines if line.errors}
@@ -996,24 +1059,25 @@ def _apply_lines(
             "La répartition n'est plus valide : rien n'a été écrit.", details=problems
         )
     yield 0, len(parsed.lines)
-    users = _teachers_for_lines(actor, parsed, schools)
-    user_ids = [users[line.email].id for line in parsed.lines]
+    user_ids = _teachers_for_lines(actor, parsed, schools)
+    teachers = integer_rows(db.session, "teachers", user_id=user_ids)
     ledger.ensure_teacher_credits(
-        select(User.id).where(User.id.in_(user_ids)), academy.code, allocation.school_year_code
+        select(teachers.c.user_id), academy.code, allocation.school_year_code
     )
     rows = db.session.execute(
-        select(LedgerAccount.user_id, LedgerAccount.id).where(
+        select(LedgerAccount.user_id, LedgerAccount.id)
+        .join(teachers, teachers.c.user_id == LedgerAccount.user_id)
+        .where(
             LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
             LedgerAccount.academy_code == academy.code,
             LedgerAccount.school_year_code == allocation.school_year_code,
-            LedgerAccount.user_id.in_(user_ids),
         )
     )
     account_ids = {row.user_id: row.id for row in rows}
     amounts = integer_rows(
         db.session,
         "lines",
-        account_id=[account_ids[users[line.email].id] for line in parsed.lines],
+        account_id=[account_ids[user_id] for user_id in user_ids],
         amount_cents=[line.cents for line in parsed.lines],
     )
     entry = ledger.post_batch(
@@ -1025,7 +1089,7 @@ def _apply_lines(
         actor=actor,
         memo=f"Répartition n°{allocation.id} : {allocation.description}",
     )
-    _invite_waiting_teachers(LedgerAccount.id.in_(list(account_ids.values())))
+    _invite_waiting_teachers(LedgerAccount.id.in_(select(amounts.c.account_id)))
     _tell_credited(allocation, entry)
     yield len(parsed.lines), len(parsed.lines)
 
@@ -1066,20 +1130,18 @@ def _tell_credited(allocation: Allocation, entry: JournalEntry | None) -> None:
 
 def _teachers_for_lines(
     actor: User | None, parsed: ParsedFile, schools: dict[str, School]
-) -> dict[str, User]:
-    """The user of each line's email, created (no password yet) when they are not registered,
-    and a teacher of the line's school: the credit waits for them."""
+) -> list[int]:
+    """The user id of each line: an account is created (no password yet) for an address
+    nobody registered, and the user is made a teacher of the line's school when they are
+    not: the credit waits for them. Set-based, whatever the number of lines."""
     emails = [line.email for line in parsed.lines]
-    users = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
-    for line in parsed.lines:
-        user = users.get(line.email)
-        if user is None:
-            user = accounts.create_user(line.email, name_from_email(line.email))
-            users[line.email] = user
-        school = schools[line.uai]
-        if not user.has_role(Role.TEACHER, school.id):
-            accounts.grant_role(actor, user, Role.TEACHER, school=school)
-    return users
+    ids = accounts.user_ids_by_email(emails)
+    newcomers = [email for email in emails if email not in ids]
+    accounts.create_waiting_users([(email, name_from_email(email)) for email in newcomers])
+    ids.update(accounts.user_ids_by_email(newcomers))
+    user_ids = [ids[email] for email in emails]
+    accounts.grant_teacher_roles(actor, user_ids, [schools[line.uai].id for line in parsed.lines])
+    return user_ids
 
 
 def name_from_email(email: str) -> str:
@@ -1114,7 +1176,7 @@ def preview_one(
             "Ce formulaire a déjà servi pour une autre répartition : rechargez la page.",
             details={"token": ["déjà utilisé"]},
         )
-    parsed = parse_allocation_file(source.encode())
+    parsed = parse_allocation_file([source])
     if len(parsed.lines) == 1 and allocation is None:
         _check_schools(parsed, academy)
     if len(parsed.lines) != 1 or not parsed.valid:

@@ -20,6 +20,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.core.limits import request_limit_text
 from app.extensions import db, limiter
 
 
@@ -75,7 +76,7 @@ HTTP_TITLES = {
     404: _l("Page introuvable"),
     405: _l("Méthode non autorisée"),
     409: _l("Conflit"),
-    413: _l("Fichier trop volumineux"),
+    413: _l("Envoi trop volumineux"),
     422: _l("Opération refusée"),
     429: _l("Trop de tentatives"),
     500: _l("Erreur interne"),
@@ -90,7 +91,6 @@ def _http_message(status: int) -> str:
         403: _("Vous n'avez pas accès à cette page."),
         404: _("La page demandée n'existe pas ou a été déplacée."),
         405: _("Cette action n'est pas possible sur cette page."),
-        413: _("Le fichier envoyé est trop volumineux."),
         429: _("Trop de tentatives en peu de temps. Réessayez dans quelques minutes."),
         500: _("Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
         503: _("Le service est momentanément indisponible."),
@@ -139,6 +139,22 @@ def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
     return body, status, {"Retry-After": str(seconds)}
 
 
+def _too_large() -> tuple[Response | str, int]:
+    """413: the body was refused unread; the message names the limit."""
+    limit = request_limit_text()
+    if wants_json():
+        message = _(
+            "Le corps de la requête dépasse %(limit)s, la taille maximale acceptée.", limit=limit
+        )
+        return error_response(413, "too_large", message, {"max_bytes": request.max_content_length})
+    message = _(
+        "L'envoi dépasse %(limit)s, la taille maximale acceptée. Découpez le fichier en "
+        "plusieurs fichiers plus petits et envoyez-les un par un.",
+        limit=limit,
+    )
+    return error_response(413, "too_large", message)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limited(error: RateLimitExceeded) -> tuple[Response | str, int, dict[str, str]]:
@@ -161,6 +177,8 @@ def register_error_handlers(app: Flask) -> None:
             return error
         code = (error.name or "error").lower().replace(" ", "_")
         details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+        if status == 413:
+            return _too_large()
         return error_response(status, code, _http_message(status), details)
 
     @app.errorhandler(Exception)

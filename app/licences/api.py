@@ -175,7 +175,7 @@ def _checked_codes(codes: list[str]) -> list[str]:
     writer.writerow(["code"])
     writer.writerows([code] for code in codes)
     try:
-        return services.parse_codes(buffer.getvalue().encode())
+        return services.parse_codes(io.StringIO(buffer.getvalue(), newline=""))
     except ValidationFailed as refused:
 
         def position(text: str) -> str:

@@ -14,6 +14,7 @@ from app.core import args
 from app.core.auth import role_required
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.forms import attach_errors, options
+from app.core.limits import upload_lines
 from app.extensions import db
 from app.licences import services
 from app.licences.forms import CodeAlertForm, CodesForm, DeliveryForm
@@ -143,7 +144,7 @@ def codes(vendor_id: int) -> ResponseReturnValue:
         product_id, _sep, kind = (form.offer.data or "").partition(":")
         try:
             product = products.vendor_product(vendor_id, int(product_id))
-            codes = services.parse_codes(form.file.data.read())
+            codes = services.parse_codes(upload_lines(form.file.data.stream))
             added = services.upload_codes(current_user, product, PlanKind(kind), codes)
             db.session.commit()
         except (ValidationFailed, Conflict) as refused:

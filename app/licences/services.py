@@ -14,10 +14,9 @@ channel by a job of the outbox (:func:`withdraw_at_channel`).
 from __future__ import annotations
 
 import csv
-import io
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,14 +24,15 @@ from typing import Any
 import requests
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 
 from app import notifications
 from app.accounts.models import User
 from app.budgets.models import School
 from app.core import audit, dates, jobs, schedule
-from app.core.db import utcnow
+from app.core.db import UTCDateTime, text_rows, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.limits import too_many_lines
 from app.extensions import db
 from app.licences import channels, notices, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
@@ -444,43 +444,51 @@ CODE_MAX_LENGTH = 200
 CODES_MAX_LINES = 100_000
 
 
-def parse_codes(data: bytes) -> list[str]:
-    """The codes of an uploaded CSV (one per line, optional header ``code``), checked as
-    a whole: every problem is reported with its line number, and nothing is kept."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationFailed(
-            "Le fichier doit être encodé en UTF-8.", details={"fichier": ["encodage invalide"]}
-        ) from error
+def parse_codes(text: Iterable[str]) -> list[str]:
+    """The codes of an uploaded CSV given as its lines of text (one code a line, optional
+    header ``code``), read one row at a time and checked as a whole: every problem is
+    reported with its line number, and nothing is kept. Past CODES_MAX_LINES codes, the
+    lines are only counted, for the message."""
     errors: dict[str, list[str]] = {}
     codes: list[str] = []
     first_line: dict[str, int] = {}
+    count = number = 0
     try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        for number, row in enumerate(csv.reader(text, delimiter=";"), start=1):
+            cells = [cell.strip() for cell in row if cell.strip()]
+            if not cells or (number == 1 and cells[0].lower() == "code"):
+                continue
+            count += 1
+            if count > CODES_MAX_LINES:
+                continue
+            where = f"ligne {number}"
+            code = cells[0]
+            if len(cells) > 1:
+                errors.setdefault(where, []).append("une seule colonne (le code) est attendue")
+            elif len(code) > CODE_MAX_LENGTH:
+                errors.setdefault(where, []).append(f"code trop long ({CODE_MAX_LENGTH} au plus)")
+            elif any(c.isspace() for c in code):
+                errors.setdefault(where, []).append("un code ne contient pas d'espace")
+            elif code in first_line:
+                errors.setdefault(where, []).append(
+                    f"code en double (déjà ligne {first_line[code]})"
+                )
+            else:
+                first_line[code] = number
+                codes.append(code)
+    except UnicodeDecodeError as error:
+        raise ValidationFailed(
+            "Le fichier doit être encodé en UTF-8.",
+            details={"fichier": [f"encodage invalide à la ligne {number + 1}"]},
+        ) from error
     except csv.Error as error:
         raise ValidationFailed(
-            "Le fichier n'est pas un CSV lisible.", details={"fichier": [str(error)]}
+            "Le fichier n'est pas un CSV lisible.",
+            details={"fichier": [f"ligne {number + 1} : {error}"]},
         ) from error
-    for number, row in enumerate(rows, start=1):
-        cells = [cell.strip() for cell in row if cell.strip()]
-        if not cells or (number == 1 and cells[0].lower() == "code"):
-            continue
-        where = f"ligne {number}"
-        code = cells[0]
-        if len(cells) > 1:
-            errors.setdefault(where, []).append("une seule colonne (le code) est attendue")
-        elif len(code) > CODE_MAX_LENGTH:
-            errors.setdefault(where, []).append(f"code trop long ({CODE_MAX_LENGTH} au plus)")
-        elif any(c.isspace() for c in code):
-            errors.setdefault(where, []).append("un code ne contient pas d'espace")
-        elif code in first_line:
-            errors.setdefault(where, []).append(f"code en double (déjà ligne {first_line[code]})")
-        else:
-            first_line[code] = number
-            codes.append(code)
-    if len(codes) > CODES_MAX_LINES:
-        errors["fichier"] = [f"{CODES_MAX_LINES} codes au plus par fichier"]
+    if count > CODES_MAX_LINES:
+        message = too_many_lines(count, CODES_MAX_LINES)
+        raise ValidationFailed(message, details={"fichier": [message]})
     if not codes and not errors:
         errors["fichier"] = ["aucun code dans le fichier"]
     if errors:
@@ -506,10 +514,13 @@ def upload_codes(
             "Ce produit n'a pas cette offre.",
             details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
+    uploaded = text_rows(db.session, "uploaded", code=codes)  # one parameter, any count
     known = set(
         db.session.scalars(
-            select(ActivationCode.code).where(
-                ActivationCode.product_id == product.id, ActivationCode.code.in_(list(codes))
+            select(ActivationCode.code).join(
+                uploaded,
+                (ActivationCode.code == uploaded.c.code)
+                & (ActivationCode.product_id == product.id),
             )
         )
     )
@@ -524,13 +535,18 @@ def upload_codes(
             details=lines,
         )
     uploaded_by = actor.id if actor is not None else None
-    db.session.add_all(
-        ActivationCode(
-            product_id=product.id, plan_kind=plan_kind, code=code, uploaded_by=uploaded_by
-        )
-        for code in codes
+    rows = select(
+        literal(product.id),
+        literal(PlanKind(plan_kind).value),
+        uploaded.c.code,
+        literal(uploaded_by, Integer()),
+        literal(utcnow(), UTCDateTime()),
     )
-    db.session.flush()
+    db.session.execute(
+        insert(ActivationCode).from_select(
+            ["product_id", "plan_kind", "code", "uploaded_by", "uploaded_at"], rows
+        )
+    )
     batch = uuid.uuid4().hex
     waiting = db.session.scalars(
         select(Licence.id).where(

@@ -3,6 +3,8 @@ credit that waited for them."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -31,7 +33,7 @@ def waiting_teacher(session: object) -> User:
     school = factories.SchoolFactory(uai="0750654D", academy_code="01")
     manager = factories.academy_manager("01")
     preview = budgets.preview_file(
-        manager, "01", YEAR, f"claire.petit@ac-paris.fr;120;{school.uai}\n".encode()
+        manager, "01", YEAR, io.BytesIO(f"claire.petit@ac-paris.fr;120;{school.uai}\n".encode())
     )
     assert preview.allocation is not None
     for _ in budgets.apply_allocation(manager, preview.allocation):
@@ -68,7 +70,9 @@ def test_an_allocation_mails_the_activation_link_and_the_credit_waits(
 def test_allocating_again_does_not_mail_again(waiting_teacher: User, mailbox: Mailbox) -> None:
     assert len(mailbox.deliver().to(waiting_teacher.email)) == 1
     manager = factories.academy_manager("01")
-    preview = budgets.preview_file(manager, "01", YEAR, b"claire.petit@ac-paris.fr;30;0750654D\n")
+    preview = budgets.preview_file(
+        manager, "01", YEAR, io.BytesIO(b"claire.petit@ac-paris.fr;30;0750654D\n")
+    )
     assert preview.allocation is not None
     for _ in budgets.apply_allocation(manager, preview.allocation):
         pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -80,7 +82,7 @@ def _balance_of(email: str) -> int:
     ],
 )
 def test_accepted_file_formats(paris: dict[str, User], content: bytes) -> None:
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert preview.valid, (preview.parsed.errors, [line.errors for line in preview.parsed.lines])
     assert preview.allocation is not None
     _apply(preview.allocation, paris["manager"])
@@ -91,7 +93,7 @@ def test_an_unknown_header_is_refused_by_name_not_read_as_a_teacher(
     paris: dict[str, User],
 ) -> None:
     content = b"Adresse;Somme;Code\nanne.martin@ac-paris.fr;12,50;0750654D\n"
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not preview.valid
     assert preview.parsed.errors == [
         "Ligne 1 : en-tête non reconnu (« Adresse », « Somme », « Code »). En-têtes acceptés : "
@@ -104,7 +106,7 @@ def test_the_template_file_is_read_back_as_it_is_offered(paris: dict[str, User])
     assert template.startswith(b"\xef\xbb\xbfcourriel;montant;uai\r\n")
     lines = template.decode("utf-8-sig").splitlines()
     assert lines == ["courriel;montant;uai", "prenom.nom@ac-paris.fr;300,00;0750654D"]
-    preview = services.preview_file(paris["manager"], "01", YEAR, template)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(template))
     assert preview.valid
     assert [(line.number, line.email, line.cents) for line in preview.parsed.lines] == [
         (2, "prenom.nom@ac-paris.fr", 30_000)
@@ -116,7 +118,7 @@ def test_one_bad_line_among_many_writes_nothing(paris: dict[str, User]) -> None:
     lines[24] = "prof25@ac-paris.fr;-3;0750654D"
     content = ("email;amount_eur;uai\n" + "\n".join(lines) + "\n").encode()
     entries, users = _entries(), db.session.scalar(select(func.count(User.id)))
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not preview.valid
     assert preview.allocation is None
     (bad,) = [line for line in preview.parsed.lines if line.errors]
@@ -142,7 +144,7 @@ def test_every_kind_of_bad_line_is_reported_with_its_reason(paris: dict[str, Use
             "g@ac-paris.fr;10",
         ]
     ).encode()
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     errors = {line.number: " ".join(line.errors) for line in preview.parsed.lines}
     assert "Adresse électronique invalide" in errors[2]
     assert "strictement positif" in errors[3]
@@ -158,21 +160,21 @@ def test_every_kind_of_bad_line_is_reported_with_its_reason(paris: dict[str, Use
 
 def test_a_file_above_the_pool_is_refused(paris: dict[str, User]) -> None:
     content = b"a@ac-paris.fr;600;0750654D\nb@ac-paris.fr;400,01;0750654D\n"
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not preview.valid
     assert "dépasse ce qui reste" in preview.parsed.errors[0]
 
 
 def test_the_same_file_is_never_applied_twice(paris: dict[str, User]) -> None:
     content = b"a@ac-paris.fr;100;0750654D\n"
-    first = services.preview_file(paris["manager"], "01", YEAR, content)
+    first = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert first.allocation is not None
-    again = services.preview_file(paris["manager"], "01", YEAR, content)
+    again = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert again.allocation is first.allocation  # previewing twice: one allocation
     _apply(first.allocation)
     _apply(first.allocation)  # confirming twice: applied once
     assert _balance_of("a@ac-paris.fr") == 10_000
-    third = services.preview_file(paris["manager"], "01", YEAR, content)
+    third = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not third.valid
     assert "déjà été réparti" in third.parsed.errors[0]
     assert services.pool_balance("01", YEAR) == 90_000
@@ -181,7 +183,7 @@ def test_the_same_file_is_never_applied_twice(paris: dict[str, User]) -> None:
 def test_a_file_creates_unregistered_teachers_whose_credit_waits(paris: dict[str, User]) -> None:
     known = factories.teacher(paris["other"], email="connu@ac-paris.fr")
     content = b"connu@ac-paris.fr;10;0750655E\nnouvelle.venue@ac-paris.fr;20;0750654D\n"
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert preview.allocation is not None
     _apply(preview.allocation)
     newcomer = db.session.scalar(select(User).where(User.email == "nouvelle.venue@ac-paris.fr"))
@@ -220,7 +222,7 @@ def test_a_file_with_an_outside_address_names_the_line_and_writes_nothing(
         b"anne.martin@ac-paris.fr;10;0750654D\n"
         b"claire.roux@gmail.com;10;0750654D\n"
     )
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not preview.valid
     assert preview.allocation is None
     (bad,) = [line for line in preview.parsed.lines if line.errors]
@@ -533,7 +535,7 @@ def test_allocate_one_with_empty_fields_is_refused_cleanly(paris: dict[str, User
 def test_a_deactivated_teacher_gets_no_credit(paris: dict[str, User]) -> None:
     factories.teacher(paris["school"], email="parti@ac-paris.fr", active=False)
     content = b"parti@ac-paris.fr;10;0750654D\nreste@ac-paris.fr;10;0750654D\n"
-    preview = services.preview_file(paris["manager"], "01", YEAR, content)
+    preview = services.preview_file(paris["manager"], "01", YEAR, io.BytesIO(content))
     assert not preview.valid
     assert preview.parsed.lines[0].errors == ["Le compte de parti@ac-paris.fr est désactivé."]
     with pytest.raises(ValidationFailed):

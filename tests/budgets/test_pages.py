@@ -406,10 +406,12 @@ def test_a_file_error_of_the_whole_file_is_shown(
     assert "dépasse ce qui reste dans l'enveloppe" in page_text(response)
 
 
-def test_a_file_over_10_mb_is_refused_in_french(client: FlaskClient, manager: User) -> None:
+def test_a_file_over_10_mb_is_refused_unread_in_french(client: FlaskClient, manager: User) -> None:
     response = upload(client, "x" * (10 * 1024 * 1024 + 1))
-    assert response.status_code == 422
-    assert "Le fichier dépasse 10 Mo" in page_text(response)
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in page_text(response)
+    assert "L'envoi dépasse 10 Mo, la taille maximale acceptée." in page_text(response)
+    assert db.session.scalar(select(func.count(Allocation.id))) == 0
 
 
 def test_a_file_with_a_french_header_line_is_read_and_the_template_is_offered(
