@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import demo as demo_data
 from app.accounts import tokens
 from app.accounts.models import User
+from app.budgets.models import Allocation
 from app.core import dates
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
@@ -125,6 +126,7 @@ def _ids(session: Session) -> dict[str, Any]:
     # A settlement run (not settled: a payout's statement is a PDF, slow to render).
     run = payouts.start_run(None, dates.today() - timedelta(days=1))
     payout = session.scalar(select(Payout).order_by(Payout.id))
+    allocation = session.scalar(select(Allocation).order_by(Allocation.id))
     return {
         "academy_code": "01",
         "vendor_id": vendor.id,
@@ -135,6 +137,7 @@ def _ids(session: Session) -> dict[str, Any]:
         "notification_id": notification.id if notification else 1,
         "run_id": run.id if run else 1,
         "payout_id": payout.id if payout else 1,
+        "allocation_id": allocation.id if allocation else 1,
         "token": "jeton-inconnu",
         "lang": "fr",
         "kind": "achats",
