@@ -25,6 +25,7 @@ import os
 import random
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -471,13 +472,21 @@ def init_app(app: Flask) -> None:
     periodic tasks are scheduled there too, so the embedded set-up needs no scheduler."""
     last_run = [0.0]
     tickers: list[Callable[[], None]] = []
+    # One inline run at a time: a job may call this very server (the demo's stand-in
+    # vendors and GAR), and that request must not start a second run that waits for the
+    # first one's SQLite write lock.
+    running = threading.Lock()
 
     @app.teardown_request
     def run_inline(_error: BaseException | None) -> None:
         if not app.config["JOBS_INLINE"]:
             return
         queued_now = g.pop("jobs_enqueued", False)
-        if queued_now or time.monotonic() - last_run[0] > INLINE_EVERY_SECONDS:
+        if not (queued_now or time.monotonic() - last_run[0] > INLINE_EVERY_SECONDS):
+            return
+        if not running.acquire(blocking=False):
+            return  # the run under way takes the new jobs too
+        try:
             last_run[0] = time.monotonic()
             db.session.remove()
             if not tickers:
@@ -485,6 +494,8 @@ def init_app(app: Flask) -> None:
 
                 tickers.append(Ticker())
             work(once=True, max_jobs=app.config["JOBS_INLINE_MAX"], tick=tickers[0])
+        finally:
+            running.release()
 
 
 INLINE_EVERY_SECONDS = 5

@@ -411,3 +411,41 @@ def test_in_development_the_jobs_run_after_requests_schedule_the_tasks(
 
     assert sorted(scheduled_tasks) == [DAILY, NIGHTLY]
     assert count_jobs(kind=schedule.KIND, status=JobStatus.DONE) == 2
+
+
+def test_in_development_a_job_calling_this_server_does_not_start_a_second_run(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's stand-in vendors and GAR are served by the app itself: a job calling
+    them makes a request whose own end must not run jobs again (on SQLite it waited for
+    the first run's write lock, and the stand-in answered 500)."""
+    monkeypatch.setitem(app.config, "JOBS_INLINE", True)
+    monkeypatch.setattr(jobs, "INLINE_EVERY_SECONDS", 0)  # every request's end would run
+    runs = {"now": 0, "most": 0}
+    real_work = jobs.work
+
+    def counted_work(**options: object) -> int:
+        runs["now"] += 1
+        runs["most"] = max(runs["most"], runs["now"])
+        try:
+            return real_work(**options)  # type: ignore[arg-type]
+        finally:
+            runs["now"] -= 1
+
+    answers: list[int] = []
+
+    def calls_this_server(_payload: dict[str, object]) -> None:
+        answers.append(app.test_client().get("/connexion").status_code)
+
+    monkeypatch.setattr(jobs, "work", counted_work)
+    monkeypatch.setitem(
+        jobs.HANDLERS, "calls_this_server", jobs.Handler("calls_this_server", calls_this_server)
+    )
+    jobs.enqueue("calls_this_server", {})
+    db.session.flush()
+
+    assert client.get("/connexion").status_code == 200
+
+    assert answers == [200]
+    assert runs["most"] == 1
+    assert count_jobs(kind="calls_this_server", status=JobStatus.DONE) == 1
