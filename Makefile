@@ -92,7 +92,9 @@ serve: install ## Serve as production does (gunicorn + jobs worker, PostgreSQL) 
 	  found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)); \
 	  found.fetchone() or conn.execute(f"CREATE DATABASE \"{url.database}\"")' $(SERVE_DATABASE_URL)
 	APP_ENV=development DATABASE_URL=$(SERVE_DATABASE_URL) $(MAKE) --no-print-directory seed
+	rm -rf instance/prometheus && mkdir -p instance/prometheus
 	export APP_ENV=production DATABASE_URL=$(SERVE_DATABASE_URL) \
+	  PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/instance/prometheus \
 	  SECRET_KEY="$$(cat instance/secret_key)" PUBLIC_URL=http://127.0.0.1:$(SERVE_PORT) \
 	  MAIL_URL=file://$(CURDIR)/instance/mail WEB_BIND=127.0.0.1:$(SERVE_PORT) WEB_CONCURRENCY=2 \
 	  PROCONNECT_ISSUER=http://127.0.0.1:9000 PROCONNECT_CLIENT_ID=compte-ressources \

@@ -43,3 +43,12 @@ control_socket_disable = True
 
 # The Server header names no software and no version.
 gunicorn.http.wsgi.SERVER = "compte-ressources"
+
+
+def child_exit(_server: object, worker: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (/metrics adds up every process's counters), forget
+    the figures of a worker that has stopped."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -18,12 +18,15 @@ from flask import Flask
 from tests.conftest import DATABASE_URL, requires_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "jeton-des-mesures"
 
 
 @pytest.fixture
 def gunicorn(app: Flask, tmp_path: Path) -> Iterator[str]:
     """gunicorn started as in production, on a free port (bound to 0), against the test
     database (its schema built by the `app` fixture); its base URL."""
+    metrics_directory = tmp_path / "prometheus"
+    metrics_directory.mkdir()
     environment = {
         **os.environ,
         "APP_ENV": "production",
@@ -33,7 +36,9 @@ def gunicorn(app: Flask, tmp_path: Path) -> Iterator[str]:
         "MAIL_URL": f"file://{tmp_path / 'mail'}",
         "STORAGE_URL": (tmp_path / "storage").as_uri(),
         "WEB_BIND": "127.0.0.1:0",
-        "WEB_CONCURRENCY": "1",
+        "WEB_CONCURRENCY": "2",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
     }
     log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
@@ -80,3 +85,19 @@ def test_gunicorn_serves_the_app_in_production_without_naming_its_software(
     for response in (health, page):
         assert response.headers["Server"] == "compte-ressources"
         assert not re.search(r"\d|gunicorn|werkzeug|python", response.headers["Server"], re.I)
+
+
+@requires_postgres
+@pytest.mark.committed
+def test_metrics_add_up_the_requests_of_every_gunicorn_worker(gunicorn: str) -> None:
+    """Two workers, each counting its own requests: /metrics, whichever worker answers,
+    gives the total (PROMETHEUS_MULTIPROC_DIR, gunicorn.conf.py's child_exit)."""
+    for _ in range(30):
+        assert get(f"{gunicorn}/healthz").status_code == 200
+    pattern = re.compile(r'_request_duration_seconds_count\{[^}]*route="/healthz"[^}]*\} (\S+)')
+    for _ in range(6):
+        scraped = requests.get(
+            f"{gunicorn}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30
+        )
+        assert scraped.status_code == 200
+        assert sum(float(count) for count in pattern.findall(scraped.text)) == 30
