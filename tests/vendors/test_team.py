@@ -218,3 +218,18 @@ def test_a_forged_or_altered_link_is_refused(client: FlaskClient, session: objec
     assert response.status_code == 410
     assert "Cette invitation n'est pas valide" in page_text(response)
     assert client.post("/editeur/invitation/pas-un-jeton/accepter").status_code == 410
+
+
+def test_someone_signed_in_with_another_address_is_told_whose_invitation_it_is(
+    client: FlaskClient, auth: AuthActions, staff: User, vendor: Vendor, mailbox: Mailbox
+) -> None:
+    invite(client, vendor, COLLEAGUE)
+    auth.logout()
+    other = factories.teacher(email="quelquun.dautre@ac-paris.fr")
+    db.session.commit()
+    auth.login(other.email)
+
+    text = page_text(client.get(invitation_link(mailbox)))
+
+    assert "Vous êtes connecté avec l’adresse quelquun.dautre@ac-paris.fr" in text
+    assert f"c’est le compte de {COLLEAGUE} qui rejoindra l’équipe" in text
