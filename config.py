@@ -46,6 +46,7 @@ class Config:
         "PAYOUT_GATEWAY": "PAYOUT_GATEWAY",
         "STRIPE_SECRET_KEY": "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET": "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_CONNECT_WEBHOOK_SECRET": "STRIPE_CONNECT_WEBHOOK_SECRET",
         "PUBLIC_URL": "PUBLIC_URL",
         "MAIL_URL": "MAIL_URL",
         "MAIL_FROM": "MAIL_FROM",
@@ -182,8 +183,12 @@ class Config:
 
     # Paying vendors: "manual" (bank transfers from the CSV export) or "stripe" (Connect).
     PAYOUT_GATEWAY = "manual"
+    # sk_live_… or sk_test_…: events of the other mode are refused. Stripe signs the events
+    # of the platform's own account (transfers) and those of the connected accounts
+    # (vendors' accounts, their bank payouts) for two endpoints, each with its own secret.
     STRIPE_SECRET_KEY = ""
-    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_WEBHOOK_SECRET = ""  # /webhooks/stripe
+    STRIPE_CONNECT_WEBHOOK_SECRET = ""  # /webhooks/stripe/connect
     STRIPE_HTTP_CLIENT: object | None = None  # tests plug a local transport here
 
     # Dashboards read a summary rebuilt by a job when it is older than this.
@@ -293,7 +298,13 @@ class ProductionConfig(Config):
             )
         if environ.get("PAYOUT_GATEWAY") == "stripe":
             missing = [
-                v for v in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not environ.get(v)
+                v
+                for v in (
+                    "STRIPE_SECRET_KEY",
+                    "STRIPE_WEBHOOK_SECRET",
+                    "STRIPE_CONNECT_WEBHOOK_SECRET",
+                )
+                if not environ.get(v)
             ]
             if missing:
                 raise RuntimeError(

@@ -7,7 +7,10 @@
   connected account per vendor, onboarded through an account link, and transfers from
   the platform balance in euros, with the payout id as ``Idempotency-Key``.
 
-Stripe objects are read by attribute (the SDK's objects are not dicts).
+Stripe objects are read by attribute (the SDK's objects are not dicts). Every request
+names the API version the code was written against (`STRIPE_API_VERSION`, the one the
+pinned SDK major models), so a change of the account's default version or of the SDK
+changes nothing unnoticed; the webhook endpoints are created with the same version.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from stripe.params import AccountCreateParams
 from app.extensions import db
 from app.payouts.models import BankDetails, Payout, PayoutAccount
 from app.vendors.models import Vendor
+
+# The API version requests are made (and the webhook endpoints must be created) with: the
+# version `stripe` 16.x is generated for. Moving to another one is a reviewed change.
+STRIPE_API_VERSION = "2026-10-28.endive"
 
 
 class GatewayError(Exception):
@@ -154,15 +161,29 @@ class StripeGateway:
             raise GatewayError(error.user_message or str(error)) from error
         return reversal.id
 
+    def account(self, account_id: str) -> stripe.Account:
+        """The connected account as Stripe holds it now (events may arrive out of order)."""
+        try:
+            return self.client.v1.accounts.retrieve(account_id)
+        except stripe.StripeError as error:
+            raise GatewayError(error.user_message or str(error)) from error
+
 
 def stripe_client() -> stripe.StripeClient:
     config = current_app.config
     http_client = config.get("STRIPE_HTTP_CLIENT")  # tests plug a local transport here
     return stripe.StripeClient(
         config["STRIPE_SECRET_KEY"] or "sk_test_not_configured",
+        stripe_version=STRIPE_API_VERSION,
         http_client=http_client,
         max_network_retries=2,
     )
+
+
+def live_mode() -> bool:
+    """Whether the configured key is a live one (`sk_live_…`, `rk_live_…`), not a test one."""
+    key: str = current_app.config["STRIPE_SECRET_KEY"]
+    return key.startswith(("sk_live_", "rk_live_"))
 
 
 def gateway() -> ManualGateway | StripeGateway:

@@ -276,26 +276,48 @@ def reconciliation() -> ResponseReturnValue:
 @blueprint.post("/webhooks/stripe")
 @csrf.exempt
 def stripe_webhook() -> ResponseReturnValue:
-    """Verified before anything is read: a bad or missing signature is a 400."""
-    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    """The platform's own events (transfers)."""
+    return _receive(webhooks.PLATFORM)
+
+
+@blueprint.post("/webhooks/stripe/connect")
+@csrf.exempt
+def stripe_connect_webhook() -> ResponseReturnValue:
+    """The connected accounts' events (the vendors' accounts and bank payouts)."""
+    return _receive(webhooks.CONNECT)
+
+
+def _receive(endpoint: webhooks.Endpoint) -> ResponseReturnValue:
+    """Verified with the endpoint's own secret before anything is read: a bad or missing
+    signature is a 400; so is an event that does not belong here (nothing written)."""
+    secret = current_app.config[endpoint.secret_setting]
     if not secret:  # never accept events signed with an empty key
         return jsonify(error={"code": "not_configured", "message": "Webhook non configuré."}), 400
     payload = request.get_data()
     try:
         event = stripe_client().construct_event(
-            payload,
-            request.headers.get("Stripe-Signature"),
-            secret,
+            payload, request.headers.get("Stripe-Signature"), secret
         )
     except (ValueError, stripe.SignatureVerificationError):
         return jsonify(error={"code": "bad_signature", "message": "Signature invalide."}), 400
     except AttributeError:  # signed, but not a JSON object: the SDK cannot read it
         event = None
     try:
-        event = webhooks.checked(event)
-    except BadRequest as malformed:  # Stripe sends it again; the log tells what was wrong
-        current_app.logger.warning("Stripe event refused: %s %s", malformed.message, payload[:500])
+        event = webhooks.checked(event, endpoint)
+    except BadRequest as refused:  # Stripe sends it again; the log tells what was wrong
+        current_app.logger.warning(
+            "Stripe event refused on the %s endpoint: %s %s",
+            endpoint.name,
+            refused.message,
+            payload[:500],
+        )
         raise
-    processed = webhooks.handle(event)
+    try:
+        processed = webhooks.handle(event)
+    except GatewayError as error:  # Stripe sends it again later
+        db.session.rollback()
+        current_app.logger.warning("Stripe event %s not processed: %s", event.id, error)
+        message = "Stripe injoignable : événement à renvoyer."
+        return jsonify(error={"code": "stripe_unavailable", "message": message}), 503
     db.session.commit()
     return jsonify(received=True, duplicate=not processed)

@@ -1,6 +1,7 @@
 """Fixtures of the payout tests (on the rolled-back `session`): two vendors with products on
 sale and bank details, a teacher of a Paris school with credit to buy them, the Stripe
-gateway plugged on a local transport that answers like Stripe, and the webhook secret."""
+gateway plugged on a local transport that answers like Stripe, and the secrets of the two
+webhook endpoints (the platform's, the connected accounts')."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.payouts.helpers import give_credit, on_sale, with_bank_details
 from tests.payouts.stripe_transport import StripeTransport
 
 WEBHOOK_SECRET = "whsec_test_compte_ressources"
+CONNECT_WEBHOOK_SECRET = "whsec_test_compte_ressources_connect"
 
 
 @dataclass
@@ -71,6 +73,12 @@ def stripe_api(app: Flask, monkeypatch: pytest.MonkeyPatch) -> StripeTransport:
 def webhook_secret(app: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     return WEBHOOK_SECRET
+
+
+@pytest.fixture
+def connect_webhook_secret(app: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(app.config, "STRIPE_CONNECT_WEBHOOK_SECRET", CONNECT_WEBHOOK_SECRET)
+    return CONNECT_WEBHOOK_SECRET
 
 
 def connect(vendor: Vendor, *, payouts_enabled: bool = True) -> PayoutAccount:

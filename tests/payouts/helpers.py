@@ -193,6 +193,9 @@ def euros(cents: int) -> str:
 
 # --- Stripe webhooks -------------------------------------------------------------------
 
+PLATFORM_URL = "/webhooks/stripe"  # the platform's own events (transfers)
+CONNECT_URL = "/webhooks/stripe/connect"  # the connected accounts' events
+
 
 def stripe_event(
     event_type: str,
@@ -200,10 +203,17 @@ def stripe_event(
     *,
     event_id: str | None = None,
     account: str | None = None,
+    created: int | None = None,
+    livemode: bool = False,
 ) -> str:
     """The JSON body of a Stripe event (Stripe's example event, with this object)."""
     event = fixture("event")
-    event.update(id=event_id or f"evt_test_{uuid4().hex[:16]}", type=event_type)
+    event.update(
+        id=event_id or f"evt_test_{uuid4().hex[:16]}",
+        type=event_type,
+        created=event["created"] if created is None else created,
+        livemode=livemode,
+    )
     event["data"] = {"object": obj}
     if account is not None:
         event["account"] = account  # events about a connected account name it

@@ -7,6 +7,7 @@ the JSON a Stripe server would, so the app's gateway is exercised through the re
 its parameter encoding, its `Idempotency-Key` header, its error classes.
 
 - POST /v1/accounts                     → `resources.account` (a new `acct_…` id)
+- GET  /v1/accounts/{id}                → that account as it is now (`set_account`)
 - POST /v1/account_links                → `resources.account_link` (url of that account)
 - POST /v1/transfers                    → `resources.transfer` (amount, currency,
                                           destination, metadata… taken from the request)
@@ -85,6 +86,7 @@ class StripeTransport(stripe.HTTPClient):
         super().__init__()
         self.requests: list[Request] = []
         self.accounts: list[str] = []  # ids of the accounts created, in order
+        self.account_objects: dict[str, dict[str, Any]] = {}  # id → the account now
         self.transfers: dict[str, dict[str, Any]] = {}  # id → the transfer as Stripe holds it
         self._refusals: list[_Refusal] = []
         self._replays: dict[str, tuple[str, str]] = {}  # Idempotency-Key → (path, answer)
@@ -109,6 +111,14 @@ class StripeTransport(stripe.HTTPClient):
         if code is not None:
             error["code"] = code
         self._refusals.append(_Refusal(method, re.compile(path), status, error, times))
+
+    def set_account(
+        self, account_id: str, *, payouts_enabled: bool, disabled_reason: str | None = None
+    ) -> None:
+        """The connected account as Stripe holds it from now on (its onboarding went on)."""
+        account = self.account_objects[account_id]
+        account.update(payouts_enabled=payouts_enabled, details_submitted=True)
+        account["requirements"]["disabled_reason"] = disabled_reason
 
     def calls(self, method: str, path: str) -> list[Request]:
         """The recorded requests of `method` whose path matches `path` in full."""
@@ -169,6 +179,9 @@ class StripeTransport(stripe.HTTPClient):
         return f"{prefix}_test{next(self._ids):06d}"
 
     def _answer(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method == "GET":
+            account = re.fullmatch(r"/v1/accounts/(?P<id>[^/]+)", path)
+            return self.account_objects.get(account["id"]) if account else None
         if method != "POST":
             return None
         if path == "/v1/accounts":
@@ -190,6 +203,7 @@ class StripeTransport(stripe.HTTPClient):
         account["metadata"] = params.get("metadata", {})
         account["external_accounts"]["url"] = f"/v1/accounts/{account['id']}/external_accounts"
         self.accounts.append(account["id"])
+        self.account_objects[account["id"]] = account
         return account
 
     def _account_link(self, params: dict[str, Any]) -> dict[str, Any]:

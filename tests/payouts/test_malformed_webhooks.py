@@ -15,6 +15,8 @@ from app.core.audit import AuditEvent
 from app.payouts.models import PayoutAccount, StripeEvent
 from tests.payouts.conftest import Market, connect
 from tests.payouts.helpers import (
+    CONNECT_URL,
+    PLATFORM_URL,
     account_object,
     count,
     failed_bank_payout,
@@ -24,8 +26,6 @@ from tests.payouts.helpers import (
 )
 from tests.payouts.stripe_transport import StripeTransport
 
-URL = "/webhooks/stripe"
-
 
 def _events(account_id: str) -> dict[str, dict[str, Any]]:
     """A well-formed event of each handled type (as dicts)."""
@@ -34,6 +34,7 @@ def _events(account_id: str) -> dict[str, dict[str, Any]]:
             stripe_event(
                 "account.updated",
                 account_object(account_id, payouts_enabled=True, disabled_reason=None),
+                account=account_id,
             )
         ),
         "transfer.reversed": json.loads(
@@ -51,7 +52,7 @@ def _events(account_id: str) -> dict[str, dict[str, Any]]:
 
 def _malformed(event: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """(what is wrong, the event) for each field the handler reads: gone, null, mistyped."""
-    for name in ("id", "type", "data"):
+    for name in ("id", "type", "livemode", "data"):
         for label, value in (("manquant", ...), ("null", None), ("mal typé", 12)):
             broken = json.loads(json.dumps(event))
             if value is ...:
@@ -63,7 +64,7 @@ def _malformed(event: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     broken["data"] = {"previous_attributes": {}}
     yield "data.object manquant", broken
     fields = {
-        "account.updated": ("id", "payouts_enabled", "details_submitted"),
+        "account.updated": ("id",),
         "transfer.reversed": ("id", "amount_reversed"),
         "payout.failed": ("id",),
     }[event["type"]]
@@ -82,10 +83,27 @@ def account(market: Market, stripe_api: StripeTransport, webhook_secret: str) ->
     return connect(market.sea, payouts_enabled=False)
 
 
+def post(client: FlaskClient, event: dict[str, Any], secrets: dict[str, str]) -> Any:
+    """To the endpoint Stripe sends this event to, signed with its secret."""
+    url = CONNECT_URL if "account" in event else PLATFORM_URL
+    payload = json.dumps(event)
+    return client.post(
+        url,
+        data=payload,
+        headers={"Stripe-Signature": signature(payload, secrets[url])},
+        content_type="application/json",
+    )
+
+
+@pytest.fixture
+def secrets(webhook_secret: str, connect_webhook_secret: str) -> dict[str, str]:
+    return {PLATFORM_URL: webhook_secret, CONNECT_URL: connect_webhook_secret}
+
+
 def test_malformed_events_are_refused_with_a_400_and_nothing_written(
     client: FlaskClient,
     account: PayoutAccount,
-    webhook_secret: str,
+    secrets: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert account.stripe_account_id is not None
@@ -93,48 +111,38 @@ def test_malformed_events_are_refused_with_a_400_and_nothing_written(
     tried = 0
     for event in _events(account.stripe_account_id).values():
         for what, broken in _malformed(event):
-            payload = json.dumps(broken)
-            response = client.post(
-                URL,
-                data=payload,
-                headers={"Stripe-Signature": signature(payload, webhook_secret)},
-                content_type="application/json",
-            )
+            response = post(client, broken, secrets)
             tried += 1
             assert response.status_code == 400, (event["type"], what, response.status_code)
             error = response.get_json()["error"]
             assert error["code"] == "malformed_event", what
             assert "Événement Stripe incomplet" in error["message"], what
             assert (count(StripeEvent), count(AuditEvent)) == before, what
-    assert tried == 3 * 10 + 3 * 3 + 2 * 3 + 1 * 3
+    assert tried == 3 * 13 + 1 * 3 + 2 * 3 + 1 * 3
     assert "Stripe event refused" in caplog.text
     assert account.payouts_enabled is False
 
 
+@pytest.mark.parametrize("url", [PLATFORM_URL, CONNECT_URL])
 @pytest.mark.parametrize("body", ["{}", "[]", "null", '"evt"', "12"])
 def test_an_event_that_is_not_an_object_is_a_400(
-    client: FlaskClient, webhook_secret: str, body: str
+    client: FlaskClient, secrets: dict[str, str], body: str, url: str
 ) -> None:
     response = client.post(
-        URL,
+        url,
         data=body,
-        headers={"Stripe-Signature": signature(body, webhook_secret)},
+        headers={"Stripe-Signature": signature(body, secrets[url])},
         content_type="application/json",
     )
     assert response.status_code == 400
     assert count(StripeEvent) == 0
 
 
+@pytest.mark.parametrize("event_type", ["account.updated", "transfer.reversed", "payout.failed"])
 def test_a_well_formed_event_still_goes_through(
-    client: FlaskClient, account: PayoutAccount, webhook_secret: str
+    client: FlaskClient, account: PayoutAccount, secrets: dict[str, str], event_type: str
 ) -> None:
     assert account.stripe_account_id is not None
-    payload = json.dumps(_events(account.stripe_account_id)["account.updated"])
-    response = client.post(
-        URL,
-        data=payload,
-        headers={"Stripe-Signature": signature(payload, webhook_secret)},
-        content_type="application/json",
-    )
+    response = post(client, _events(account.stripe_account_id)[event_type], secrets)
     assert response.status_code == 200
     assert count(StripeEvent) == 1
