@@ -4,6 +4,12 @@ Documents are built from our own data only: the URL fetcher accepts nothing but 
 ``data:`` URLs, so a document can never read a local file (``file://``) nor call another
 host, whatever ends up in its HTML. Fonts are named explicitly (DejaVu Sans, installed
 with the system packages), in the body and in the page margins (``@page``).
+
+Every document is a tagged PDF (PDF/UA-1): a structure tree that screen readers follow
+(headings, tables with their header cells, figures with their text), the document's
+language (``<html lang>``, French unless a template says otherwise), its title shown
+instead of the file name (``<title>``), and its metadata read from the template's
+``<meta>`` (author and creator "Compte Ressources", subject).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ def render_html(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
+PDF_VARIANT = "pdf/ua-1"
+
+
 def render_pdf(template: str, **context: Any) -> bytes:
     html = render_html(template, **context)
     document = HTML(string=html, base_url=None, url_fetcher=url_fetcher())
-    return bytes(document.write_pdf())
+    return bytes(document.write_pdf(pdf_variant=PDF_VARIANT))

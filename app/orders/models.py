@@ -89,6 +89,20 @@ class Order(Model):
         """The order number people read and quote: "CR-2026-000042"."""
         return f"CR-{self.school_year_code[:4]}-{self.id:06d}"
 
+    @property
+    def refunded_cents(self) -> int:
+        """What the cancelled lines gave back to the teacher's credit."""
+        return sum(line.price_cents for line in self.lines if line.is_cancelled)
+
+    @property
+    def net_paid_cents(self) -> int:
+        """What the order finally cost the teacher's credit: the total less the refunds."""
+        return self.total_cents - self.refunded_cents
+
+    @property
+    def net_vat_cents(self) -> int:
+        return sum(line.vat_cents for line in self.lines if not line.is_cancelled)
+
 
 class OrderLine(Model):
     __tablename__ = "order_line"
@@ -123,3 +137,7 @@ class OrderLine(Model):
         ),
         Index("ix_order_line_vendor", "vendor_id", "order_id"),
     )
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is OrderLineStatus.CANCELLED

@@ -271,7 +271,7 @@ def _csv(rows: list, vendor_id: int) -> Response:  # type: ignore[type-arg]
     ]
     lines = [
         [
-            order.number,
+            exports.identifier(order.number),
             dates.local_date(order.created_at).isoformat(),
             exports.identifier(uai),
             line.title,

@@ -653,6 +653,7 @@ def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLin
     line.status = OrderLineStatus.CANCELLED
     line.cancelled_at = utcnow()
     line.refund_entry_id = entry.id
+    order.receipt_key = None  # the receipt is printed again, with the line cancelled
     if line.licence is not None:
         licences.revoke(teacher, line.licence, "Commande annulée par l'enseignant.")
     audit.record(teacher, "order_line.cancelled", "order", order.id, line=line.id)

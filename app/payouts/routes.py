@@ -233,7 +233,7 @@ def manual_export() -> ResponseReturnValue:
     to, for the accounting office's bank transfers; a payout marked paid leaves it."""
     rows = [
         [
-            payout.number,
+            exports.identifier(payout.number),
             dates.local_date(payout.created_at).isoformat(),
             payout.vendor.legal_name,
             exports.identifier(payout.vendor.siret),

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, RoleGrant, User
-from app.budgets.models import Academy, School
+from app.budgets.models import Academy, Allocation, School
 from app.budgets.services import school_year_code
 from app.core import dates, exports, jobs, replica, schedule
 from app.core.dates import PARIS
@@ -550,14 +550,30 @@ def _bounds(since: date, until: date) -> tuple[datetime, datetime]:
 
 def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[list[object]]:
     """Every credit given to a teacher of the academy in the period (one row per teacher
-    and allocation), oldest first."""
+    and allocation), oldest first, with the allocation's number and how it was made."""
     start, end = _bounds(since, until)
-    yield [gettext("Date"), gettext("Référence"), gettext("Enseignant"), gettext("Montant (€)")]
+    yield [
+        gettext("Date"),
+        gettext("Répartition"),
+        gettext("Méthode"),
+        gettext("Enseignant"),
+        gettext("Montant (€)"),
+    ]
     query = (
-        select(JournalEntry.created_at, JournalEntry.reference, User.email, Posting.amount_cents)
+        select(
+            JournalEntry.created_at,
+            Allocation.id,
+            Allocation.method,
+            User.email,
+            Posting.amount_cents,
+        )
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
         .join(User, User.id == LedgerAccount.user_id)
+        .join(  # the entry's reference is the allocation's, `allocation:<id>`
+            Allocation,
+            JournalEntry.reference == literal("allocation:") + cast(Allocation.id, String),
+        )
         .where(
             JournalEntry.kind == EntryKind.ALLOCATE,
             JournalEntry.created_at >= start,
@@ -569,8 +585,14 @@ def allocation_rows(academy_code: str, since: date, until: date) -> Iterator[lis
         .execution_options(yield_per=5000)
     )
     with replica.reads() as session:
-        for created_at, reference, email, cents in session.execute(query):
-            yield [_local(created_at), reference, email, _euros(cents)]
+        for created_at, allocation_id, method, email, cents in session.execute(query):
+            yield [
+                _local(created_at),
+                exports.identifier(str(allocation_id)),
+                method.label,
+                email,
+                _euros(cents),
+            ]
 
 
 def purchase_rows(
@@ -604,7 +626,7 @@ def purchase_rows(
         for at, order, line, uai, email, vendor in session.execute(query):
             yield [
                 _local(at),
-                order.number,
+                exports.identifier(order.number),
                 exports.identifier(uai),
                 email,
                 line.title,

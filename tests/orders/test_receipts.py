@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import format_date
 from pypdf import PdfReader
 
 from app.core import storage
 from app.documents import services as documents
 from app.extensions import db
 from app.orders.models import Order
+from tests.documents.tagged import assert_tagged
 from tests.orders.conftest import Shop
 from tests.orders.helpers import buy, give_credit, visible_text
 
@@ -118,3 +120,39 @@ def test_the_receipt_is_rendered_once_and_kept(
     assert order.receipt_key is not None
     assert order.receipt_key.startswith("receipts/")
     assert storage.read(order.receipt_key) == first.data
+
+
+def test_the_receipt_is_a_tagged_pdf_in_french_with_its_title(
+    teacher_client: FlaskClient, order: Order
+) -> None:
+    response = teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    kinds = assert_tagged(response.data, title=f"Reçu de la commande {order.number}")
+    assert kinds.count("TH") == 5 + len(order.lines) + 1  # columns, each line, the total
+
+
+def test_the_receipt_shows_a_cancelled_line_the_amount_refunded_and_the_net_paid(
+    teacher_client: FlaskClient, shop: Shop, order: Order, renders: RenderSpy
+) -> None:
+    teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")  # printed before
+    atlas = order.lines[0]
+    teacher_client.post(f"/mes-commandes/lignes/{atlas.id}/annuler")
+    db.session.refresh(atlas)
+
+    response = teacher_client.get(f"/mes-commandes/{order.id}/recu.pdf")
+
+    assert len(renders.pages) == 2  # printed again after the cancellation
+    receipt = visible_text(renders.pages[-1])
+    cancelled_on = format_date(atlas.cancelled_at, "long")
+    assert f"Atlas des océans Annulée le {cancelled_on} : 40,00 € remboursés" in receipt
+    assert "Laboratoire de chimie Éditions de la Mer SAS" in receipt
+    assert "Annulée" not in receipt.split("Laboratoire de chimie")[1]
+    assert "Total de la commande 100,00 €" in receipt
+    assert "Remboursé (lignes annulées) -40,00 €" in receipt
+    assert "Net payé avec le compte ressources 60,00 €" in receipt
+    assert "Dont TVA : 3,13 €." in receipt  # the lab's only
+    assert "Net payé avec le compte ressources 60,00" in _text(response.data)
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)

@@ -163,7 +163,7 @@ def test_the_csv_export_has_only_the_vendors_lines(
     ]
     winter, autumn = market.winter.number, market.autumn.number
     # The UAI kept as text by the spreadsheet; plans and statuses in words.
-    winter_uai, autumn_uai = f'="{market.winter.school.uai}"', f'="{shop.school.uai}"'
+    winter_uai, autumn_uai = market.winter.school.uai, shop.school.uai
     school, pending = "Licence établissement", "En cours de livraison"
     assert [row[:1] + row[2:] for row in rows] == [
         [winter, winter_uai, "Atlas des océans", school, "", "40,00", "Payée", pending],

@@ -282,23 +282,28 @@ def test_the_export_of_payouts_to_pay_is_a_french_excel_csv(
             sea.number,
             made_on,
             "Éditions de la Mer SAS",
-            f'="{market.sea.siret}"',
+            market.sea.siret,
             "Éditions de la Mer SAS",
-            '="FR7630006000011234567890189"',
-            '="AGRIFRPP"',
+            "FR7630006000011234567890189",
+            "AGRIFRPP",
             "100,00",
         ],
         [
             stars.number,
             made_on,
             "Ludo Sciences SAS",
-            f'="{market.stars.siret}"',
+            market.stars.siret,
             "Ludo Sciences SAS",
-            '="FR1420041010050500013M02606"',
-            '="PSSTFRPPPAR"',
+            "FR1420041010050500013M02606",
+            "PSSTFRPPPAR",
             "25,00",
         ],
     ]
+    # the identifiers quoted (kept as text on import), the amount a number
+    assert (
+        f'"{sea.number}";{made_on};Éditions de la Mer SAS;"{market.sea.siret}";'
+        'Éditions de la Mer SAS;"FR7630006000011234567890189";"AGRIFRPP";100,00\r\n'
+    ) in body
 
 
 def test_the_accounting_office_marks_a_manual_payout_paid_and_it_leaves_the_csv(

@@ -14,6 +14,7 @@ from app.payouts import services as payouts
 from app.payouts.models import PayoutStatus
 from tests import factories
 from tests.conftest import AuthActions
+from tests.documents.tagged import assert_tagged
 from tests.payouts.conftest import Market, connect
 from tests.payouts.helpers import (
     assert_books_agree,
@@ -78,6 +79,20 @@ def test_the_statement_is_rendered_once_and_kept(market: Market) -> None:
     assert key is not None
     assert payouts.statement_key(payout) == key
     assert storage.read(key).startswith(b"%PDF")
+
+
+def test_the_statement_is_a_tagged_pdf_in_french_with_its_title(market: Market) -> None:
+    refunded = buy(market.teacher, market.atlas, paris(2026, 9, 10))
+    settle(date(2026, 9, 24), now=paris(2026, 9, 24, 12, 0))
+    cancel(refunded, on=date(2026, 9, 24))
+    buy(market.teacher, market.lab, paris(2026, 10, 1))
+    [payout] = settle(date(2026, 10, 31), now=paris(2026, 11, 1)).payouts
+
+    pdf = storage.read(payouts.statement_key(payout))
+
+    kinds = assert_tagged(pdf, title=f"Relevé du versement {payout.number}")
+    assert kinds.count("H2") == 2  # the sales, the deductions
+    assert kinds.count("Table") == 3
 
 
 def test_statement_totals_equal_the_ledger_over_several_runs(market: Market) -> None:

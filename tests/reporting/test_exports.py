@@ -59,7 +59,7 @@ def purchase_row(line: OrderLine, moment: datetime | None = None) -> list[str]:
     return [
         local(moment or order.created_at),
         order.number,
-        f'="{order.school.uai}"',  # kept as text by the spreadsheet
+        order.school.uai,
         order.teacher.email,
         line.title,
         line.vendor.legal_name,
@@ -145,13 +145,17 @@ def test_the_refunds_are_the_academys_cancelled_lines_of_the_period(
     assert expected[0][-2:] == ["55,00", "Annulée"]
 
 
+METHODS = {"one": "Un enseignant", "file": "Fichier", "rule": "Règle"}
+
+
 def allocations_in_the_ledger(academy: str) -> list[list[str]]:
     """Each credit given to a teacher of the academy: its entry, the teacher, the amount."""
     rows = db.session.execute(
         text(
             """
-            SELECT je.created_at, je.reference, u.email, p.amount_cents
+            SELECT je.created_at, a.id, a.method, u.email, p.amount_cents
             FROM journal_entry je
+            JOIN allocation a ON je.reference = 'allocation:' || a.id
             JOIN posting p ON p.entry_id = je.id
             JOIN ledger_account la ON la.id = p.account_id
             JOIN "user" u ON u.id = la.user_id
@@ -163,8 +167,14 @@ def allocations_in_the_ledger(academy: str) -> list[list[str]]:
         {"academy": academy},
     )
     return [
-        [local(stored_moment(created_at)), reference, email, f"{cents // 100},{cents % 100:02d}"]
-        for created_at, reference, email, cents in rows
+        [
+            local(stored_moment(created_at)),
+            str(allocation_id),
+            METHODS[method],
+            email,
+            f"{cents // 100},{cents % 100:02d}",
+        ]
+        for created_at, allocation_id, method, email, cents in rows
     ]
 
 
@@ -175,9 +185,10 @@ def test_the_allocations_are_the_credits_given_to_the_academys_teachers(
 
     rows = export(paris_manager, "allocations")
 
-    assert rows[0] == ["Date", "Référence", "Enseignant", "Montant (€)"]
+    assert rows[0] == ["Date", "Répartition", "Méthode", "Enseignant", "Montant (€)"]
     assert rows[1:] == expected
-    assert [(email, amount) for _, _, email, amount in rows[1:]] == [
+    assert {method for _, _, method, _, _ in rows[1:]} <= set(METHODS.values())
+    assert [(email, amount) for _, _, _, email, amount in rows[1:]] == [
         ("alice@ac-paris.fr", "100,00"),
         ("alice@ac-paris.fr", "20,00"),
         ("bruno@ac-paris.fr", "150,00"),
@@ -207,10 +218,10 @@ def test_each_academy_exports_only_its_own_rows(
     assert purchases[1:] == [
         purchase_row(line) for line in lines_of(world, "lyon_first", "lyon_cancel")
     ]
-    assert {row[2] for row in purchases[1:] + refunds[1:]} == {f'="{world.schools["lumiere"].uai}"'}
+    assert {row[2] for row in purchases[1:] + refunds[1:]} == {world.schools["lumiere"].uai}
     assert [row[3] for row in refunds[1:]] == ["farid@ac-lyon.fr"]
     assert allocations[1:] == allocations_in_the_ledger(LYON)
-    assert {row[2] for row in allocations[1:]} == {"emma@ac-lyon.fr", "farid@ac-lyon.fr"}
+    assert {row[3] for row in allocations[1:]} == {"emma@ac-lyon.fr", "farid@ac-lyon.fr"}
     assert "ac-paris.fr" not in str(purchases + refunds + allocations)
 
 

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.reporting import services
+from tests.documents.tagged import assert_tagged
 from tests.reporting import expected
 from tests.reporting.conftest import PARIS, World
 from tests.reporting.helpers import YEAR, euros, pdf_text
@@ -46,3 +47,15 @@ def test_a_month_without_orders_reports_zero(world: World, paris_manager: FlaskC
     assert "Mois de décembre 2026" in text
     assert "Commandes du mois 0" in text
     assert f"Achats du mois {euros(0)}" in text
+
+
+def test_the_monthly_report_is_a_tagged_pdf_in_french_whose_charts_have_a_text(
+    world: World, paris_manager: FlaskClient
+) -> None:
+    services.refresh(YEAR)
+    db.session.commit()
+
+    pdf = paris_manager.get(f"/academies/{PARIS}/rapport.pdf?mois=2026-10").get_data()
+
+    kinds = assert_tagged(pdf, title="Rapport mensuel — Académie de Paris")
+    assert kinds.count("Figure") >= 2  # the charts, each with its text (checked above)
