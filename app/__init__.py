@@ -88,7 +88,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    api.init_app(app)
+    # The API's document names the server it describes: the public address.
+    servers = [{"url": app.config["PUBLIC_URL"] or "/", "description": "Compte Ressources"}]
+    api.init_app(app, spec_kwargs={"servers": servers})
 
     from app import models  # noqa: F401 - every model registered before the mappers configure
 

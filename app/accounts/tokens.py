@@ -182,6 +182,12 @@ def current_vendor() -> Vendor:
     return vendor
 
 
+def current_token() -> ApiToken:
+    """The token of this API request: the actor of what the request does."""
+    token: ApiToken = g.api_token
+    return token
+
+
 def _authenticate() -> None:
     g.api_vendor = vendor_for_request()
     if db.session.dirty:
@@ -256,7 +262,8 @@ ERROR_RESPONSES = {
 class ApiBlueprint(Blueprint):
     """A blueprint of the vendors' API: every endpoint needs a vendor's token, and is
     documented so (the bearer scheme, 401 and 403, the application's error shape).
-    Document 404 and 409 with ``@blueprint.alt_response(404, response="API_NOT_FOUND")``."""
+    Document 404 and 409 with ``@blueprint.alt_response(404, response="API_NOT_FOUND")``,
+    and what a schema's fields cannot say in its ``OPENAPI`` class attribute."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -288,6 +295,10 @@ class ApiBlueprint(Blueprint):
                 content = {"application/json": {"schema": "ApiError"}}
                 components.response(name, {"description": description, "content": content})
         super().register_views_in_doc(api, app, spec, **kwargs)
+        # A rule over several fields, which marshmallow cannot say in the document, is the
+        # schema's `OPENAPI` (e.g. an `anyOf`), added to its component.
+        for key, name in api.ma_plugin.converter.refs.items():
+            spec.components.schemas[name].update(getattr(key[0], "OPENAPI", {}))
 
 
 def _document_security_and_errors(doc: dict[str, Any], *args: Any, **kwargs: Any) -> Any:

@@ -3,7 +3,8 @@ month and a school year look like, and refuses the rest with a French 400 naming
 argument, before any of it reaches the database.
 
 `init_app` also refuses, for every request, a NUL byte in the path, the query string,
-a form field or a JSON body (PostgreSQL text cannot hold one): 400, the field named.
+a form field or a JSON body (PostgreSQL text cannot hold one): 400, the field named; the
+vendors' API answers 422 instead, the status of all its refused data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import Flask, request
 from flask_babel import gettext as _
 
 from app.core.dates import EARLIEST, LATEST
-from app.core.errors import BadRequest
+from app.core.errors import BadRequest, ValidationFailed, is_api_request
 
 # What a page number can be: past it, the last page (a list never has a million pages).
 MAX_PAGE = 1_000_000
@@ -147,8 +148,15 @@ def _field_with_nul() -> str | None:
 
 def refuse_nul_bytes() -> None:
     field = _field_with_nul()
-    if field is not None:
-        raise refused(field, _("le caractère nul (\\0) n'est pas accepté."))
+    if field is None:
+        return
+    reason = _("le caractère nul (\\0) n'est pas accepté.")
+    if is_api_request():  # the API refuses invalid data as its schemas do: 422, field named
+        raise ValidationFailed(
+            _("Les données envoyées sont invalides : voir le détail par champ."),
+            details={field: [reason]},
+        )
+    raise refused(field, reason)
 
 
 def init_app(app: Flask) -> None:

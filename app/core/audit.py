@@ -1,14 +1,17 @@
 """Append-only record of who did what, on which object, when.
 
 `record()` adds an event in the caller's transaction, so the event exists if and
-only if the change it describes was committed. Events are never updated or
-deleted: there is no code path for it, and on PostgreSQL a trigger refuses it.
+only if the change it describes was committed. The actor is a person (`actor_id`), the
+system (no actor), or a vendor's API token: its id and name are then the event's
+`details["api_token"]`, so that the vendor knows which of its programs did what.
+Events are never updated or deleted: there is no code path for it, and on PostgreSQL a
+trigger refuses it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,7 +20,10 @@ from app.core.db import UTCDateTime, utcnow
 from app.extensions import Model, db
 
 if TYPE_CHECKING:
-    from app.accounts.models import User
+    from app.accounts.models import ApiToken, User
+
+# Who did it: a person, a vendor's API token, or None for the system.
+Actor: TypeAlias = "User | ApiToken | None"
 
 
 class AuditEvent(Model):
@@ -35,11 +41,15 @@ class AuditEvent(Model):
 
 
 def record(
-    actor: User | None, action: str, object_type: str, object_id: object, **details: Any
+    actor: Actor, action: str, object_type: str, object_id: object, **details: Any
 ) -> AuditEvent:
     """Add an audit event to the current transaction. `actor` None means the system."""
+    from app.accounts.models import ApiToken
+
+    if isinstance(actor, ApiToken):
+        details = {"api_token": {"id": actor.id, "name": actor.name}, **details}
     event = AuditEvent(
-        actor_id=actor.id if actor is not None else None,
+        actor_id=None if actor is None or isinstance(actor, ApiToken) else actor.id,
         action=action,
         object_type=object_type,
         object_id=str(object_id),

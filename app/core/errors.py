@@ -98,8 +98,13 @@ def _http_message(status: int) -> str:
     return str(messages.get(status, _("Une erreur s'est produite.")))
 
 
+def is_api_request() -> bool:
+    """A request to the vendors' REST API, which answers in JSON only."""
+    return request.path.startswith("/api/")
+
+
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.is_json:
+    if is_api_request() or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
@@ -179,7 +184,10 @@ def register_error_handlers(app: Flask) -> None:
         details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if status == 413:
             return _too_large()
-        return error_response(status, code, _http_message(status), details)
+        body, status = error_response(status, code, _http_message(status), details)
+        # Werkzeug's own headers: `Allow` on a 405 (RFC 9110), `WWW-Authenticate` on a 401…
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Any:

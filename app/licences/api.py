@@ -21,10 +21,12 @@ import math
 import re
 from typing import Any
 
+from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.accounts.tokens import ApiBlueprint, current_vendor
+from app.accounts.tokens import ApiBlueprint, current_token, current_vendor
+from app.core.args import MAX_ID
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.licences import services
@@ -41,6 +43,15 @@ from app.licences.schemas import (
 )
 from app.products import services as products
 
+# An identifier in a path: a PostgreSQL `integer`; past it, 404 like any unknown id.
+ID = f"int(min=1, max={MAX_ID})"
+
+X_PAGINATION = {
+    "description": "La pagination, en JSON : `total`, `total_pages`, `page`, et quand elles "
+    "existent `first_page`, `last_page`, `previous_page`, `next_page` (entiers).",
+    "schema": {"type": "string"},
+}
+
 blueprint = ApiBlueprint(
     "licences_api",
     __name__,
@@ -50,8 +61,8 @@ blueprint = ApiBlueprint(
 
 
 @blueprint.route("/licences")
-@blueprint.arguments(LicenceQuerySchema, location="query")
-@blueprint.response(200, LicencePageSchema, headers={"X-Pagination": "PAGINATION"})
+@blueprint.arguments(LicenceQuerySchema, location="query", unknown=RAISE)
+@blueprint.response(200, LicencePageSchema, headers={"X-Pagination": X_PAGINATION})
 def list_licences(query: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Lister les licences
 
@@ -79,7 +90,7 @@ def list_licences(query: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
     return body, {"X-Pagination": json.dumps(header)}
 
 
-@blueprint.route("/licences/<int:licence_id>")
+@blueprint.route(f"/licences/<{ID}:licence_id>")
 @blueprint.response(200, LicenceSchema)
 @blueprint.alt_response(404, response="API_NOT_FOUND")
 def get_licence(licence_id: int) -> Licence:
@@ -90,7 +101,7 @@ def get_licence(licence_id: int) -> Licence:
     return services.vendor_licence(current_vendor().id, licence_id)
 
 
-@blueprint.route("/licences/<int:licence_id>/provisioning", methods=["POST"])
+@blueprint.route(f"/licences/<{ID}:licence_id>/provisioning", methods=["POST"])
 @blueprint.arguments(ProvisioningSchema)
 @blueprint.response(200, LicenceSchema)
 @blueprint.alt_response(404, response="API_NOT_FOUND")
@@ -104,12 +115,14 @@ def confirm_provisioning(body: dict[str, Any], licence_id: int) -> Licence:
     annulée ou expirée répond 409.
     """
     licence = services.vendor_licence(current_vendor().id, licence_id)
-    services.confirm(None, licence, access_url=body["access_url"], external_id=body["external_id"])
+    services.confirm(
+        current_token(), licence, access_url=body["access_url"], external_id=body["external_id"]
+    )
     db.session.commit()
     return licence
 
 
-@blueprint.route("/licences/<int:licence_id>/failure", methods=["POST"])
+@blueprint.route(f"/licences/<{ID}:licence_id>/failure", methods=["POST"])
 @blueprint.arguments(FailureSchema)
 @blueprint.response(200, LicenceSchema)
 @blueprint.alt_response(404, response="API_NOT_FOUND")
@@ -121,12 +134,12 @@ def report_failure(body: dict[str, Any], licence_id: int) -> Licence:
     l'opérateur, qui peut relancer la livraison.
     """
     licence = services.vendor_licence(current_vendor().id, licence_id)
-    services.fail(licence, body["message"].strip(), None)
+    services.fail(licence, body["message"].strip(), current_token())
     db.session.commit()
     return licence
 
 
-@blueprint.route("/licences/<int:licence_id>/first-use", methods=["POST"])
+@blueprint.route(f"/licences/<{ID}:licence_id>/first-use", methods=["POST"])
 @blueprint.arguments(FirstUseSchema)
 @blueprint.response(200, LicenceSchema)
 @blueprint.alt_response(404, response="API_NOT_FOUND")
@@ -142,26 +155,28 @@ def confirm_first_use(body: dict[str, Any], licence_id: int) -> Licence:
     considérée comme ouverte 14 jours après sa livraison.
     """
     licence = services.vendor_licence(current_vendor().id, licence_id)
-    services.confirm_first_use(licence, body["opened_at"])
+    services.confirm_first_use(licence, body["opened_at"], current_token())
     db.session.commit()
     return licence
 
 
-@blueprint.route("/products/<int:product_id>/codes", methods=["POST"])
+@blueprint.route(f"/products/<{ID}:product_id>/codes", methods=["POST"])
 @blueprint.arguments(CodesSchema)
 @blueprint.response(201, CodesAddedSchema)
 @blueprint.alt_response(404, response="API_NOT_FOUND")
+@blueprint.alt_response(409, response="API_CONFLICT")
 def upload_codes(body: dict[str, Any], product_id: int) -> dict[str, int]:
     """Déposer des codes d'activation
 
     Pour l'offre (`plan`) d'un produit livré par codes. Tous les codes sont enregistrés,
-    ou aucun : un code vide, avec une espace, en double dans l'envoi ou déjà déposé
-    refuse l'envoi (422, le détail nomme chaque code fautif : `codes[3]`). Les licences
-    qui attendaient un code en reçoivent un aussitôt.
+    ou aucun : un code vide, avec une espace ou en double dans l'envoi refuse l'envoi
+    (422, le détail nomme chaque code fautif : `codes[3]`) ; un code déjà déposé, une
+    offre que le produit n'a pas ou un produit livré autrement le refusent aussi (409).
+    Les licences qui attendaient un code en reçoivent un aussitôt.
     """
     product = products.vendor_product(current_vendor().id, product_id)
     codes = _checked_codes(body["codes"])
-    added = services.upload_codes(None, product, body["plan"], codes)
+    added = services.upload_codes(current_token(), product, body["plan"], codes)
     db.session.commit()
     return {"added": added}
 

@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from app.core.args import MAX_PAGE
 from app.licences import channels
 from app.licences.models import LicenceStatus
-from app.licences.services import CODE_MAX_LENGTH
+from app.licences.services import CODE_MAX_LENGTH, CODES_MAX_LINES
 from app.products.models import PlanKind
 
 PER_PAGE_MAX = 200
@@ -29,6 +29,22 @@ REQUIRED: Messages = {"required": "Champ obligatoire.", "null": "Champ obligatoi
 def not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("Ne peut pas être vide.")
+
+
+def no_space(value: str) -> None:
+    if value.strip() and any(character.isspace() for character in value):
+        raise ValidationError("Un code ne contient pas d'espace.")
+
+
+# The document's patterns say what the server refuses: a NUL character in any string
+# (app/core/args.py), a blank value where `not_blank` refuses it, a space in a code. They
+# read the same in ECMAScript (OpenAPI's dialect) and in Python: lookaheads and no `$`
+# (Python also matches it before a final newline), and the spaces spelled out, those of
+# Python's `str.isspace`/`str.strip` (ECMAScript's `\s` is another set).
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL = r"(?![\s\S]*\x00)"
+NOT_BLANK: dict[str, Any] = {"minLength": 1, "pattern": rf"^{NO_NUL}[\s\S]*[^{SPACE}]"}
+NO_SPACE: dict[str, Any] = {"minLength": 1, "pattern": rf"^(?![\s\S]*[{SPACE}\x00])"}
 
 
 def one_of(enum_class: type[LicenceStatus] | type[PlanKind]) -> Messages:
@@ -61,7 +77,7 @@ class QueryDateTime(fields.AwareDateTime):
 class LicenceQuerySchema(ApiSchema):
     status = fields.Enum(
         LicenceStatus,
-        by_value=True,
+        by_value=fields.String,
         error_messages=one_of(LicenceStatus),
         metadata={"description": "Seulement les licences dans cet état."},
     )
@@ -94,7 +110,7 @@ class LicenceSchema(ApiSchema):
     id = fields.Integer(metadata={"description": "Identifiant de la licence."})
     status = fields.Enum(
         LicenceStatus,
-        by_value=True,
+        by_value=fields.String,
         metadata={
             "description": "pending : livraison en cours ; active : accès fourni ; "
             "failed : livraison en échec ; revoked : commande annulée ; "
@@ -106,7 +122,7 @@ class LicenceSchema(ApiSchema):
         attribute="version.title",
         metadata={"description": "Le titre du produit dans la version achetée."},
     )
-    plan = fields.Enum(PlanKind, by_value=True, attribute="plan_kind")
+    plan = fields.Enum(PlanKind, by_value=fields.String, attribute="plan_kind")
     seats = fields.Integer(metadata={"description": "Élèves d'une offre classe ; 1 sinon."})
     school_uai = fields.String(
         attribute="school.uai", metadata={"description": "UAI de l'établissement."}
@@ -153,17 +169,33 @@ class LicencePageSchema(ApiSchema):
 
 
 class ProvisioningSchema(ApiSchema):
+    """`access_url` or `external_id`, or both (checked by `services.confirm`)."""
+
+    # What the document adds to the fields: the rule above.
+    OPENAPI = {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"type": "string"}}}
+            for name in ("access_url", "external_id")
+        ]
+    }
+
     access_url = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=500, error="{max} caractères au plus."),
-        metadata={"description": "Adresse https:// où l'enseignant accède à la ressource."},
+        validate=[
+            validate.Regexp("^https://", error="Adresse https:// attendue."),
+            validate.Length(max=500, error="{max} caractères au plus."),
+        ],
+        metadata={
+            "description": "Adresse https:// où l'enseignant accède à la ressource.",
+            "pattern": f"^https://{NO_NUL}",
+        },
     )
     external_id = fields.String(
         load_default=None,
         allow_none=True,
         validate=[not_blank, validate.Length(max=200, error="{max} caractères au plus.")],
-        metadata={"description": "Votre identifiant de la licence."},
+        metadata={"description": "Votre identifiant de la licence.", **NOT_BLANK},
     )
 
 
@@ -187,7 +219,10 @@ class FailureSchema(ApiSchema):
         required=True,
         validate=[not_blank, validate.Length(max=2000, error="{max} caractères au plus.")],
         error_messages=REQUIRED,
-        metadata={"description": "La raison, montrée à l'enseignant et à l'opérateur."},
+        metadata={
+            "description": "La raison, montrée à l'enseignant et à l'opérateur.",
+            **NOT_BLANK,
+        },
     )
 
 
@@ -196,7 +231,10 @@ class FailureSchema(ApiSchema):
 
 class CodesSchema(ApiSchema):
     plan = fields.Enum(
-        PlanKind, by_value=True, required=True, error_messages={**REQUIRED, **one_of(PlanKind)}
+        PlanKind,
+        by_value=fields.String,
+        required=True,
+        error_messages={**REQUIRED, **one_of(PlanKind)},
     )
     codes = fields.List(
         fields.String(
@@ -204,13 +242,21 @@ class CodesSchema(ApiSchema):
             # that no absurdly long value reaches the CSV reader.
             validate=[
                 not_blank,
+                no_space,
                 validate.Length(max=CODE_MAX_LENGTH, error="{max} caractères au plus."),
             ],
+            metadata=NO_SPACE,
         ),
         required=True,
-        validate=validate.Length(min=1, error="Au moins un code."),
+        validate=validate.Length(
+            min=1, max=CODES_MAX_LINES, error="Entre {min} et {max} codes par envoi."
+        ),
         error_messages={**REQUIRED, "invalid": "Une liste de codes est attendue."},
-        metadata={"description": "Les codes, sans espace ni doublon ; tous ou aucun."},
+        # Duplicates are refused by the codes' rules, which name the first occurrence.
+        metadata={
+            "description": "Les codes, sans espace ni doublon ; tous ou aucun.",
+            "uniqueItems": True,
+        },
     )
 
 

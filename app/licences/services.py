@@ -135,7 +135,7 @@ def _activate(
     licence: Licence,
     access_url: str | None,
     external_id: str | None,
-    actor: User | None,
+    actor: audit.Actor,
     source: str,
 ) -> None:
     # The access first: reading the version may flush, and an active licence without
@@ -156,7 +156,7 @@ def _activate(
 
 
 def confirm(
-    actor: User | None, licence: Licence, *, access_url: str | None, external_id: str | None
+    actor: audit.Actor, licence: Licence, *, access_url: str | None, external_id: str | None
 ) -> Licence:
     """The vendor confirms provisioning (API): the licence becomes active. Confirming
     an active licence again with the same access changes nothing."""
@@ -179,7 +179,7 @@ def confirm(
     return licence
 
 
-def fail(licence: Licence, reason: str, actor: User | None) -> None:
+def fail(licence: Licence, reason: str, actor: audit.Actor) -> None:
     """Provisioning gave up or was refused: visible to the teacher, the vendor, admins."""
     if licence.status in (LicenceStatus.REVOKED, LicenceStatus.EXPIRED):
         raise Conflict(f"La licence {licence.id} est {licence.status.label.lower()}.")
@@ -302,7 +302,7 @@ def opened(licence: Licence, on: date | None = None) -> bool:
 
 
 def _record_opening(
-    licence: Licence, actor: User | None, source: str, at: datetime | None = None
+    licence: Licence, actor: audit.Actor, source: str, at: datetime | None = None
 ) -> None:
     if licence.opened_at is None:
         licence.opened_at = at or utcnow()
@@ -332,7 +332,9 @@ _NOT_OPENABLE = {
 }
 
 
-def confirm_first_use(licence: Licence, at: datetime | None = None) -> Licence:
+def confirm_first_use(
+    licence: Licence, at: datetime | None = None, actor: audit.Actor = None
+) -> Licence:
     """The vendor confirms that a GAR licence was used for the first time (API), at `at`
     (now by default). The first confirmation is kept; the right to cancel ends."""
     licence = lock(licence)
@@ -357,7 +359,7 @@ def confirm_first_use(licence: Licence, at: datetime | None = None) -> Licence:
             "La date de première utilisation précède l'achat de la licence.",
             details={"opened_at": ["antérieure à l'achat"]},
         )
-    _record_opening(licence, None, "vendor", min(at, now) if at is not None else now)
+    _record_opening(licence, actor, "vendor", min(at, now) if at is not None else now)
     return licence
 
 
@@ -499,18 +501,20 @@ def parse_codes(text: Iterable[str]) -> list[str]:
 
 
 def upload_codes(
-    actor: User | None, product: Product, plan_kind: PlanKind, codes: Sequence[str]
+    actor: audit.Actor, product: Product, plan_kind: PlanKind, codes: Sequence[str]
 ) -> int:
     """Store the codes for a product's plan (all or nothing), then give codes to the
-    licences that were waiting for them. Returns how many codes were added."""
+    licences that were waiting for them. Returns how many codes were added. What the
+    product or the codes already stored refuse is a Conflict (409 in the API), naming
+    the field; the codes themselves are checked by `parse_codes`."""
     listed = product.listed or product.latest
     if listed.channel is not Channel.CODES:
-        raise ValidationFailed(
+        raise Conflict(
             "Ce produit n'est pas livré par codes d'activation.",
             details={"product": ["canal de livraison différent"]},
         )
     if listed.plan(plan_kind) is None:
-        raise ValidationFailed(
+        raise Conflict(
             "Ce produit n'a pas cette offre.",
             details={"plan": [f"Ce produit n'a pas d'offre « {PlanKind(plan_kind).label} »."]},
         )
@@ -526,7 +530,7 @@ def upload_codes(
     )
     if known:
         lines = {f"code {code}": ["déjà déposé pour ce produit"] for code in sorted(known)[:50]}
-        raise ValidationFailed(
+        raise Conflict(
             ngettext(
                 "%(num)s code a déjà été déposé : rien n'a été enregistré.",
                 "%(num)s codes ont déjà été déposés : rien n'a été enregistré.",
@@ -534,7 +538,7 @@ def upload_codes(
             ),
             details=lines,
         )
-    uploaded_by = actor.id if actor is not None else None
+    uploaded_by = actor.id if isinstance(actor, User) else None  # a person, not a token
     rows = select(
         literal(product.id),
         literal(PlanKind(plan_kind).value),

@@ -11,6 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+from app.accounts.models import ApiToken
+from app.core import audit
 from app.core.db import utcnow
 from app.extensions import db
 from app.licences import channels
@@ -120,6 +122,8 @@ def test_filters_by_status_and_by_last_change(
         ("updated_since=2026-09-01T08:00:00", "updated_since"),  # no time zone
         ("per_page=201", "per_page"),
         ("page=0", "page"),
+        ("page=9223372036854775807", "page"),  # past PostgreSQL's bigint: no 500
+        ("page=1&statut=active", "statut"),  # a misspelt filter is not silently ignored
     ],
 )
 def test_bad_filters_are_422_naming_the_field(
@@ -421,7 +425,6 @@ def test_uploaded_codes_reach_the_licences_waiting_for_them(
         ({"plan": "teacher", "codes": ["F" * 201]}, "codes[0]"),
         ({"plan": "classe", "codes": ["FRAC-1"]}, "plan"),
         ({"codes": ["FRAC-1"]}, "plan"),
-        ({"plan": "school", "codes": ["FRAC-1"]}, "plan"),  # the product has no school plan
     ],
 )
 def test_bad_codes_are_422_naming_the_code_and_nothing_is_kept(
@@ -468,7 +471,15 @@ def test_codes_with_csv_characters_are_kept_as_sent(
     assert licence.activation_code == '"QUOTED"'
 
 
-def test_codes_already_uploaded_are_refused(
+def conflict_fields(response: Any) -> dict[str, list[str]]:
+    """The fields a 409 names: well-formed data the resource's state refuses."""
+    assert response.status_code == 409, response.json
+    assert response.json["error"]["code"] == "conflict"
+    details: dict[str, list[str]] = response.json["error"]["details"]
+    return details
+
+
+def test_codes_already_uploaded_are_a_conflict(
     client: FlaskClient, product: Product, headers: dict[str, str]
 ) -> None:
     url = f"/api/v1/products/{product.id}/codes"
@@ -477,8 +488,59 @@ def test_codes_already_uploaded_are_refused(
 
     again = client.post(url, json={"plan": "teacher", "codes": ["A2", "A1"]}, headers=headers)
 
-    assert "code A1" in invalid_fields(again)
+    assert "code A1" in conflict_fields(again)
     assert licences.code_stock(product.vendor)[0].available == 1
+
+
+def test_a_plan_the_product_does_not_have_is_a_conflict(
+    client: FlaskClient, product: Product, headers: dict[str, str]
+) -> None:
+    """Valid by the document (schemathesis sends it), refused by the product: 409, not 422."""
+    url = f"/api/v1/products/{product.id}/codes"
+    response = client.post(url, json={"plan": "school", "codes": ["A1"]}, headers=headers)
+
+    assert list(conflict_fields(response)) == ["plan"]
+    assert licences.code_stock(product.vendor)[0].available == 0
+
+
+def test_api_actions_are_audited_with_the_token_as_actor(
+    client: FlaskClient,
+    product: Product,
+    headers: dict[str, str],
+    token: tuple[ApiToken, str],
+) -> None:
+    licence = make_licence(product)
+    url = f"/api/v1/licences/{licence.id}/failure"
+    assert client.post(url, json={"message": "Compte inconnu"}, headers=headers).status_code == 200
+    codes = {"plan": "teacher", "codes": ["A1"]}
+    assert client.post(f"/api/v1/products/{product.id}/codes", json=codes, headers=headers)
+
+    api_token = token[0]
+    actor = {"id": api_token.id, "name": "Logiciel de livraison"}
+    by_token = [
+        (event.object_type, event.action, event.actor_id, event.details["api_token"])
+        for event in audit.history("licence", licence.id) + audit.history("product", product.id)
+        if "api_token" in event.details
+    ]
+    assert by_token == [
+        ("licence", "licence.failed", None, actor),
+        ("product", "codes.uploaded", None, actor),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("put", "/api/v1/licences"), ("get", "/api/v1/licences/1/failure")],
+)
+def test_a_method_not_allowed_says_which_are(
+    client: FlaskClient, headers: dict[str, str], method: str, url: str
+) -> None:
+    response = client.open(url, method=method.upper(), headers=headers)
+
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+    allowed = {"put": {"GET", "HEAD", "OPTIONS"}, "get": {"POST", "OPTIONS"}}[method]
+    assert set(response.headers["Allow"].split(", ")) == allowed
 
 
 def test_a_page_of_licences_is_read_in_a_few_queries(

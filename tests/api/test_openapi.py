@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+
+from app.licences.schemas import NO_SPACE, NOT_BLANK
 
 OPERATIONS = {
     ("/api/v1/licences", "get"),
@@ -57,3 +62,36 @@ def test_errors_are_documented_in_the_application_shape(client: FlaskClient) -> 
     assert error == {"$ref": "#/components/schemas/ApiErrorBody"}
     body = document["components"]["schemas"]["ApiErrorBody"]["properties"]
     assert set(body) == {"code", "message", "details"}
+
+
+def test_the_document_declares_what_the_server_enforces(client: FlaskClient) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+
+    assert document["servers"][0]["url"] == "http://compte-ressources.test"  # PUBLIC_URL
+    headers = document["paths"]["/api/v1/licences"]["get"]["responses"]["200"]["headers"]
+    assert headers["X-Pagination"]["schema"] == {"type": "string"}  # JSON text, not an object
+    assert schemas["Licence"]["properties"]["status"]["type"] == "string"
+    assert schemas["Codes"]["properties"]["plan"]["type"] == "string"
+    assert schemas["Failure"]["properties"]["message"]["minLength"] == 1
+    assert schemas["Provisioning"]["properties"]["external_id"]["minLength"] == 1
+    assert schemas["Codes"]["properties"]["codes"]["items"]["minLength"] == 1
+    assert schemas["Codes"]["properties"]["codes"]["uniqueItems"] is True
+    licence_id = document["paths"]["/api/v1/licences/{licence_id}"]["parameters"][0]
+    assert licence_id["schema"]["maximum"] == 2**31 - 1  # larger: 404, not a database error
+
+
+@pytest.mark.parametrize(
+    ("value", "blank", "spaced"),
+    [
+        ("a", False, False),
+        (" a ", False, True),
+        ("\u3000\t", True, True),
+        ("\x1d", True, True),  # a space for Python, not for ECMAScript's \s
+        ("a\x00", True, True),  # NUL: refused in any string
+        ("a\n", False, True),  # `$` would match before the newline in Python
+    ],
+)
+def test_the_patterns_say_what_the_validators_refuse(value: str, blank: bool, spaced: bool) -> None:
+    assert (re.search(NOT_BLANK["pattern"], value) is None) is blank
+    assert (re.search(NO_SPACE["pattern"], value) is None) is spaced

@@ -43,13 +43,17 @@ def test_a_nul_byte_in_a_form_field_is_refused_and_nothing_is_written(
     assert db.session.get(User, user.id).name == "Camille Durand"  # type: ignore[union-attr]
 
 
-def test_a_nul_byte_in_a_json_body_is_refused_with_its_path(
+def test_a_nul_byte_in_an_api_body_is_a_422_naming_its_path(
     client: FlaskClient, session: Session
 ) -> None:
-    response = client.post("/api/v1/licences/1/provisioning", json={"external_id": "a\x00"})
-    assert response.status_code == 400
+    """The API refuses it as it refuses any invalid data (the HTML side answers 400)."""
+    response = client.post(
+        "/api/v1/products/1/codes", json={"plan": "teacher", "codes": ["A", "b\x00"]}
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid"
     assert response.json["error"]["details"] == {
-        "external_id": ["le caractère nul (\\0) n'est pas accepté."]
+        "codes[1]": ["le caractère nul (\\0) n'est pas accepté."]
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.core.limits import upload_lines
 from app.extensions import db
 from app.licences import services
@@ -68,6 +68,6 @@ def test_more_codes_than_a_statement_takes_are_stored_and_checked(product: Produ
     codes = [f"CODE-{n:06d}" for n in range(70_000)]  # over PostgreSQL's 65,535 parameters
     assert services.upload_codes(None, product, PlanKind.TEACHER, codes) == 70_000
     assert _codes() == 70_000
-    with pytest.raises(ValidationFailed, match="1 code a déjà été déposé"):
+    with pytest.raises(Conflict, match="1 code a déjà été déposé"):
         services.upload_codes(None, product, PlanKind.TEACHER, [*codes[-1:], "NOUVEAU"])
     assert _codes() == 70_000
