@@ -167,7 +167,7 @@ def _register_cli(app: Flask) -> None:
     from app.core.retention import retention_cli
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
-    from app.licences.cli import licences_cli
+    from app.licences.cli import gar_cli, licences_cli
     from app.payouts.cli import payouts_cli
     from app.vendors.cli import vendors_cli
 
@@ -177,5 +177,6 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(vendors_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(licences_cli)
+    app.cli.add_command(gar_cli)
     app.cli.add_command(payouts_cli)
     app.cli.add_command(retention_cli)

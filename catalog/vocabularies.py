@@ -33,6 +33,7 @@ __all__ = [
     "academy",
     "academy_for_uai",
     "disciplines",
+    "is_first_degree",
     "label_of",
     "levels",
     "resource_types",
@@ -81,6 +82,11 @@ class SchoolKind:
     code: str
     label: str
     plural: str  # lowercase, for a sentence: "collèges", "lycées professionnels"
+    degree: int  # 1: premier degré (écoles), 2: second degré (collèges, lycées, EREA)
+
+    @property
+    def first_degree(self) -> bool:
+        return self.degree == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +203,26 @@ def academy_for_uai(uai: str) -> Academy | None:
 
 @cache
 def school_kinds() -> tuple[SchoolKind, ...]:
-    """The kinds of school, in file order, with their plural."""
+    """The kinds of school, in file order, with their plural and degree."""
     filename = "school_kinds.json"
     coded = _load_coded(filename, lambda code, label: (code, label))
     items = load_objects(filename)
     plurals = [str_field(filename, i, item, "plural") for i, item in enumerate(items)]
+    degrees: list[int] = []
+    for i, item in enumerate(items):
+        degree = item.get("degree")
+        if degree != 1 and degree != 2:  # (not "not in": mypy narrows this one to int)
+            raise VocabularyError(f"{filename}: item {i}: 'degree' must be 1 or 2")
+        degrees.append(degree)
     return tuple(
-        SchoolKind(code, label, plural)
-        for (code, label), plural in zip(coded, plurals, strict=True)
+        SchoolKind(code, label, plural, degree)
+        for (code, label), plural, degree in zip(coded, plurals, degrees, strict=True)
     )
+
+
+def is_first_degree(kind: str) -> bool:
+    """Whether a kind of school (its code) is of the first degree: an école."""
+    return any(k.code == kind and k.first_degree for k in school_kinds())
 
 
 @cache

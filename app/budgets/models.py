@@ -66,6 +66,9 @@ class School(Model):
     kind: Mapped[str] = mapped_column(String(40))
     city: Mapped[str] = mapped_column(String(100))
     academy_code: Mapped[str] = mapped_column(ForeignKey("academy.code"), index=True)
+    # Whether the school is in the GAR's list (`flask gar import-etablissements`); None
+    # until a list is imported: the GAR channel is offered to the schools not known not to.
+    uses_gar: Mapped[bool | None] = mapped_column()
 
     academy: Mapped[Academy] = relationship(back_populates="schools")
 

@@ -10,12 +10,16 @@ connection refused): the job is retried with backoff.
 - ``webhook``: a signed POST to the vendor's provisioning URL (see ``signing.py``); the
   vendor answers with the access URL or its own id, or ``202`` and confirms later through
   the API. A 4xx is a refusal: the licence fails with the vendor's message.
-- ``gar``: a subscription (abonnement) sent to the GAR with ``PUT {base}/{idAbonnement}``.
+- ``gar``: a subscription (abonnement) sent to the GAR with ``PUT {base}/{idAbonnement}``
+  (a ``409``, the subscription already there, is answered by the update ``POST``), for
+  schools not known to stay out of the GAR (``School.uses_gar``).
 
 A cancelled licence is withdrawn at its channel (:func:`withdraw`, run by a job of the
 outbox): the vendor receives a signed ``licence.revoked`` call on the same URL, signed
-and keyed the same way; the GAR subscription is deleted (``DELETE {base}/{idAbonnement}``);
-a code needs no call (it was never revealed: an opened resource cannot be cancelled).
+and keyed the same way; the GAR subscription is deleted (``DELETE {base}/{idAbonnement}``,
+or, should the GAR refuse, updated to end at the revocation); a code needs no call (it
+was never revealed: an opened resource cannot be cancelled). An expired licence needs no
+call either: its subscription ends at the GAR on the licence's last day (``finValidite``).
 """
 
 from __future__ import annotations
@@ -241,9 +245,11 @@ def call_vendor(licence: Licence) -> Outcome:
 def subscription(licence: Licence) -> gar.Subscription:
     return gar.for_licence(
         licence_id=licence.id,
+        id_abonnement=licence.gar_subscription_id or "",
         ark=licence.version.gar_resource_id or "",
         title=licence.version.title,
         uai=licence.school.uai,
+        school_kind=licence.school.kind,
         plan_kind=licence.plan_kind.value,
         seats=licence.seats,
         valid_from=licence.valid_from,
@@ -276,17 +282,37 @@ def call_gar(
     return response
 
 
-def send_to_gar(licence: Licence) -> Outcome:
+def _gar_base_url() -> str:
     config = current_app.config
     if not config["GAR_BASE_URL"] or not config["GAR_DISTRIBUTOR_ID"]:
         raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
+    return str(config["GAR_BASE_URL"])
+
+
+def _invalid(error: gar.InvalidSubscription) -> str:
+    reasons = "; ".join(f"{field} : {reason}" for field, reason in error.errors)
+    return f"Abonnement GAR invalide — {reasons}"
+
+
+def send_to_gar(licence: Licence) -> Outcome:
+    """``PUT`` the licence's subscription; a ``409`` (the GAR already holds it: an earlier
+    ``PUT`` timed out after the GAR created it) is answered by the update (``POST``)."""
+    base_url = _gar_base_url()
+    if licence.school.uses_gar is False:
+        return Outcome(
+            "refused",
+            reason=f"L'établissement {licence.school.uai} n'utilise pas le GAR "
+            "(il n'est pas dans la liste des établissements du GAR).",
+        )
     try:
         sub = subscription(licence)
-        url, body, headers = gar.put_request(config["GAR_BASE_URL"], sub)
+        url, body, headers = gar.put_request(base_url, sub)
+        response = call_gar("PUT", url, headers, body)
+        if response.status_code == 409:
+            url, body, headers = gar.update_request(base_url, sub)
+            response = call_gar("POST", url, headers, body)
     except gar.InvalidSubscription as error:
-        reasons = "; ".join(f"{field} : {reason}" for field, reason in error.errors)
-        return Outcome("refused", reason=f"Abonnement GAR invalide — {reasons}")
-    response = call_gar("PUT", url, headers, body)
+        return Outcome("refused", reason=_invalid(error))
     if response.status_code >= 400:
         return Outcome("refused", reason=f"Refusé par le GAR : {_peer_message(response)}")
     return Outcome("active", access_url=licence.version.access_url, external_id=sub.id_abonnement)
@@ -338,13 +364,26 @@ def announce_revocation(licence: Licence) -> None:
 
 
 def delete_from_gar(licence: Licence) -> None:
-    config = current_app.config
-    if not config["GAR_BASE_URL"]:
-        raise RetryLater("Le point d'accès du GAR n'est pas configuré.")
-    subscription_id = licence.external_id or gar.subscription_id(licence.id)
-    url, headers = gar.delete_request(config["GAR_BASE_URL"], subscription_id)
+    """``DELETE`` the licence's subscription. Should the GAR refuse the deletion, the
+    subscription is updated (``POST``) to end now, so that access ends all the same."""
+    base_url = _gar_base_url()
+    try:
+        url, headers = gar.delete_request(base_url, licence.gar_subscription_id or "")
+    except gar.InvalidSubscription as error:
+        raise GiveUp(_invalid(error)) from error
     response = call_gar("DELETE", url, headers)
     status = response.status_code
     if status == 404 or 200 <= status < 300:
         return  # deleted, or never created (the licence was not delivered)
-    raise GiveUp(f"Le GAR a refusé la suppression de l'abonnement : {_peer_message(response)}")
+    refusal = _peer_message(response) or str(status)
+    try:
+        shortened = gar.ended(subscription(licence), licence.updated_at)
+        url, body, headers = gar.update_request(base_url, shortened)
+    except gar.InvalidSubscription as error:
+        raise GiveUp(f"Le GAR a refusé la suppression ({refusal}) ; {_invalid(error)}") from error
+    response = call_gar("POST", url, headers, body)
+    if not 200 <= response.status_code < 300:
+        raise GiveUp(
+            f"Le GAR a refusé la suppression ({refusal}) puis la fin anticipée de "
+            f"l'abonnement : {_peer_message(response) or response.status_code}"
+        )

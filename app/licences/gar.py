@@ -1,19 +1,28 @@
-"""A licence as a GAR subscription ("abonnement"): the document, its checks, the request.
+"""A licence as a GAR subscription ("abonnement"): the document, its checks, the requests;
+and the GAR's list of schools (``etablissements.xml``).
 
 A licence bought for a product distributed through the GAR (Gestionnaire d'accès aux
 ressources) must be declared to the GAR's subscription web service. This module is pure:
 it builds and checks a :class:`Subscription`, renders the XML the web service expects and
-describes the HTTP request. Sending it (with the distributor's client certificate), and
-doing so only after the licence's transaction has committed, is the caller's business.
+describes the HTTP requests. Sending them (with the distributor's client certificate), and
+doing so only after the licence's transaction has committed, is the caller's business
+(``channels.py``, run by jobs of the outbox).
 
-Format, as read in public material (no official XSD is published openly):
+Rule sources, as read in public material (no official XSD is published openly):
 
-- the web service of the GAR's "Interface de gestion des abonnements" (GAR 6.1, June
-  2022), as modelled by the ``Ludicat/api-gar`` PHP SDK, whose model and validator quote
-  the specification: field lengths and the management rules RG1 to RG13;
-- documents actually sent to the GAR by editors and distributors (SACADO, Fais ton film,
-  Vittascience, an ENT-GAR Django back office, an ADA test script), and a list returned
-  by the GAR itself (Vittascience), which gives the element order and the date format.
+- [GAR-WS] the web service of the GAR's "Interface de gestion des abonnements" (GAR 6.1,
+  June 2022), as modelled by the ``Ludicat/api-gar`` PHP SDK, whose model
+  (``src/Model/Abonnement.php``) and validator (``src/Validator/AbonnementValidator.php``)
+  quote the specification: field lengths and the management rules RG1 to RG13. Its
+  ``src/Model/Etablissement.php`` and ``AbstractAbonnementWs::PATH_ETABLISSEMENTS``
+  describe the list of schools, ``/etablissements/etablissements.xml``;
+- [ENT-GAR] an ENT-GAR Django back office (``forms.py`` of its GAR institutions), a client
+  of the same web service: creation by ``PUT``, update by ``POST`` without ``uaiEtab`` and
+  with the ``debutValidite`` first sent, and a ``409`` whose text says the subscription
+  "existe deja" answered by the update;
+- [PEERS] documents actually sent to the GAR by editors and distributors (SACADO, Fais ton
+  film, Vittascience, the ENT-GAR back office, an ADA test script), and a list returned by
+  the GAR itself (Vittascience), which give the element order and the date format.
 
 Where they agree:
 
@@ -24,36 +33,56 @@ Where they agree:
   nbLicenceProfDoc, nbLicenceAutrePersonnel, nbLicenceGlobale, publicCible (repeated).
   The elements we never send (anneeFinValidite, codeNatureUAI, codeProjetRessource) are
   left out;
-- creation is ``PUT <base>/<idAbonnement>``; an update is a ``POST`` to the same address
-  without ``uaiEtab`` (not built here), a deletion a ``DELETE`` to the same address,
-  without a body (:func:`delete_request`): the GAR then keeps the subscription under a
-  name starting with "_" (rule RG13), and answers 404 for one it does not know.
+- creation is ``PUT <base>/<idAbonnement>`` (:func:`put_request`); an update is a ``POST``
+  of the same document to the same address, without ``uaiEtab`` (:func:`update_request`,
+  [ENT-GAR]); a deletion a ``DELETE`` to the same address, without a body
+  (:func:`delete_request`): the GAR then keeps the subscription under a name starting with
+  "_" (RG13), and answers 404 for one it does not know;
+- a ``PUT`` of an identifier the GAR already holds is answered ``409`` ("existe déjà"):
+  [ENT-GAR] then sends the update, and so does ``channels.py`` (a first ``PUT`` that timed
+  out after the GAR created the subscription, retried).
 
-Where they disagree, and what this module does:
+Where they disagree, or say nothing, and what this module does:
 
 - the comment element is ``commentaireAbonnement`` in every source (not
   "commentaireGestionnaire"), optional, at most 255 characters; it is left out when empty;
 - ``idDistributeurCom`` (SIREN + "_" + ISNI, or sixteen zeros without an ISNI: 26
-  characters, rule RG3) is required by the GAR, so :class:`Subscription` carries it;
+  characters, RG3) is required by the GAR, so :class:`Subscription` carries it;
 - the GAR lists the per-public counts before ``nbLicenceGlobale``; the order of those two
   groups never shows in a valid document since they are exclusive (RG1);
-- dates: GAR examples send ``2022-11-15T00:00:00`` (no offset) and the GAR answers
-  ``2022-08-16T00:00:00.000+02:00``. We send an xsd:dateTime with its offset and no
-  fraction, ``2026-09-01T00:00:00+02:00``, so the instant is never ambiguous;
+- dates: [PEERS] and [ENT-GAR] send the local time without offset nor fraction,
+  ``2022-11-15T00:00:00``, and the GAR answers ``2022-08-16T00:00:00.000+02:00`` (Paris
+  time). We send the same: the Paris wall-clock time, ``2026-09-01T00:00:00``;
+- validity: at most 10 years (RG8): the SDK refuses a validity whose whole years reach 10
+  (``diff->y >= 10``), so the end must come strictly less than ten years after the start;
+- counts: [GAR-WS] allows "a number or ILLIMITE" (at most 8 characters) in every count,
+  per public and global; RG11 speaks of a librarians' count "non renseigné ou 0", and the
+  SDK's RG1, RG5 and RG6 treat 0 as not given. So a count is an integer from 0 to
+  99,999,999 or "ILLIMITE", and 0 counts as no count in RG1, RG5 and RG6;
+- RG11 (quoted by the SDK, which cannot check it): for a first-degree school (an école)
+  the target publics must not include DOCUMENTALISTE, and the librarians' count must be
+  absent or 0. :class:`Subscription` carries ``first_degree`` (from the school's kind, not
+  sent) so that :func:`validate` checks it;
 - ``categorieAffectation``: the SDK accepts only "transferable" (RG4), other senders also
   offer "non transferable"; both are accepted here, "transferable" by default;
 - ``idAbonnement``: at most 45 characters, unique, not "abonnements" nor "categorie"
-  (reserved paths, RG12), never starting with "_" (reserved for deleted subscriptions,
-  RG13), no space. No source documents a character set; since the identifier is a path
-  segment of the URL, this module allows only ASCII letters, digits, ".", "_" and "-",
-  starting with a letter or a digit (our own, stricter choice);
-- counts: a positive number or "ILLIMITE", at most 8 characters. This module takes
-  ``nb_licence_globale`` as an int or "ILLIMITE" and the per-public counts as ints.
+  (RG12), never starting with "_" (RG13), no space. The SDK makes a UUID v4 by default,
+  "recommended"; we make ``CR-`` and a UUID v4 (39 characters, :func:`new_subscription_id`):
+  unique across database resets and instances, unlike a licence number. No source
+  documents a character set; since the identifier is a path segment of the URL, this module
+  allows only ASCII letters, digits, ".", "_" and "-", starting with a letter or a digit;
+- text: XML 1.0 cannot carry most control characters; they are removed from every text of
+  the document (the product form refuses them in the first place).
 
 Other limits: idRessource at most 1,024 characters (an ARK ``ark:/NNNNN/name`` when
 typeIdRessource is "ark"), typeIdRessource at most 50, libelleRessource required and at
-most 255, validity at most 10 years (RG8; we allow exactly ten years, not one second
-more).
+most 255.
+
+The list of schools, ``etablissements.xml`` [GAR-WS]: one ``etablissement`` element per
+school attached to the GAR, with (among others) ``uai``, ``nature_uai`` (the code of the
+ministry's N_NATURE_UAI nomenclature: 1xx first degree, 3xx second degree) and
+``nature_uai_libe``. A school in the list uses the GAR; :func:`read_etablissements` checks
+the whole file and names the line of each problem.
 
 Error fields in :class:`InvalidSubscription` are the attribute names of
 :class:`Subscription`; reasons are in French, ready to be shown to an administrator.
@@ -61,13 +90,18 @@ Error fields in :class:`InvalidSubscription` are the attribute names of
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from lxml import etree
+
 from catalog.identifiers import is_valid_uai, normalize_uai
+from catalog.vocabularies import is_first_degree
 
 __all__ = [
     "AFFECTATION_ETABL",
@@ -79,21 +113,22 @@ __all__ = [
     "PUBLIC_DOCUMENTALISTE",
     "PUBLIC_ELEVE",
     "PUBLIC_ENSEIGNANT",
-    "SUBSCRIPTION_METHOD",
     "UNLIMITED",
+    "GarSchool",
+    "InvalidEtablissements",
     "InvalidSubscription",
     "Subscription",
     "delete_request",
     "for_licence",
+    "new_subscription_id",
     "put_request",
-    "subscription_id",
+    "read_etablissements",
     "to_xml",
+    "update_request",
     "validate",
 ]
 
 NAMESPACE = "http://www.atosworldline.com/wsabonnement/v1.0/"
-SUBSCRIPTION_METHOD = "PUT"
-"""The HTTP method that creates a subscription (see :func:`put_request`)."""
 
 UNLIMITED = "ILLIMITE"
 TRANSFERABLE = "transferable"
@@ -119,6 +154,7 @@ MAX_COUNT = 99_999_999
 """A count is at most 8 characters long."""
 MAX_VALIDITY_YEARS = 10
 RESERVED_IDS = frozenset({"abonnements", "categorie"})
+SUBSCRIPTION_PREFIX = "CR"
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -126,6 +162,9 @@ _ID_ABONNEMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ID_DISTRIBUTEUR = re.compile(r"[0-9]{9}_[0-9]{16}")
 # Name assigning authority number, then a name of ARK characters.
 _ARK = re.compile(r"ark:/[0-9]{5,}/[A-Za-z0-9=~*+@_$./-]+")
+# What XML 1.0 cannot carry (C0 controls but tab and line ends, surrogates, U+FFFE/U+FFFF),
+# and the C1 controls and DEL it discourages.
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 # The per-public count attributes and the public each one needs (rule RG5).
 _COUNT_PUBLICS = (
@@ -135,10 +174,15 @@ _COUNT_PUBLICS = (
     ("nb_licence_autre_personnel", PUBLIC_AUTRE_PERSONNEL),
 )
 
+Count = int | str | None
+"""A number of licences: an int, "ILLIMITE", or None when not given."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Subscription:
-    """One GAR subscription: one resource, one school, a validity and seats."""
+    """One GAR subscription: one resource, one school, a validity and seats.
+
+    ``first_degree`` is not sent: it says the school is an école, for rule RG11."""
 
     id_abonnement: str
     id_distributeur_com: str
@@ -148,17 +192,18 @@ class Subscription:
     debut_validite: datetime
     fin_validite: datetime
     uai_etab: str
+    first_degree: bool = False
     categorie_affectation: str = TRANSFERABLE
     type_affectation: str
-    nb_licence_globale: int | str | None = None
-    nb_licence_enseignant: int | None = None
-    nb_licence_eleve: int | None = None
-    nb_licence_prof_doc: int | None = None
-    nb_licence_autre_personnel: int | None = None
+    nb_licence_globale: Count = None
+    nb_licence_enseignant: Count = None
+    nb_licence_eleve: Count = None
+    nb_licence_prof_doc: Count = None
+    nb_licence_autre_personnel: Count = None
     public_cible: tuple[str, ...]
     commentaire_abonnement: str = ""
 
-    def per_public_counts(self) -> dict[str, int | None]:
+    def per_public_counts(self) -> dict[str, Count]:
         """The four per-public counts by attribute name, in the GAR order."""
         return {
             "nb_licence_enseignant": self.nb_licence_enseignant,
@@ -191,37 +236,31 @@ def validate(sub: Subscription) -> None:
         raise InvalidSubscription(errors)
 
 
+def _id_abonnement_error(id_abonnement: str) -> str | None:
+    if not id_abonnement:
+        return "l'identifiant de l'abonnement est obligatoire."
+    if len(id_abonnement) > ID_ABONNEMENT_MAX_LENGTH:
+        return (
+            f"l'identifiant compte au plus {ID_ABONNEMENT_MAX_LENGTH} caractères, "
+            f"et non {len(id_abonnement)}."
+        )
+    if id_abonnement.startswith("_"):
+        return "l'identifiant ne peut pas commencer par « _ » (réservé aux abonnements supprimés)."
+    if not _ID_ABONNEMENT.fullmatch(id_abonnement):
+        return (
+            "l'identifiant ne contient que des lettres sans accent, des chiffres, "
+            "« . », « _ » et « - », et commence par une lettre ou un chiffre."
+        )
+    if id_abonnement.lower() in RESERVED_IDS:
+        return "cet identifiant est réservé par le GAR."
+    return None
+
+
 def _identifier_errors(sub: Subscription) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
-    id_abonnement = sub.id_abonnement
-    if not id_abonnement:
-        errors.append(("id_abonnement", "l'identifiant de l'abonnement est obligatoire."))
-    elif len(id_abonnement) > ID_ABONNEMENT_MAX_LENGTH:
-        errors.append(
-            (
-                "id_abonnement",
-                f"l'identifiant compte au plus {ID_ABONNEMENT_MAX_LENGTH} caractères, "
-                f"et non {len(id_abonnement)}.",
-            )
-        )
-    elif id_abonnement.startswith("_"):
-        errors.append(
-            (
-                "id_abonnement",
-                "l'identifiant ne peut pas commencer par « _ » (réservé aux abonnements "
-                "supprimés).",
-            )
-        )
-    elif not _ID_ABONNEMENT.fullmatch(id_abonnement):
-        errors.append(
-            (
-                "id_abonnement",
-                "l'identifiant ne contient que des lettres sans accent, des chiffres, "
-                "« . », « _ » et « - », et commence par une lettre ou un chiffre.",
-            )
-        )
-    elif id_abonnement.lower() in RESERVED_IDS:
-        errors.append(("id_abonnement", "cet identifiant est réservé par le GAR."))
+    id_error = _id_abonnement_error(sub.id_abonnement)
+    if id_error:
+        errors.append(("id_abonnement", id_error))
 
     if not _ID_DISTRIBUTEUR.fullmatch(sub.id_distributeur_com):
         errors.append(
@@ -257,7 +296,7 @@ def _identifier_errors(sub: Subscription) -> list[tuple[str, str]]:
             ("id_ressource", "un identifiant ARK s'écrit « ark:/NNNNN/nom » (ex. ark:/12345/r1).")
         )
 
-    libelle = sub.libelle_ressource
+    libelle = xml_text(sub.libelle_ressource)
     if not libelle.strip():
         errors.append(("libelle_ressource", "le titre de la ressource est obligatoire."))
     elif len(libelle) > LIBELLE_MAX_LENGTH:
@@ -267,7 +306,7 @@ def _identifier_errors(sub: Subscription) -> list[tuple[str, str]]:
                 f"le titre de la ressource compte au plus {LIBELLE_MAX_LENGTH} caractères.",
             )
         )
-    if len(sub.commentaire_abonnement) > COMMENTAIRE_MAX_LENGTH:
+    if len(xml_text(sub.commentaire_abonnement)) > COMMENTAIRE_MAX_LENGTH:
         errors.append(
             (
                 "commentaire_abonnement",
@@ -306,12 +345,9 @@ def _date_errors(sub: Subscription) -> list[tuple[str, str]]:
         return errors
     if end <= start:
         errors.append(("fin_validite", "la fin de validité doit suivre le début."))
-    elif end > _add_years(start, MAX_VALIDITY_YEARS):
+    elif end >= _add_years(start.astimezone(PARIS), MAX_VALIDITY_YEARS):  # RG8
         errors.append(
-            (
-                "fin_validite",
-                f"un abonnement dure au plus {MAX_VALIDITY_YEARS} ans.",
-            )
+            ("fin_validite", f"un abonnement dure moins de {MAX_VALIDITY_YEARS} ans (RG8).")
         )
     return errors
 
@@ -330,48 +366,55 @@ def _affectation_errors(sub: Subscription) -> list[tuple[str, str]]:
     return errors
 
 
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+def _is_count(value: Count) -> bool:
+    if value == UNLIMITED:
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+
+
+def _given(value: Count) -> bool:
+    """A count that grants seats: present and not 0 (the GAR reads 0 as not given)."""
+    return value is not None and value != 0
 
 
 def _count_errors(sub: Subscription) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
-    global_count = sub.nb_licence_globale
-    if global_count is not None and global_count != UNLIMITED and not _is_count(global_count):
-        errors.append(
-            (
-                "nb_licence_globale",
-                f"le nombre de licences est un entier de 1 à {MAX_COUNT} ou « {UNLIMITED} ».",
-            )
-        )
-    per_public = sub.per_public_counts()
-    for field, value in per_public.items():
+    counts = {"nb_licence_globale": sub.nb_licence_globale, **sub.per_public_counts()}
+    for field, value in counts.items():
         if value is not None and not _is_count(value):
-            errors.append((field, f"le nombre de licences est un entier de 1 à {MAX_COUNT}."))
+            errors.append(
+                (
+                    field,
+                    f"le nombre de licences est un entier de 0 à {MAX_COUNT} ou « {UNLIMITED} ».",
+                )
+            )
 
     # RG1: a global count, or counts per public, never both, never none.
-    has_global = global_count is not None
-    has_per_public = any(value is not None for value in per_public.values())
+    per_public = sub.per_public_counts()
+    has_global = _given(sub.nb_licence_globale)
+    has_per_public = any(_given(value) for value in per_public.values())
     if has_global and has_per_public:
         errors.append(
             (
                 "nb_licence_globale",
                 "indiquez soit un nombre de licences global, soit des nombres par public, "
-                "pas les deux.",
+                "pas les deux (RG1).",
             )
         )
     elif not has_global and not has_per_public:
         errors.append(
             (
                 "nb_licence_globale",
-                "indiquez un nombre de licences global ou des nombres par public.",
+                "indiquez un nombre de licences global ou des nombres par public (RG1).",
             )
         )
 
     # RG5: a count for a public needs that public among the targets.
     for field, public in _COUNT_PUBLICS:
-        if per_public[field] is not None and public not in sub.public_cible:
-            errors.append((field, f"ce nombre de licences demande le public cible « {public} »."))
+        if _given(per_public[field]) and public not in sub.public_cible:
+            errors.append(
+                (field, f"ce nombre de licences demande le public cible « {public} » (RG5).")
+            )
 
     # RG6: a whole-school affectation has a global count and no count per public.
     if sub.type_affectation == AFFECTATION_ETABL and (has_per_public or not has_global):
@@ -379,7 +422,17 @@ def _count_errors(sub: Subscription) -> list[tuple[str, str]]:
             (
                 "type_affectation",
                 "une affectation ETABL porte un nombre de licences global et aucun "
-                "nombre par public.",
+                "nombre par public (RG6).",
+            )
+        )
+
+    # RG11: no librarian in a first-degree school.
+    if sub.first_degree and _given(sub.nb_licence_prof_doc):
+        errors.append(
+            (
+                "nb_licence_prof_doc",
+                "une école (premier degré) n'a pas de licence pour les professeurs "
+                "documentalistes (RG11).",
             )
         )
     return errors
@@ -401,23 +454,40 @@ def _public_errors(sub: Subscription) -> list[tuple[str, str]]:
         )
     if len(set(publics)) != len(publics):
         errors.append(("public_cible", "un public cible est répété."))
+    if sub.first_degree and PUBLIC_DOCUMENTALISTE in publics:
+        errors.append(
+            (
+                "public_cible",
+                f"le public « {PUBLIC_DOCUMENTALISTE} » est exclu pour une école "
+                "(premier degré, RG11).",
+            )
+        )
     return errors
 
 
-# --- document and request -------------------------------------------------------------------
+# --- document and requests ------------------------------------------------------------------
 
 
-def _format_datetime(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def xml_text(text: str) -> str:
+    """``text`` without the characters an XML 1.0 document cannot carry (control
+    characters but tab and line ends, lone surrogates, U+FFFE, U+FFFF)."""
+    return _NOT_XML_TEXT.sub("", text)
 
 
-def to_xml(sub: Subscription) -> bytes:
-    """The subscription as the GAR's XML document (UTF-8), after :func:`validate`."""
+def format_datetime(moment: datetime) -> str:
+    """A GAR date: the Paris wall-clock time, without offset nor fraction, as the GAR's
+    peers send it (``2026-09-01T00:00:00``)."""
+    return moment.astimezone(PARIS).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def to_xml(sub: Subscription, *, with_uai: bool = True) -> bytes:
+    """The subscription as the GAR's XML document (UTF-8), after :func:`validate`.
+    Without ``uaiEtab`` for an update (``with_uai=False``)."""
     validate(sub)
     root = ET.Element(f"{{{NAMESPACE}}}abonnement")
 
     def add(tag: str, text: str) -> None:
-        ET.SubElement(root, f"{{{NAMESPACE}}}{tag}").text = text
+        ET.SubElement(root, f"{{{NAMESPACE}}}{tag}").text = xml_text(text)
 
     add("idAbonnement", sub.id_abonnement)
     if sub.commentaire_abonnement:
@@ -426,9 +496,10 @@ def to_xml(sub: Subscription) -> bytes:
     add("idRessource", sub.id_ressource)
     add("typeIdRessource", sub.type_id_ressource)
     add("libelleRessource", sub.libelle_ressource)
-    add("debutValidite", _format_datetime(sub.debut_validite))
-    add("finValidite", _format_datetime(sub.fin_validite))
-    add("uaiEtab", sub.uai_etab)
+    add("debutValidite", format_datetime(sub.debut_validite))
+    add("finValidite", format_datetime(sub.fin_validite))
+    if with_uai:
+        add("uaiEtab", sub.uai_etab)
     add("categorieAffectation", sub.categorie_affectation)
     add("typeAffectation", sub.type_affectation)
     counts = (
@@ -449,71 +520,79 @@ def to_xml(sub: Subscription) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode()
 
 
+_HEADERS = {"Content-Type": "application/xml;charset=utf-8", "Accept": "application/xml"}
+
+
+def _address(base_url: str, id_abonnement: str) -> str:
+    return f"{base_url.rstrip('/')}/{id_abonnement}"
+
+
 def put_request(base_url: str, sub: Subscription) -> tuple[str, bytes, dict[str, str]]:
     """``(url, body, headers)`` of the ``PUT`` that creates ``sub`` at the GAR.
 
     The body is :func:`to_xml` (so an invalid subscription raises before any request is
     described). The caller sends it with the distributor's client certificate.
     """
-    body = to_xml(sub)
-    url = f"{base_url.rstrip('/')}/{sub.id_abonnement}"
-    headers = {
-        "Content-Type": "application/xml;charset=utf-8",
-        "Accept": "application/xml",
-    }
-    return url, body, headers
+    return _address(base_url, sub.id_abonnement), to_xml(sub), dict(_HEADERS)
+
+
+def update_request(base_url: str, sub: Subscription) -> tuple[str, bytes, dict[str, str]]:
+    """``(url, body, headers)`` of the ``POST`` that updates ``sub`` at the GAR: the same
+    document without ``uaiEtab`` (a subscription never changes school), the same
+    ``debutValidite`` as at its creation ([ENT-GAR])."""
+    return _address(base_url, sub.id_abonnement), to_xml(sub, with_uai=False), dict(_HEADERS)
+
+
+def ended(sub: Subscription, at: datetime) -> Subscription:
+    """``sub`` shortened to end at ``at`` (to the second), for an update."""
+    return dataclasses.replace(sub, fin_validite=at.astimezone(PARIS).replace(microsecond=0))
 
 
 def delete_request(base_url: str, id_abonnement: str) -> tuple[str, dict[str, str]]:
     """``(url, headers)`` of the ``DELETE`` that ends the subscription ``id_abonnement`` at
     the GAR (a cancelled licence). No body. The identifier is checked as for a creation."""
-    probe = _identifier_errors_of(id_abonnement)
-    if probe:
-        raise InvalidSubscription([("id_abonnement", reason) for reason in probe])
-    url = f"{base_url.rstrip('/')}/{id_abonnement}"
-    return url, {"Accept": "application/xml"}
-
-
-def _identifier_errors_of(id_abonnement: str) -> list[str]:
-    if (
-        not id_abonnement
-        or len(id_abonnement) > ID_ABONNEMENT_MAX_LENGTH
-        or id_abonnement.startswith("_")
-        or not _ID_ABONNEMENT.fullmatch(id_abonnement)
-        or id_abonnement.lower() in RESERVED_IDS
-    ):
-        return ["identifiant d'abonnement invalide pour le GAR."]
-    return []
+    reason = _id_abonnement_error(id_abonnement)
+    if reason:
+        raise InvalidSubscription([("id_abonnement", reason)])
+    return _address(base_url, id_abonnement), {"Accept": "application/xml"}
 
 
 # --- mapping from the app's licences --------------------------------------------------------
 
 
+def new_subscription_id() -> str:
+    """A new idAbonnement: ``CR-`` and a UUID v4, 39 characters, never reused."""
+    return f"{SUBSCRIPTION_PREFIX}-{uuid.uuid4()}"
+
+
 def for_licence(
     *,
     licence_id: int,
+    id_abonnement: str,
     ark: str,
     title: str,
     uai: str,
+    school_kind: str,
     plan_kind: str,
     seats: int,
     valid_from: date,
     valid_until: date,
     distributor_id: str,
-    prefix: str = "CR",
 ) -> Subscription:
     """The subscription for one licence of the app; not validated (:func:`to_xml` does).
 
     - ``teacher`` plan: INDIV, public ENSEIGNANT, one teacher seat;
     - ``class`` plan: INDIV, publics ENSEIGNANT and ELEVE, one teacher seat and ``seats``
       pupil seats;
-    - ``school`` plan: ETABL, publics ENSEIGNANT, ELEVE and DOCUMENTALISTE, global count
+    - ``school`` plan: ETABL, publics ENSEIGNANT, ELEVE, and DOCUMENTALISTE unless the
+      school is of the first degree (``school_kind`` an école: RG11), global count
       "ILLIMITE" whatever ``seats`` says: an ETABL affectation opens the resource to every
       member of its publics in the school, and a number would only cut some of them off.
 
     Validity runs from ``valid_from`` at 00:00:00 to ``valid_until`` at 23:59:59, Paris
     time. ``distributor_id`` is our idDistributeurCom (SIREN_ISNI).
     """
+    first_degree = is_first_degree(school_kind)
     teacher_seats: int | None = None
     pupil_seats: int | None = None
     global_count: str | None = None
@@ -527,18 +606,21 @@ def for_licence(
         teacher_seats, pupil_seats = 1, seats
     elif plan_kind == "school":
         affectation = AFFECTATION_ETABL
-        publics = (PUBLIC_ENSEIGNANT, PUBLIC_ELEVE, PUBLIC_DOCUMENTALISTE)
+        publics = (PUBLIC_ENSEIGNANT, PUBLIC_ELEVE)
+        if not first_degree:
+            publics += (PUBLIC_DOCUMENTALISTE,)
         global_count = UNLIMITED
     else:
         raise InvalidSubscription([("plan_kind", f"formule inconnue : {plan_kind!r}.")])
     return Subscription(
-        id_abonnement=subscription_id(licence_id, prefix),
+        id_abonnement=id_abonnement,
         id_distributeur_com=distributor_id,
         id_ressource=ark,
         libelle_ressource=title,
         debut_validite=datetime.combine(valid_from, time(0, 0, 0), tzinfo=PARIS),
         fin_validite=datetime.combine(valid_until, time(23, 59, 59), tzinfo=PARIS),
         uai_etab=normalize_uai(uai),
+        first_degree=first_degree,
         type_affectation=affectation,
         nb_licence_globale=global_count,
         nb_licence_enseignant=teacher_seats,
@@ -548,6 +630,108 @@ def for_licence(
     )
 
 
-def subscription_id(licence_id: int, prefix: str = "CR") -> str:
-    """The idAbonnement of a licence's subscription."""
-    return f"{prefix}-{licence_id}"
+# --- the GAR's list of schools --------------------------------------------------------------
+
+# N_NATURE_UAI codes → our kinds of school. Other codes of the first degree (1xx) are
+# "école primaire"; other codes of the second degree leave the school's kind as it is.
+NATURE_KINDS = {
+    "101": "ecole_maternelle",
+    "102": "ecole_maternelle",
+    "103": "ecole_maternelle",
+    "151": "ecole_elementaire",
+    "152": "ecole_elementaire",
+    "153": "ecole_elementaire",
+    "300": "lycee_general_technologique",
+    "301": "lycee_general_technologique",
+    "302": "lycee_general_technologique",
+    "306": "lycee_polyvalent",
+    "320": "lycee_professionnel",
+    "340": "college",
+    "350": "college",
+    "352": "college",
+    "370": "erea",
+}
+MAX_REPORTED_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class GarSchool:
+    """A school of the GAR's list: it uses the GAR; its kind when the nature tells it."""
+
+    uai: str
+    nature: str
+    kind: str | None
+    line: int
+
+
+class InvalidEtablissements(ValueError):
+    """A list of schools refused as a whole. ``errors``: (where, French reason)."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where} : {reason}" for where, reason in errors))
+        self.errors = errors
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _child_text(element: etree._Element, name: str) -> str:
+    for child in element:
+        if _local(child.tag) == name:
+            return (child.text or "").strip()
+    return ""
+
+
+def kind_of_nature(nature: str) -> str | None:
+    """Our kind of school for an N_NATURE_UAI code, when it tells one."""
+    if nature in NATURE_KINDS:
+        return NATURE_KINDS[nature]
+    return "ecole_primaire" if nature.startswith("1") else None
+
+
+def read_etablissements(data: bytes) -> list[GarSchool]:
+    """Every school of an ``etablissements.xml``, or :class:`InvalidEtablissements`
+    naming each problem with its line (and the school's rank in the file)."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        line = error.lineno or 1
+        raise InvalidEtablissements(
+            [(f"ligne {line}", f"le fichier n'est pas un XML lisible ({error.msg}).")]
+        ) from error
+    entries = [element for element in root.iter() if _local(element.tag) == "etablissement"]
+    if not entries:
+        raise InvalidEtablissements(
+            [(f"ligne {root.sourceline or 1}", "aucun élément « etablissement » dans le fichier.")]
+        )
+    errors: list[tuple[str, str]] = []
+    schools: list[GarSchool] = []
+    first_line: dict[str, int] = {}
+    for rank, element in enumerate(entries, start=1):
+        line = element.sourceline or 0
+        where = f"ligne {line}, établissement n° {rank}"
+        known = len(errors)
+        uai = normalize_uai(_child_text(element, "uai"))
+        nature = _child_text(element, "nature_uai")
+        if not uai:
+            errors.append((where, "l'élément « uai » manque."))
+        elif not is_valid_uai(uai):
+            errors.append((where, f"UAI invalide : « {uai} » (7 chiffres et la bonne lettre)."))
+        elif uai in first_line:
+            errors.append((where, f"UAI {uai} en double (déjà ligne {first_line[uai]})."))
+        else:
+            first_line[uai] = line
+        if not re.fullmatch(r"[0-9]{3}", nature):
+            errors.append((where, "« nature_uai » doit être un code de 3 chiffres."))
+        if len(errors) == known:
+            schools.append(GarSchool(uai, nature, kind_of_nature(nature), line))
+    if errors:
+        shown = errors[:MAX_REPORTED_ERRORS]
+        if len(errors) > MAX_REPORTED_ERRORS:
+            shown.append(("…", f"et {len(errors) - MAX_REPORTED_ERRORS} autres erreurs."))
+        raise InvalidEtablissements(shown)
+    return schools

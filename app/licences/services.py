@@ -34,7 +34,7 @@ from app.core.db import UTCDateTime, text_rows, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.limits import too_many_lines
 from app.extensions import db
-from app.licences import channels, notices, targets
+from app.licences import channels, gar, notices, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
@@ -65,7 +65,8 @@ def create_licence(
     school_year_code: str,
     valid_from: date,
 ) -> Licence:
-    """A pending licence and, in the same transaction, the job that provisions it."""
+    """A pending licence and, in the same transaction, the job that provisions it. A GAR
+    licence gets its subscription identifier now, so that every try names the same one."""
     licence = Licence(
         product_id=version.product_id,
         version=version,
@@ -78,6 +79,7 @@ def create_licence(
         valid_from=valid_from,
         valid_until=school_year_end(school_year_code),
         status=LicenceStatus.PENDING,
+        gar_subscription_id=gar.new_subscription_id() if version.channel is Channel.GAR else None,
     )
     db.session.add(licence)
     db.session.flush()
@@ -381,6 +383,53 @@ def expire_ended(on: date) -> int:
 def expire_today() -> None:
     """What `flask licences expire` does, each night just after midnight (Paris)."""
     expire_ended(dates.today())
+
+
+# --- the GAR's list of schools ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GarImport:
+    listed: int  # schools of the file known here: they use the GAR
+    unknown: list[str]  # UAIs of the file that no school here has
+    not_listed: int  # schools here that are not in the file: they do not use the GAR
+    kinds_changed: int
+
+
+def import_gar_schools(schools: Sequence[gar.GarSchool]) -> GarImport:
+    """The GAR's whole list of schools (checked by :func:`gar.read_etablissements`): the
+    schools in it use the GAR, the others do not; a school's kind follows the list's when
+    the list tells one. Safe to run again with the same or a newer list."""
+    by_uai = {school.uai: school for school in schools}
+    listed_uais = text_rows(db.session, "gar_list", uai=list(by_uai))  # one parameter
+    listed = kinds_changed = 0
+    found: set[str] = set()
+    ours = db.session.scalars(
+        select(School).join(listed_uais, listed_uais.c.uai == School.uai).order_by(School.id)
+    )
+    for school in ours:
+        entry = by_uai[school.uai]
+        found.add(school.uai)
+        listed += 1
+        school.uses_gar = True
+        if entry.kind is not None and school.kind != entry.kind:
+            school.kind = entry.kind
+            kinds_changed += 1
+    db.session.flush()
+    not_listed = db.session.execute(
+        update(School)
+        .where(School.uses_gar.is_(None) | School.uses_gar.is_(True))
+        .where(~School.uai.in_(select(listed_uais.c.uai)))
+        .values(uses_gar=False)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(None, "gar.schools_imported", "school", "etablissements.xml", listed=listed)
+    return GarImport(
+        listed=listed,
+        unknown=sorted(set(by_uai) - found),
+        not_listed=int(not_listed.rowcount or 0),  # type: ignore[attr-defined]
+        kinds_changed=kinds_changed,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from app.licences import services as licences
 from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
 from app.products import services as products
-from app.products.models import PLAN_LABELS, Plan, PlanKind, Product, ProductVersion
+from app.products.models import PLAN_LABELS, Channel, Plan, PlanKind, Product, ProductVersion
 
 WITHDRAWAL_DAYS = 14
 
@@ -305,11 +305,26 @@ def _credit_in(teacher: User, academy_code: str, school_year: str) -> int:
     return int(balance or 0)
 
 
+_GAR_PROBLEM = (
+    "Distribuée par le GAR, que votre établissement n'utilise pas : retirez-la du panier."
+)
+
+
 def summary(teacher: User, school_id: int | None = None, on: date | None = None) -> Summary:
     """The summary shown before paying (nothing is written)."""
     year = budgets.school_year_code(on or today())
     school = _school_of(teacher, school_id)
     the_cart = cart(teacher, year)
+    if school.uses_gar is False:  # the GAR's resources are not offered to this school
+        the_cart = Cart(
+            [
+                CartItem(item.line, item.offer, item.problem or _GAR_PROBLEM)
+                if item.offer is not None and item.offer.version.channel is Channel.GAR
+                else item
+                for item in the_cart.items
+            ],
+            the_cart.credit_cents,
+        )
     credit = _credit_in(teacher, school.academy_code, year)
     lines = [item.line for item in the_cart.items]
     return Summary(the_cart, school, credit, cart_fingerprint(lines))
@@ -393,6 +408,7 @@ def place_order(
     school = _school_of(teacher, school_id)
     year = budgets.school_year_code(day)
     offers = _checked(teacher, items)
+    _check_gar(school, offers)
     total = sum(found.plan.price_cents for found in offers)
 
     # The order claims the key first: a twin checkout waits here, then finds it.
@@ -482,6 +498,20 @@ def place_order(
         key=f"order-confirmed:{order.id}",
     )
     return order
+
+
+def _check_gar(school: School, offers: Sequence[Offer]) -> None:
+    """A resource distributed through the GAR is sold only to schools that use the GAR
+    (unknown until the GAR's list is imported: `flask gar import-etablissements`)."""
+    if school.uses_gar is not False:
+        return
+    titles = [found.version.title for found in offers if found.version.channel is Channel.GAR]
+    if titles:
+        raise NotPurchasable(
+            f"Votre établissement ({school.uai}) n'utilise pas le GAR, par lequel sont "
+            "distribuées ces ressources : " + ", ".join(titles) + ". Retirez-les du panier.",
+            details={"gar": titles},
+        )
 
 
 def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:

@@ -45,6 +45,11 @@ from catalog import conduct, vocabularies
 
 ARK = re.compile(r"ark:/\d{5}/\S{1,200}")
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+# Control characters: invisible, and most of them cannot be carried by an XML document
+# (the GAR subscription takes the title). Longer texts may hold tabs and line ends.
+SINGLE_LINE = ("title", "summary", "access_url", "gar_resource_id")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LOGO_MAX_PIXELS = 2000  # width and height
 
 
@@ -84,6 +89,14 @@ def _problems(draft: ProductDraft, *, for_submission: bool) -> dict[str, list[st
     def refuse(name: str, reason: str) -> None:
         errors.setdefault(name, []).append(reason)
 
+    for name, text in _texts(draft):
+        found = (CONTROL if name in SINGLE_LINE else CONTROL_BUT_LINES).search(text)
+        if found:
+            refuse(
+                name,
+                f"caractère de contrôle invisible interdit (U+{ord(found.group()):04X}) : "
+                "retapez ce texte sans le coller depuis un autre logiciel",
+            )
     for name, limit in (("title", 200), ("summary", 300)):
         value = getattr(draft, name).strip()
         if not value and for_submission:
@@ -139,6 +152,25 @@ def _problems(draft: ProductDraft, *, for_submission: bool) -> dict[str, list[st
             for path, reason in error.errors:
                 refuse(f"declaration.{path}", reason)
     return errors
+
+
+def _texts(draft: ProductDraft) -> list[tuple[str, str]]:
+    """Every text a vendor typed in a draft, by its field path (declaration answers as
+    ``declaration.<path>``)."""
+    texts = [(name, getattr(draft, name) or "") for name in (*SINGLE_LINE, "description")]
+
+    def walk(path: str, value: object) -> None:
+        if isinstance(value, str):
+            texts.append((path, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(f"{path}[{index}]", item)
+
+    walk("declaration", draft.declaration)
+    return texts
 
 
 def _check(draft: ProductDraft) -> None:

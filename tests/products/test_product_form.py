@@ -242,6 +242,48 @@ def test_what_a_draft_cannot_hold_is_refused_with_the_field_named_and_nothing_wr
     assert product_events() == 0
 
 
+@pytest.mark.parametrize(
+    ("field_id", "value"),
+    [
+        ("title", "Atlas\x01 des océans"),
+        ("summary", "Un atlas\x1b[31m en couleurs"),
+        ("description", "Vingt caractères au moins\x02, et un STX."),
+        ("access_url", "https://atlas.example/\x7f"),
+        ("title", "Atlas\ndes océans"),  # one line
+        ("declaration-hosting-0-provider", "OVH\x0ccloud"),
+        ("declaration-subprocessors-0-purpose", "Envoi\x08 des courriels"),
+    ],
+    ids=["title", "summary", "description", "access-url", "title-line-feed", "hosting", "sub"],
+)
+def test_control_characters_are_refused_in_every_text_with_the_field_named(
+    client: FlaskClient,
+    vendor: Vendor,
+    vendor_user: User,
+    field_id: str,
+    value: str,
+) -> None:
+    """(A NUL is refused before, with a 400, by app/core/args.py, for any field.)"""
+    response = post_product(client, vendor, **{field_id: value})
+
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "caractère de contrôle invisible interdit" in text
+    assert field_in_error(text, field_id)  # the message under the field's label
+    assert product_count() == 0
+    assert product_events() == 0
+
+
+def test_line_ends_and_tabs_stay_allowed_in_a_description(
+    client: FlaskClient, vendor: Vendor, vendor_user: User
+) -> None:
+    description = "Première ligne.\r\nDeuxième ligne,\tavec une tabulation."
+
+    response = post_product(client, vendor, description=description)
+
+    assert response.status_code == 302
+    assert only_product(vendor).latest.description == description
+
+
 # --- an incomplete draft is saved; what it lacks is named at submission ------------------------
 
 
