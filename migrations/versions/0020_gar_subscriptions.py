@@ -3,7 +3,7 @@
 The GAR licences created before this revision were sent as "CR-<licence id>": they keep
 that identifier, so that their update and deletion name the subscription the GAR holds.
 
-Revision ID: 0020a
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020a'
+revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
