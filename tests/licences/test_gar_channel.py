@@ -276,7 +276,7 @@ def test_a_licence_the_gar_never_had_is_withdrawn_all_the_same(
 def test_a_licence_sent_before_uuids_keeps_its_identifier(
     session: Session, gar_peer: DemoGar
 ) -> None:
-    """Licences created before migration 0020a were sent as CR-<id> and keep that id."""
+    """Licences created before migration 0020 were sent as CR-<id> and keep that id."""
     licence = buy(gar_product())
     licence.gar_subscription_id = f"CR-{licence.id}"
     db.session.flush()
