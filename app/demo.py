@@ -259,6 +259,7 @@ def seed_vendors() -> dict[str, Vendor]:
                 contact_name=item.contact.name,
                 contact_email=item.contact.email,
                 contact_phone=item.contact.phone,
+                billing_mandate_accepted_at=utcnow(),
             )
             db.session.add(vendor)
             db.session.flush()

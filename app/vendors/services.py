@@ -405,10 +405,13 @@ def _waiting(vendor: Vendor) -> None:
 
 
 def approve(actor: User, vendor: Vendor) -> None:
-    """The operator approves a registered company: it may submit its products."""
+    """The operator approves a registered company: it may submit its products, and the
+    billing mandate it accepted with the terms of use takes effect (the platform issues its
+    invoices in its name from now on)."""
     _waiting(vendor)
     vendor.status = VendorStatus.ACTIVE
     vendor.status_reason = ""
+    vendor.billing_mandate_accepted_at = utcnow()
     audit.record(actor, "vendor.approved", "vendor", vendor.id)
     _tell_members(vendor, "approved")
 
