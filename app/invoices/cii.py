@@ -63,7 +63,12 @@ def data(invoice: Invoice) -> dict[str, Any]:
             "country_code": "FR",
         },
         "BG-23": [
-            {"BT-116": _amount(base), "BT-117": _amount(vat), "BT-118": "S", "BT-119": _percent(rate)}
+            {
+                "BT-116": _amount(base),
+                "BT-117": _amount(vat),
+                "BT-118": "S",
+                "BT-119": _percent(rate),
+            }
             for rate, base, vat in vat_breakdown(invoice)
         ],
         "BG-25": [
@@ -111,6 +116,11 @@ def embed(pdf: bytes, invoice: Invoice) -> bytes:
     }
     return bytes(
         facturx.generate_from_binary(
-            pdf, xml(invoice), flavor="factur-x", level="en16931", pdf_metadata=metadata, lang="fr-FR"
+            pdf,
+            xml(invoice),
+            flavor="factur-x",
+            level="en16931",
+            pdf_metadata=metadata,
+            lang="fr-FR",
         )
     )

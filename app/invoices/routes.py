@@ -46,10 +46,9 @@ def academy_export(academy_code: str) -> ResponseReturnValue:
     since = args.day("du") or date(int(year[:4]), 9, 1)
     until = args.day("au") or date(int(year[-4:]), 8, 31)
     rows = services.academy_rows(academy.code, since, until)
+    filename = f"factures-{academy.code}-{since}-{until}.csv"
     return Response(
         stream_with_context(exports.lines(rows)),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f"attachment; filename=factures-{academy.code}-{since}-{until}.csv"
-        },
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
     )

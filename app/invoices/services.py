@@ -83,7 +83,11 @@ def budget_office(academy: Academy) -> str:
     """The buyer named on the invoices: "Rectorat de l'académie d'Amiens — service
     budgétaire" (docs/decisions/0020 says why the academy and not the teacher)."""
     of = "d'" if academy.name[:1].lower() in "aeiouyéèêâîôû" else "de "
-    return gettext("Rectorat de l'académie %(of)s%(name)s — service budgétaire", of=of, name=academy.name)
+    return str(
+        gettext(
+            "Rectorat de l'académie %(of)s%(name)s — service budgétaire", of=of, name=academy.name
+        )
+    )
 
 
 def _description(line: OrderLine) -> str:
@@ -218,7 +222,7 @@ def pdf_key(invoice: Invoice) -> str:
 
 
 def _describe(payload: dict[str, Any]) -> str:
-    return gettext("PDF de la facture n° %(id)s", id=payload.get("invoice"))
+    return str(gettext("PDF de la facture n° %(id)s", id=payload.get("invoice")))
 
 
 @jobs.handler(RENDER, describe=_describe)
@@ -265,8 +269,9 @@ def academy_invoices(academy_code: str, since: date, until: date) -> Iterator[In
 
 
 def academy_rows(academy_code: str, since: date, until: date) -> Iterator[list[object]]:
-    """The academy's invoices and credit notes as CSV rows (header first); a credit note's
-    amounts are negative, so a column adds up to what was spent."""
+    """The academy's invoices and credit notes as CSV rows (header first). Amounts are
+    positive on both, as on the documents: the type says which way the money went (a
+    leading minus sign would be written as text by the export's formula guard)."""
     yield [
         gettext("Type"),
         gettext("Numéro"),
@@ -283,7 +288,6 @@ def academy_rows(academy_code: str, since: date, until: date) -> Iterator[list[o
         gettext("Total TTC (€)"),
     ]
     for invoice in academy_invoices(academy_code, since, until):
-        sign = -1 if invoice.is_credit_note else 1
         yield [
             invoice.kind.label,
             invoice.number,
@@ -295,13 +299,12 @@ def academy_rows(academy_code: str, since: date, until: date) -> Iterator[list[o
             invoice.school_name,
             identifier(invoice.school_uai),
             invoice.teacher_name,
-            _euros(sign * invoice.total_excl_vat_cents),
-            _euros(sign * invoice.vat_cents),
-            _euros(sign * invoice.total_incl_vat_cents),
+            _euros(invoice.total_excl_vat_cents),
+            _euros(invoice.vat_cents),
+            _euros(invoice.total_incl_vat_cents),
         ]
 
 
 def _euros(cents: int) -> str:
-    """-1234 → "-12,34" (a spreadsheet's number, with the French decimal comma)."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
+    """1234 → "12,34" (a spreadsheet's number, with the French decimal comma)."""
+    return f"{cents // 100},{cents % 100:02d}"
