@@ -54,6 +54,7 @@ class CompanyDetails:
     """What a company declares when it registers (or updates its details)."""
 
     legal_name: str
+    legal_form: str  # "SAS au capital de 10 000 €": a mention of its invoices
     siret: str
     vat_number: str
     street: str
@@ -70,7 +71,15 @@ def _checked(details: CompanyDetails) -> CompanyDetails:
     """The details normalised, or ValidationFailed naming every field that is wrong."""
     errors: dict[str, list[str]] = {}
     values = {f.name: str(getattr(details, f.name)).strip() for f in fields(details)}
-    for name in ("legal_name", "street", "postcode", "city", "parent_company", "contact_name"):
+    for name in (
+        "legal_name",
+        "legal_form",
+        "street",
+        "postcode",
+        "city",
+        "parent_company",
+        "contact_name",
+    ):
         if not values[name]:
             errors[name] = ["ce champ est obligatoire"]
     try:
