@@ -290,12 +290,12 @@ def academy_rows(academy_code: str, since: date, until: date) -> Iterator[list[o
     for invoice in academy_invoices(academy_code, since, until):
         yield [
             invoice.kind.label,
-            invoice.number,
-            invoice.issued_on.strftime("%d/%m/%Y"),
+            identifier(invoice.number),
+            invoice.issued_on.isoformat(),
             invoice.seller_name,
             identifier(invoice.seller_siret),
-            invoice.credited_invoice.number if invoice.credited_invoice else "",
-            invoice.order.number,
+            identifier(invoice.credited_invoice.number if invoice.credited_invoice else None),
+            identifier(invoice.order.number),
             invoice.school_name,
             identifier(invoice.school_uai),
             invoice.teacher_name,

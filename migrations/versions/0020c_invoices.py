@@ -7,7 +7,7 @@ accepted the mandate now, at the migration: the platform invoices their sales fr
 and docs/decisions/0020 says why and what the operator tells them.
 
 Revision ID: 0020c
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020c'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
