@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.metrics import blueprint as metrics
     from app.documents.routes import blueprint as documents
     from app.extensions import api
+    from app.invoices.routes import blueprint as invoices
     from app.licences.api import blueprint as licences_api
     from app.licences.routes import blueprint as licences
     from app.notifications.routes import blueprint as notifications
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
         licences,
         orders,
         payouts,
+        invoices,
         reporting,
         documents,
         jobs,

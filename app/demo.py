@@ -259,6 +259,9 @@ def seed_vendors() -> dict[str, Vendor]:
                 contact_name=item.contact.name,
                 contact_email=item.contact.email,
                 contact_phone=item.contact.phone,
+                # The demo's companies say their form in their name ("… SAS").
+                legal_form=item.legal_name.rsplit(" ", 1)[-1],
+                billing_mandate_accepted_at=utcnow(),
             )
             db.session.add(vendor)
             db.session.flush()

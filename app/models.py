@@ -4,6 +4,7 @@ from app.accounts.models import ApiToken, ExternalIdentity, RoleGrant, User
 from app.budgets.models import Academy, Allocation, School, SchoolYear
 from app.core.audit import AuditEvent
 from app.core.jobs import Job
+from app.invoices.models import Invoice, InvoiceCounter, InvoiceLine
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
 from app.notifications.models import MailChoice, Notification
@@ -25,6 +26,9 @@ __all__ = [
     "ExclusionMatch",
     "ExternalIdentity",
     "Job",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLine",
     "JournalEntry",
     "LedgerAccount",
     "Licence",

@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import School
+from app.core.db import utcnow
 from app.extensions import db
 from app.products import services as products
 from app.products.models import Channel, PlanKind, Product
@@ -52,6 +53,9 @@ class VendorFactory(BaseFactory):
     vat_number = "FR00000000000"
     country = "FR"
     parent_company = factory.SelfAttribute("legal_name")
+    legal_form = "SAS"
+    # An active vendor was approved, and its billing mandate took effect then.
+    billing_mandate_accepted_at = factory.LazyFunction(utcnow)
 
 
 class UserFactory(BaseFactory):

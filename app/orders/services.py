@@ -35,6 +35,7 @@ from app.core.db import insert_or_ignore, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.money import format_euros
 from app.extensions import db
+from app.invoices import services as invoices
 from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, LedgerAccount
 from app.licences import services as licences
@@ -490,6 +491,8 @@ def place_order(
         licence.order_line_id = line.id
     order.credit_after_cents = budgets.teacher_balance(teacher.id, year)
     db.session.flush()
+    # Last: the vendors' invoice counters stay locked until the commit, keep that short.
+    invoices.issue_invoices(order)
     audit.record(teacher, "order.placed", "order", order.id, total_cents=total)
     notifications.notify(
         "order_confirmed",
@@ -686,6 +689,7 @@ def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLin
     order.receipt_key = None  # the receipt is printed again, with the line cancelled
     if line.licence is not None:
         licences.revoke(teacher, line.licence, "Commande annulée par l'enseignant.")
+    invoices.issue_credit_note(line)
     audit.record(teacher, "order_line.cancelled", "order", order.id, line=line.id)
     notifications.notify(
         "line_cancelled", {"line": line.id}, users=[teacher.id], key=f"line-cancelled:{line.id}"

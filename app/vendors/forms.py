@@ -14,6 +14,10 @@ from app.vendors.services import CompanyDetails
 
 class CompanyForm(FlaskForm):
     legal_name = StringField(_l("Raison sociale"), validators=[Length(max=200)])
+    legal_form = StringField(
+        _l("Forme juridique (et capital social, par exemple « SAS au capital de 10 000 € »)"),
+        validators=[Length(max=60)],
+    )
     siret = StringField(_l("SIRET (14 chiffres)"), validators=[Length(max=20)])
     vat_number = StringField(_l("Numéro de TVA intracommunautaire"), validators=[Length(max=20)])
     street = StringField(_l("Adresse"), validators=[Length(max=200)])

@@ -48,6 +48,8 @@ class Vendor(Timestamped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200))
+    # "SAS", "SARL au capital de 10 000 €"…: a mention of the invoices issued in its name.
+    legal_form: Mapped[str] = mapped_column(String(60), default="", server_default="")
     siret: Mapped[str] = mapped_column(String(14), unique=True)
     vat_number: Mapped[str] = mapped_column(String(13))
     street: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -72,6 +74,9 @@ class Vendor(Timestamped, Model):
     registrant_email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terms_version: Mapped[str | None] = mapped_column(String(20))
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The billing mandate: the platform issues the vendor's invoices in its name (see
+    # docs/decisions/0020); the vendor accepts it with its approval.
+    billing_mandate_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Activation codes: the staff are told when a product's plan has fewer codes left.
     code_alert_threshold: Mapped[int] = mapped_column(
         Integer, default=CODE_ALERT_DEFAULT, server_default=str(CODE_ALERT_DEFAULT)

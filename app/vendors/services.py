@@ -54,6 +54,7 @@ class CompanyDetails:
     """What a company declares when it registers (or updates its details)."""
 
     legal_name: str
+    legal_form: str  # "SAS au capital de 10 000 €": a mention of its invoices
     siret: str
     vat_number: str
     street: str
@@ -70,7 +71,15 @@ def _checked(details: CompanyDetails) -> CompanyDetails:
     """The details normalised, or ValidationFailed naming every field that is wrong."""
     errors: dict[str, list[str]] = {}
     values = {f.name: str(getattr(details, f.name)).strip() for f in fields(details)}
-    for name in ("legal_name", "street", "postcode", "city", "parent_company", "contact_name"):
+    for name in (
+        "legal_name",
+        "legal_form",
+        "street",
+        "postcode",
+        "city",
+        "parent_company",
+        "contact_name",
+    ):
         if not values[name]:
             errors[name] = ["ce champ est obligatoire"]
     try:
@@ -405,10 +414,13 @@ def _waiting(vendor: Vendor) -> None:
 
 
 def approve(actor: User, vendor: Vendor) -> None:
-    """The operator approves a registered company: it may submit its products."""
+    """The operator approves a registered company: it may submit its products, and the
+    billing mandate it accepted with the terms of use takes effect (the platform issues its
+    invoices in its name from now on)."""
     _waiting(vendor)
     vendor.status = VendorStatus.ACTIVE
     vendor.status_reason = ""
+    vendor.billing_mandate_accepted_at = utcnow()
     audit.record(actor, "vendor.approved", "vendor", vendor.id)
     _tell_members(vendor, "approved")
 

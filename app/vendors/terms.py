@@ -8,5 +8,5 @@ from __future__ import annotations
 
 from datetime import date
 
-TERMS_VERSION = "2026-12"
-TERMS_PUBLISHED_ON = date(2026, 12, 1)
+TERMS_VERSION = "2026-12b"  # with the billing mandate (docs/decisions/0020)
+TERMS_PUBLISHED_ON = date(2026, 12, 6)

@@ -45,6 +45,7 @@ def company_form(**overrides: str) -> dict[str, str]:
     siren = new_siren()
     fields = {
         "legal_name": "Les Éditions du Cartable SAS",
+        "legal_form": "SAS au capital de 10 000 €",
         "siret": siret_of(siren),
         "vat_number": vat_of(siren),
         "street": "12 rue des Écoles",

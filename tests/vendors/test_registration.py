@@ -60,6 +60,7 @@ COMPANY_REFUSALS = [
     ),
     pytest.param("legal_name", "  ", "ce champ est obligatoire", id="no-legal-name"),
     pytest.param("parent_company", "", "ce champ est obligatoire", id="no-parent"),
+    pytest.param("legal_form", " ", "ce champ est obligatoire", id="no-legal-form"),
     pytest.param("city", "", "ce champ est obligatoire", id="no-city"),
     pytest.param("country", "BE", "seules les entreprises établies en France", id="abroad"),
     pytest.param("contact_email", "pas-une-adresse", "adresse électronique invalide", id="contact"),
@@ -129,6 +130,7 @@ def test_a_visitor_registers_the_company_and_an_account_and_is_signed_in(
     assert vendor is not None, "the SIRET is stored without its spaces"
     assert response.location.endswith(f"/editeur/{vendor.id}")
     assert (vendor.legal_name, vendor.vat_number) == (company["legal_name"], vat_of(SIREN))
+    assert vendor.legal_form == "SAS au capital de 10 000 €"
     user = accounts.find_user("camille.martin@cartable.example")
     assert user is not None
     assert user.has_role(Role.VENDOR, vendor.id)

@@ -1,0 +1,1 @@
+"""Invoices and credit notes issued for the vendors under a billing mandate."""
