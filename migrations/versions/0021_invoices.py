@@ -6,7 +6,7 @@ The vendors approved before this revision (active or suspended) are recorded as 
 accepted the mandate now, at the migration: the platform invoices their sales from now on,
 and docs/decisions/0020 says why and what the operator tells them.
 
-Revision ID: 0020c
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-06
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020c'
+revision = '0021'
 down_revision = '0020'
 branch_labels = None
 depends_on = None
