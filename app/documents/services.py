@@ -31,9 +31,12 @@ def render_html(template: str, **context: Any) -> str:
 
 
 PDF_VARIANT = "pdf/ua-1"
+# Invoices are kept ten years and read by accounting software: PDF/A-3, level A (archival,
+# tagged like the others), the variant Factur-X builds on (app/invoices/cii.py).
+ARCHIVAL_VARIANT = "pdf/a-3a"
 
 
-def render_pdf(template: str, **context: Any) -> bytes:
+def render_pdf(template: str, *, pdf_variant: str = PDF_VARIANT, **context: Any) -> bytes:
     html = render_html(template, **context)
     document = HTML(string=html, base_url=None, url_fetcher=url_fetcher())
-    return bytes(document.write_pdf(pdf_variant=PDF_VARIANT))
+    return bytes(document.write_pdf(pdf_variant=pdf_variant))

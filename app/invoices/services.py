@@ -215,7 +215,10 @@ def pdf_key(invoice: Invoice) -> str:
         from app.documents import services as documents
 
         pdf = documents.render_pdf(
-            "invoices/invoice.html", invoice=invoice, breakdown=vat_breakdown(invoice)
+            "invoices/invoice.html",
+            pdf_variant=documents.ARCHIVAL_VARIANT,
+            invoice=invoice,
+            breakdown=vat_breakdown(invoice),
         )
         invoice.pdf_key = storage.save("invoices", cii.embed(pdf, invoice), "pdf")
     return invoice.pdf_key

@@ -10,6 +10,7 @@ import io
 import re
 
 import facturx
+import pikepdf
 import pytest
 from flask.testing import FlaskClient
 from lxml import etree
@@ -151,6 +152,14 @@ def test_the_pdf_is_factur_x_with_its_en16931_xml_checked_by_the_library(
     assert root.findtext(f".//{RAM}DuePayableAmount") == "0.00"
     rates = sorted(e.text for e in root.iter(f"{RAM}RateApplicablePercent"))
     assert rates == ["20.00", "20.00", "5.50", "5.50"]  # two lines and two breakdowns
+
+    with pikepdf.open(io.BytesIO(_pdf(invoice))) as document:  # PDF/A-3, tagged
+        with document.open_metadata() as xmp:
+            assert xmp.get("pdfaid:part") == "3"
+        assert "/StructTreeRoot" in document.Root
+        (intent,) = document.Root.OutputIntents  # the colour profile PDF/A demands
+        assert intent.S == "/GTS_PDFA1"
+        assert str(document.Root.Lang) == "fr-FR"
 
 
 def test_a_cancelled_line_gets_a_credit_note_referring_to_its_invoice(
