@@ -101,7 +101,8 @@ class Licence(Model):
     external_id: Mapped[str | None] = mapped_column(String(200))
     # The GAR subscription's idAbonnement (gar channel), chosen when the licence is created
     # so that a retried creation, an update and a deletion all name the same one.
-    gar_subscription_id: Mapped[str | None] = mapped_column(String(45), unique=True)
+    # (A unique index, not a constraint: SQLite adds it without rebuilding the table.)
+    gar_subscription_id: Mapped[str | None] = mapped_column(String(45), unique=True, index=True)
     # Why a licence waits (no codes left…) or failed (the vendor's or the GAR's message).
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

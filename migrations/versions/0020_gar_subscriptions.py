@@ -19,9 +19,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('licence', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('gar_subscription_id', sa.String(length=45), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_licence_gar_subscription_id'), ['gar_subscription_id'])
+    # A unique index rather than a constraint: on SQLite a constraint means rebuilding
+    # the licence table, which the rows that reference it forbid.
+    op.add_column('licence', sa.Column('gar_subscription_id', sa.String(length=45), nullable=True))
+    op.create_index(op.f('ix_licence_gar_subscription_id'), 'licence', ['gar_subscription_id'], unique=True)
     op.execute(
         "UPDATE licence SET gar_subscription_id = 'CR-' || CAST(id AS VARCHAR(20)) "
         "WHERE version_id IN (SELECT id FROM product_version WHERE channel = 'gar')"
@@ -33,6 +34,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.drop_column('uses_gar')
+    op.drop_index(op.f('ix_licence_gar_subscription_id'), table_name='licence')
     with op.batch_alter_table('licence', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_licence_gar_subscription_id'), type_='unique')
         batch_op.drop_column('gar_subscription_id')
