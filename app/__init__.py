@@ -88,9 +88,10 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    # The API's document names the server it describes: the public address.
-    servers = [{"url": app.config["PUBLIC_URL"] or "/", "description": "Compte Ressources"}]
-    api.init_app(app, spec_kwargs={"servers": servers})
+    # The API's document names the server it describes: the one that serves the document
+    # (a relative URL, so the document is the same whatever address it was read from; the
+    # unbound `api` keeps one document for every app built in a process).
+    api.init_app(app, spec_kwargs={"servers": [{"url": "/", "description": "Compte Ressources"}]})
 
     from app import models  # noqa: F401 - every model registered before the mappers configure
 

@@ -29,6 +29,7 @@ from app.budgets.models import Allocation
 from app.core import dates
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
+from app.invoices.models import Invoice
 from app.licences.models import Licence
 from app.notifications.models import Notification
 from app.orders.models import Order
@@ -127,6 +128,7 @@ def _ids(session: Session) -> dict[str, Any]:
     run = payouts.start_run(None, dates.today() - timedelta(days=1))
     payout = session.scalar(select(Payout).order_by(Payout.id))
     allocation = session.scalar(select(Allocation).order_by(Allocation.id))
+    invoice = session.scalar(select(Invoice).order_by(Invoice.id))
     return {
         "academy_code": "01",
         "vendor_id": vendor.id,
@@ -138,6 +140,7 @@ def _ids(session: Session) -> dict[str, Any]:
         "run_id": run.id if run else 1,
         "payout_id": payout.id if payout else 1,
         "allocation_id": allocation.id if allocation else 1,
+        "invoice_id": invoice.id if invoice else 1,
         "token": "jeton-inconnu",
         "lang": "fr",
         "kind": "achats",
