@@ -45,7 +45,8 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_in_a_modal(
     page.get_by_role("button", name="Filtrer", exact=True).click()
     filters = page.get_by_role("dialog", name="Filtrer les ressources")
     expect(filters).to_be_visible()
-    filters.get_by_label("Mathématiques").check(force=True)
+    filters.get_by_role("button", name="Discipline").click()  # a long list, folded
+    filters.locator("label", has_text="Mathématiques").click()  # as a finger would
     screenshot(page, "catalogue-phone-filters")
     filters.get_by_role("button", name="Appliquer les filtres").click()
 
@@ -62,6 +63,13 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_in_a_modal(
         expect(card.locator(".fr-tag", has_text="Mathématiques")).to_have_count(1)
     assert box(page.locator(".fr-card").first)["y"] < PHONE["height"]
     screenshot(page, "catalogue-phone-filtered")
+    counted.click()  # the filters again: the chosen discipline is unfolded
+    expect(filters.get_by_role("button", name="Discipline (1)")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+    expect(filters.get_by_label("Mathématiques")).to_be_checked()
+    filters.get_by_role("button", name="Fermer", exact=True).click()
+    expect(filters).to_be_hidden()
 
     tag.click()
     expect(page.get_by_role("link", name="Retirer le filtre Mathématiques")).to_have_count(0)
@@ -87,13 +95,13 @@ def test_on_a_computer_the_filters_stay_beside_the_results(live_server: str, pag
     filters = page.locator("#filtres")
     expect(filters).to_be_visible()
     expect(page.get_by_role("button", name="Filtrer", exact=True)).to_be_hidden()
-    expect(page.get_by_role("button", name="Fermer les filtres")).to_be_hidden()
+    expect(filters.get_by_role("button", name="Fermer", exact=True)).to_be_hidden()
     side, card = box(filters), box(page.locator(".fr-card").first)
     assert side["x"] + side["width"] <= card["x"], "the filters are not beside the results"
     assert side["y"] < card["y"] + card["height"], "the filters are not beside the results"
     screenshot(page, "catalogue-computer")
 
-    page.get_by_label("Cycle 4 — approfondissements").check(force=True)
+    page.locator("label", has_text="Cycle 4 — approfondissements").click()
     page.get_by_role("button", name="Appliquer les filtres").click()
 
     expect(

@@ -240,6 +240,11 @@ def test_the_count_comes_before_the_results_and_no_id_is_repeated(
     (form,) = page.xpath("//form[@role='search']")
     assert form.xpath(f".//*[@id='filtres'][{has('fr-modal')}]//*[@id='discipline-mathematiques']")
     assert form.xpath(".//*[@id='q']")
+    # The long lists are folded, unless something is chosen in them.
+    (disciplines,) = page.xpath("//button[@aria-controls='discipline-choix']")
+    assert (text_of(disciplines), disciplines.get("aria-expanded")) == ("Discipline (1)", "true")
+    (types,) = page.xpath("//button[@aria-controls='type-choix']")
+    assert (text_of(types), types.get("aria-expanded")) == ("Type de ressource", "false")
 
 
 def test_a_card_shows_logo_label_vendor_tags_and_price(client: FlaskClient, vendor: Vendor) -> None:
