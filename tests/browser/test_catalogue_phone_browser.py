@@ -112,3 +112,18 @@ def test_on_a_computer_the_filters_stay_beside_the_results(live_server: str, pag
     page.get_by_role("link", name="Tout effacer").click()
     expect(page.locator("a.fr-tag")).to_have_count(0)
     expect(page.get_by_label("Cycle 4 — approfondissements")).not_to_be_checked()
+
+
+def test_turning_the_phone_with_the_filters_open_leaves_the_page_scrollable(
+    live_server: str, page: Page
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/catalogue")
+    page.get_by_role("button", name="Filtrer", exact=True).click()
+    expect(page.get_by_role("dialog", name="Filtrer les ressources")).to_be_visible()
+
+    page.set_viewport_size({"width": 844, "height": 390})  # past md: the side column
+
+    expect(page.locator("#filtres")).not_to_have_class(re.compile("fr-modal--opened"))
+    page.mouse.wheel(0, 1500)
+    page.wait_for_function("window.scrollY > 0")
