@@ -129,12 +129,12 @@ lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/mypy
 
 test: install system-packages lint ## Lint, type-check, every test on PostgreSQL, then on SQLite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 	$(MAKE) --no-print-directory test-sqlite
 
 test-sqlite: install ## The suite on the embedded default, SQLite (PostgreSQL-only tests skip)
 	mkdir -p instance
-	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -q -m "not browser"
+	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -n auto -q -m "not browser"
 
 format: install ## Format the code
 	$(BIN)/ruff check --fix .
