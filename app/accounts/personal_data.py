@@ -50,7 +50,10 @@ def _plain(value: Any) -> Any:
 
 def _rows(query: Any) -> list[dict[str, Any]]:
     """The rows of a SELECT of labelled columns, as plain dictionaries."""
-    return [{key: _plain(value) for key, value in row._mapping.items()} for row in db.session.execute(query)]
+    return [
+        {key: _plain(value) for key, value in row._mapping.items()}
+        for row in db.session.execute(query)
+    ]
 
 
 def _own_details(details: dict[str, Any], email: str) -> dict[str, Any]:

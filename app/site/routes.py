@@ -15,16 +15,12 @@ blueprint = Blueprint("site", __name__, template_folder="templates")
 
 
 def _render(endpoint: str, template: str, **context: Any) -> str:
-    return render_template(
-        f"site/{template}.html", title=str(services.TITLES[endpoint]), **context
-    )
+    return render_template(f"site/{template}.html", title=str(services.TITLES[endpoint]), **context)
 
 
 @blueprint.get("/accessibilite")
 def accessibility() -> ResponseReturnValue:
-    return _render(
-        "site.accessibility", "accessibility", audit=services.accessibility_audit()
-    )
+    return _render("site.accessibility", "accessibility", audit=services.accessibility_audit())
 
 
 @blueprint.get("/mentions-legales")

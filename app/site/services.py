@@ -111,8 +111,8 @@ def duration_words(days: int) -> str:
     """« 30 jours », « 1 an », « 10 ans »: whole years when the period is some."""
     if days % 365 == 0:
         years = days // 365
-        return ngettext("%(num)d an", "%(num)d ans", years)
-    return ngettext("%(num)d jour", "%(num)d jours", days)
+        return str(ngettext("%(num)d an", "%(num)d ans", years))
+    return str(ngettext("%(num)d jour", "%(num)d jours", days))
 
 
 def retention_periods() -> list[Retention]:
@@ -171,12 +171,18 @@ class Section:
     links: list[Link]
 
 
-def _public_links() -> list[Link]:
+def _public_links(signed_in: bool) -> list[Link]:
+    """The pages open to everyone; those that only lead a visitor in are left out once
+    signed in (they would send the person on to their own home page)."""
+    links = [Link(str(_l("Catalogue des ressources labellisées")), url_for("products.storefront"))]
+    if not signed_in:
+        links[:0] = [Link(str(_l("Accueil")), url_for("accounts.index"))]
+        links += [
+            Link(str(_l("Se connecter")), url_for("accounts.login")),
+            Link(str(_l("Mot de passe oublié")), url_for("accounts.forgotten_password")),
+        ]
     return [
-        Link(str(_l("Accueil")), url_for("accounts.index")),
-        Link(str(_l("Catalogue des ressources labellisées")), url_for("products.storefront")),
-        Link(str(_l("Se connecter")), url_for("accounts.login")),
-        Link(str(_l("Mot de passe oublié")), url_for("accounts.forgotten_password")),
+        *links,
         Link(str(_l("Inscrire votre entreprise (éditeurs)")), url_for("vendors.register")),
         Link(str(_l("Conditions d’utilisation pour les éditeurs")), url_for("vendors.terms")),
     ]
@@ -186,7 +192,7 @@ def site_map(user: User | None) -> list[Section]:
     """The public pages, the information pages, and, for a signed-in person, the pages of
     each role they hold (the navigation's links) and of their account."""
     sections = [
-        Section(str(_l("Pages publiques")), _public_links()),
+        Section(str(_l("Pages publiques")), _public_links(user is not None)),
         Section(
             str(_l("Informations sur le service")),
             [Link(str(page.title), url_for(page.endpoint)) for page in PAGES],
