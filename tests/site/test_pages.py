@@ -84,9 +84,7 @@ def test_the_declaration_shows_the_figures_of_the_committed_audit(client: FlaskC
     for row, audited in zip(rows, data["pages"], strict=True):
         cells = [text_of(cell) for cell in row.xpath("th|td")]
         assert cells == [
-            audited["title"],
-            audited["path"],
-            audited["role"],
+            f"{audited['title']} {audited['path']} profil : {audited['role']}",
             str(audited["axe_violations"]),
             str(audited["html_errors"]),
         ]
