@@ -52,6 +52,14 @@ class Config:
         "MAIL_FROM": "MAIL_FROM",
         "MAIL_REPLY_TO": "MAIL_REPLY_TO",
         "SUPPORT_EMAIL": "SUPPORT_EMAIL",
+        "ACCESSIBILITY_EMAIL": "ACCESSIBILITY_EMAIL",
+        "DPO_EMAIL": "DPO_EMAIL",
+        "DPO_ADDRESS": "DPO_ADDRESS",
+        "PUBLISHER_NAME": "PUBLISHER_NAME",
+        "PUBLISHER_ADDRESS": "PUBLISHER_ADDRESS",
+        "PUBLICATION_DIRECTOR": "PUBLICATION_DIRECTOR",
+        "HOST_NAME": "HOST_NAME",
+        "HOST_ADDRESS": "HOST_ADDRESS",
         "PROCONNECT_ISSUER": "PROCONNECT_ISSUER",
         "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
         "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
@@ -133,6 +141,19 @@ class Config:
     MAIL_TIMEOUT_SECONDS = 30
     # Where people write to the operator (e.g. to contest a refusal): shown on the pages.
     SUPPORT_EMAIL = "assistance@compte-ressources.education.gouv.fr"
+    # The public information pages (app/site): who to write to about accessibility and
+    # personal data, who publishes the service and who hosts it (mentions légales).
+    ACCESSIBILITY_EMAIL = "accessibilite@compte-ressources.education.gouv.fr"
+    DPO_EMAIL = "dpd@compte-ressources.education.gouv.fr"
+    DPO_ADDRESS = (
+        "Délégué à la protection des données, ministère de l’Éducation nationale, "
+        "110 rue de Grenelle, 75357 Paris SP 07"
+    )
+    PUBLISHER_NAME = "Ministère de l’Éducation nationale"
+    PUBLISHER_ADDRESS = "110 rue de Grenelle, 75357 Paris SP 07"
+    PUBLICATION_DIRECTOR = "Le directeur du numérique pour l’éducation"
+    HOST_NAME = "Ministère de l’Éducation nationale, direction du numérique pour l’éducation"
+    HOST_ADDRESS = "110 rue de Grenelle, 75357 Paris SP 07"
 
     # ProConnect, the State's sign-in for its agents (OpenID Connect). No issuer: no button.
     PROCONNECT_ISSUER = ""
