@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core import dates
 from app.extensions import db
@@ -17,7 +17,7 @@ from app.products import services
 from app.products.models import Product, SearchWord
 from app.vendors.models import Vendor, VendorStatus
 from tests import factories
-from tests.conftest import DATABASE_URL, requires_postgres
+from tests.conftest import DATABASE_URL, AuthActions, requires_postgres
 from tests.helpers import page_text
 from tests.products.helpers import result_titles
 
@@ -272,3 +272,31 @@ def test_the_count_of_results_is_shown(client: FlaskClient, vendor: Vendor) -> N
     assert "2 ressources trouvées" in page_text(client.get("/catalogue?q=lecture"))
     assert "1 ressource trouvée" in page_text(client.get("/catalogue?q=suivie"))
     assert "Aucune ressource ne correspond" in page_text(client.get("/catalogue?q=zzzz"))
+
+
+def test_signed_in_the_suggestions_vary_with_the_cookie(
+    client: FlaskClient, auth: AuthActions, vendor: Vendor
+) -> None:
+    """A signed-in session is touched by every request (its idle timer): the answer then
+    says it varies with the cookie, so no shared cache hands it to someone else."""
+    auth.login(factories.teacher().email)
+    response = client.get("/catalogue/suggestions?q=lecture")
+    assert response.status_code == 200
+    assert "Cookie" in response.headers.get("Vary", "")
+
+
+def test_suggestions_take_two_queries_at_most(client: FlaskClient, vendor: Vendor) -> None:
+    for n in range(5):
+        on_sale(vendor, f"Mathématiques {n}", disciplines=["mathematiques"])
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        if str(args[2]).lstrip().startswith("SELECT"):  # not the test's savepoints
+            statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert len(suggested(client, "mathematiques")) == 6  # a discipline, five titles
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 2
