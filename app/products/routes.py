@@ -198,7 +198,8 @@ def storefront() -> ResponseReturnValue:
 @limiter.limit(lambda: str(current_app.config["SEARCH_SUGGESTIONS_PER_ADDRESS"]))
 def storefront_suggestions() -> ResponseReturnValue:
     """What to offer someone typing in the catalogue's search, as JSON: the same for
-    everyone (no session read), so browsers and proxies may keep it a few minutes."""
+    everyone, so browsers and proxies may keep it a few minutes (a signed-in session,
+    touched by every request, adds `Vary: Cookie`)."""
     found = services.suggestions(request.args.get("q", ""))
     response = jsonify(suggestions=[{"label": s.label, "kind": s.kind} for s in found])
     response.cache_control.public = True
