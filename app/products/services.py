@@ -715,7 +715,7 @@ def rebuild_vocabulary() -> int:
     return len(words)
 
 
-@schedule.task("products.vocabulary", "40 3 * * *", _l("Vocabulaire de la recherche"))
+@schedule.task("products.vocabulary", "50 3 * * *", _l("Vocabulaire de la recherche"))
 def rebuild_vocabulary_tonight() -> None:
     rebuild_vocabulary()
 
