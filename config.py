@@ -127,6 +127,9 @@ class Config:
     LINK_PAGES_PER_ADDRESS = "300 per hour"
     # Companies registering (each creates an account and sends a mail), per network address.
     VENDOR_REGISTRATIONS_PER_ADDRESS = "20 per hour"
+    # Suggestions as one types in the catalogue's search (a request every few keystrokes),
+    # per network address: a whole school may search from behind one address.
+    SEARCH_SUGGESTIONS_PER_ADDRESS = "600 per minute"
     # The vendors' API, per token (requests without a valid token: per network address).
     API_REQUESTS_PER_TOKEN = "600 per minute"  # noqa: S105 - a rate, not a secret
 

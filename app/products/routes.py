@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,7 +23,7 @@ from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
-from app.extensions import db
+from app.extensions import db, limiter
 from app.products import services
 from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm
 from app.products.models import PLAN_LABELS, PlanKind, Product, ProductVersion
@@ -185,11 +186,25 @@ def storefront() -> ResponseReturnValue:
         "products/storefront.html",
         page=page,
         args=args,
+        correction=services.did_you_mean(page),
         disciplines=vocabularies.disciplines(),
         levels=vocabularies.levels(),
         resource_types=vocabularies.resource_types(),
         plan_labels=PLAN_LABELS,
     )
+
+
+@blueprint.get("/catalogue/suggestions")
+@limiter.limit(lambda: str(current_app.config["SEARCH_SUGGESTIONS_PER_ADDRESS"]))
+def storefront_suggestions() -> ResponseReturnValue:
+    """What to offer someone typing in the catalogue's search, as JSON: the same for
+    everyone, so browsers and proxies may keep it a few minutes (a signed-in session,
+    touched by every request, adds `Vary: Cookie`)."""
+    found = services.suggestions(request.args.get("q", ""))
+    response = jsonify(suggestions=[{"label": s.label, "kind": s.kind} for s in found])
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
 
 
 @blueprint.get("/catalogue/<int:product_id>")

@@ -67,6 +67,7 @@ READS: dict[str, tuple[str, ...]] = {
         "page",
     ),
     "products.storefront_product": ("offre", "eleves"),
+    "products.storefront_suggestions": ("q",),
     "proconnect.callback": ("error", "code", "state"),
     "reporting.academy_dashboard": ("annee",),
     "reporting.export": ("du", "au", "annee"),
