@@ -13,7 +13,7 @@ the `pg_trgm` extension with two trigram indexes (docs/decisions/0024).
 The downgrade leaves the extension, as 0005 leaves `unaccent`: dropping it would break
 anything else that came to use it.
 
-Revision ID: 0022b
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0022b'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
