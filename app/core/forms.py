@@ -25,7 +25,7 @@ class AppForm(FlaskForm):
         def render_field(self, field: Field, render_kw: dict[str, Any]) -> Markup:
             if isinstance(field.widget, HiddenInput):
                 render_kw = {"id": False, **render_kw}
-            return super().render_field(field, render_kw)  # type: ignore[misc]
+            return Markup(super().render_field(field, render_kw))  # type: ignore[misc]
 
 
 class TokenForm(AppForm):
