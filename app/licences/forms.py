@@ -11,7 +11,10 @@ from app.core.forms import AppForm
 
 
 class CodesForm(AppForm):
-    offer = SelectField(_l("Produit et offre"), validators=[DataRequired()])
+    offer = SelectField(
+        _l("Produit et offre"),
+        validators=[DataRequired(_l("Choisissez le produit et l’offre des codes."))],
+    )
     file = FileField(
         _l("Fichier CSV des codes (une colonne « code », un code par ligne)"),
         validators=[FileRequired(_l("Choisissez un fichier."))],
