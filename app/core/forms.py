@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from flask_wtf import FlaskForm
@@ -25,7 +25,8 @@ class AppForm(FlaskForm):
         def render_field(self, field: Field, render_kw: dict[str, Any]) -> Markup:
             if isinstance(field.widget, HiddenInput):
                 render_kw = {"id": False, **render_kw}
-            return Markup(super().render_field(field, render_kw))  # type: ignore[misc]
+            rendered = super().render_field(field, render_kw)  # type: ignore[misc]
+            return cast(Markup, rendered)
 
 
 class TokenForm(AppForm):
