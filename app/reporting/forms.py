@@ -120,7 +120,7 @@ def _dates(form: PeriodForm) -> Period | None:
     if since is None or until is None:
         return None
     if until < since:
-        form.refuse("au", _("elle doit être le même jour que la date de début ou après."))
+        form.refuse("au", _("elle ne peut pas précéder la date de début."))
         return None
     if school_year_code(since) != school_year_code(until):
         form.refuse(

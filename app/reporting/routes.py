@@ -150,6 +150,7 @@ def monthly_report(academy_code: str) -> ResponseReturnValue:
         dash=_dashboard(year, academy.code),
         month=services.month_figures(academy.code, month),
         month_label=format_date(month, "MMMM y"),
+        remaining_hint=budgets.REMAINING_HINT,
     )
     return Response(
         pdf,

@@ -68,7 +68,7 @@ READS: dict[str, tuple[str, ...]] = {
     ),
     "products.storefront_product": ("offre", "eleves"),
     "proconnect.callback": ("error", "code", "state"),
-    "reporting.academy_dashboard": ("annee",),
+    "reporting.academy_dashboard": ("periode", "annee", "mois", "du", "au"),
     "reporting.export": ("du", "au", "annee"),
     "reporting.monthly_report": ("mois",),
     "reporting.national_dashboard": ("annee",),

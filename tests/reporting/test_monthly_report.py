@@ -128,3 +128,19 @@ def test_the_dashboard_offers_the_report_of_the_month_chosen(
     assert link is not None
     assert html.unescape(link[1]) == f"/academies/{PARIS}/rapport.pdf?mois=2026-11"
     assert link[2] == "Rapport mensuel de novembre 2026 (PDF)"
+
+
+def test_every_bar_of_the_report_has_its_whole_label_and_amount(
+    world: World, paris_manager: FlaskClient
+) -> None:
+    """Labels and amounts are text in table cells, which wrap: none is cut or shortened."""
+    world.schools["jean_moulin"].name = "Collège d’enseignement général Jean Moulin de Paris"
+    services.refresh(YEAR)
+    db.session.commit()
+
+    text = pdf_text(paris_manager.get(f"/academies/{PARIS}/rapport.pdf?mois=2026-10").get_data())
+
+    assert "…" not in text
+    for name, ranking in services.dashboard(YEAR, PARIS).rankings.items():
+        for bar in ranking.with_rest:
+            assert f"{bar.label} {bar.count} {euros(bar.cents)}" in text, (name, bar)
