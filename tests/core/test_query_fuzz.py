@@ -69,7 +69,7 @@ READS: dict[str, tuple[str, ...]] = {
     "products.storefront_product": ("offre", "eleves"),
     "products.storefront_suggestions": ("q",),
     "proconnect.callback": ("error", "code", "state"),
-    "reporting.academy_dashboard": ("annee",),
+    "reporting.academy_dashboard": ("periode", "annee", "mois", "du", "au"),
     "reporting.export": ("du", "au", "annee"),
     "reporting.monthly_report": ("mois",),
     "reporting.national_dashboard": ("annee",),
