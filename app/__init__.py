@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.payouts.routes import blueprint as payouts
     from app.products.routes import blueprint as products
     from app.reporting.routes import blueprint as reporting
+    from app.site.routes import blueprint as site
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         jobs,
         notifications,
+        site,
     ):
         app.register_blueprint(blueprint)
     api.register_blueprint(licences_api)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.accounts.services import password_problem
+from app.core.forms import AppForm
 
 PASSWORD_HINT = _l(
     "12 caractères ou plus. Une phrase de plusieurs mots, facile à retenir, est idéale."
@@ -37,7 +37,7 @@ def new_password_field(label: str = _l("Nouveau mot de passe")) -> Any:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = EmailField(
         _l("Adresse électronique"),
         # No format check here: a malformed address simply matches no account.
@@ -51,7 +51,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class EmailRequestForm(FlaskForm):
+class EmailRequestForm(AppForm):
     """An address to send a link to (first login, forgotten password)."""
 
     email = EmailField(
@@ -61,7 +61,7 @@ class EmailRequestForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(AppForm):
     """Choosing a password: first activation, or after a reset link."""
 
     email_of_owner = ""  # set by the view, so the password cannot contain the address
@@ -77,7 +77,7 @@ class NewPasswordForm(FlaskForm):
     )
 
 
-class NameForm(FlaskForm):
+class NameForm(AppForm):
     name = StringField(
         _l("Prénom et nom"),
         validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=200)],
@@ -85,7 +85,7 @@ class NameForm(FlaskForm):
     )
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(AppForm):
     email = EmailField(
         _l("Nouvelle adresse électronique"),
         validators=[DataRequired(_l("Saisissez la nouvelle adresse.")), Length(max=254)],

@@ -437,39 +437,82 @@ def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
     )
 
 
-def funding_overview(school_year: str) -> list[tuple[Academy, int, int]]:
-    """Every academy with what it received for the year and what is left in its pool."""
+def remaining_cents(pool_cents: int, teachers_cents: int) -> int:
+    """« Restant »: what an academy received for a school year and has not spent yet,
+    wherever it now sits: its pool (``academy_pool``, not yet given to teachers) plus the
+    credit its teachers have not spent (their ``teacher_credit`` accounts).
+
+    Allocating moves money between the two and leaves it unchanged; a purchase lowers it,
+    a refund raises it back. So « Restant » = received − net spent (− unspent credit
+    expired out of the academy at year closing). Both the national dashboard (from the
+    summary, app/reporting) and the page of the academies' fundings (live) apply this
+    definition, and say it in a hint.
+    """
+    return pool_cents + teachers_cents
+
+
+REMAINING_HINT = _l(
+    "Restant : ce que l’académie a reçu et qui n’est pas encore dépensé, soit son "
+    "enveloppe (reste à répartir) plus le crédit non dépensé de ses enseignants."
+)
+
+
+@dataclass(frozen=True)
+class FundingRow:
+    academy: Academy
+    received_cents: int
+    pool_cents: int  # left to allocate
+    remaining_cents: int  # see remaining_cents()
+
+
+def funding_overview(school_year: str) -> list[FundingRow]:
+    """Every academy with what it received for the year, what is left in its pool and
+    what is left unspent (« Restant », :func:`remaining_cents`), from the ledger."""
     reversed_ = aliased(JournalEntry)
-    received = (
-        select(LedgerAccount.academy_code, func.sum(Posting.amount_cents).label("received"))
-        .join(Posting, Posting.account_id == LedgerAccount.id)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
-        .where(
-            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
-            LedgerAccount.school_year_code == school_year,
-            func.coalesce(reversed_.kind, JournalEntry.kind) == EntryKind.FUND.value,
-        )
-        .group_by(LedgerAccount.academy_code)
-        .subquery()
+    received = dict(
+        db.session.execute(
+            select(LedgerAccount.academy_code, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.account_id == LedgerAccount.id)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
+            .where(
+                LedgerAccount.kind == AccountKind.ACADEMY_POOL,
+                LedgerAccount.school_year_code == school_year,
+                func.coalesce(reversed_.kind, JournalEntry.kind) == EntryKind.FUND.value,
+            )
+            .group_by(LedgerAccount.academy_code)
+        ).all()
     )
-    pools = (
-        select(LedgerAccount.academy_code, LedgerAccount.balance_cents)
-        .where(
-            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
-            LedgerAccount.school_year_code == school_year,
+    # The guarded balances (teachers' accounts are many: one grouped sum, no postings).
+    balances: dict[tuple[str, AccountKind], int] = {
+        (str(code), AccountKind(kind)): int(total or 0)
+        for code, kind, total in db.session.execute(
+            select(
+                LedgerAccount.academy_code,
+                LedgerAccount.kind,
+                func.sum(LedgerAccount.balance_cents),
+            )
+            .where(
+                LedgerAccount.school_year_code == school_year,
+                LedgerAccount.kind.in_([AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT]),
+                LedgerAccount.academy_code.is_not(None),
+            )
+            .group_by(LedgerAccount.academy_code, LedgerAccount.kind)
         )
-        .subquery()
-    )
-    query = (
-        select(
-            Academy, func.coalesce(received.c.received, 0), func.coalesce(pools.c.balance_cents, 0)
+    }
+    rows = []
+    for academy in db.session.scalars(select(Academy).order_by(Academy.code)):
+        pool = balances.get((academy.code, AccountKind.ACADEMY_POOL), 0)
+        teachers = balances.get((academy.code, AccountKind.TEACHER_CREDIT), 0)
+        rows.append(
+            FundingRow(
+                academy,
+                int(received.get(academy.code) or 0),
+                pool,
+                remaining_cents(pool, teachers),
+            )
         )
-        .outerjoin(received, received.c.academy_code == Academy.code)
-        .outerjoin(pools, pools.c.academy_code == Academy.code)
-        .order_by(Academy.code)
-    )
-    return [(academy, int(r), int(p)) for academy, r, p in db.session.execute(query)]
+    return rows
 
 
 # --- allocation to teachers -------------------------------------------------------------

@@ -119,11 +119,16 @@ def codes(vendor_id: int) -> ResponseReturnValue:
     stock = services.code_stock(vendor)
     form = CodesForm()
     form.offer.choices = options(
-        (
-            f"{line.product.id}:{line.plan_kind.value}",
-            f"{line.product.latest.title} — {PLAN_LABELS[line.plan_kind]}",
-        )
-        for line in stock
+        [
+            ("", _("Choisir un produit et une offre")),
+            *(
+                (
+                    f"{line.product.id}:{line.plan_kind.value}",
+                    f"{line.product.latest.title} — {PLAN_LABELS[line.plan_kind]}",
+                )
+                for line in stock
+            ),
+        ]
     )
     alert = CodeAlertForm(obj=vendor)
     error = None

@@ -189,6 +189,14 @@ class ProductVersion(Timestamped, Model):
             postgresql_where=text("listed"),
             sqlite_where=text("listed"),
         ),
+        # Suggestions as one types: any part of a word (LIKE '%…%'), PostgreSQL only.
+        Index(
+            "ix_product_version_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_where=text("listed"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     @property
@@ -267,3 +275,28 @@ class Plan(Model):
     def vat_cents(self) -> int:
         """The VAT included in the price, rounded to the cent."""
         return round(self.price_cents * self.vat_rate_bp / (10_000 + self.vat_rate_bp))
+
+
+class SearchWord(Model):
+    """A word of the catalogue's vocabulary, for "did you mean": the words of the titles,
+    vendor names, disciplines and levels of the products on sale (docs/decisions/0024).
+
+    `word` is the word as the search reads it (accents removed, lower case, singular);
+    `label` one way it is written (accents kept), to show. Words are added when a version
+    goes on sale and the whole table is rebuilt every night, so it may hold for a day the
+    words of a product no longer on sale: a correction is offered only when the corrected
+    search finds something."""
+
+    __tablename__ = "search_word"
+
+    word: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label: Mapped[str] = mapped_column(String(60))
+
+    __table_args__ = (
+        Index(
+            "ix_search_word_trgm",
+            "word",
+            postgresql_using="gin",
+            postgresql_ops={"word": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -27,7 +28,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
 from app.core.templating import format_cents
-from app.extensions import db
+from app.extensions import db, limiter
 from app.products import services
 from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm
 from app.products.models import PLAN_LABELS, PlanKind, Product, ProductVersion
@@ -313,6 +314,7 @@ def storefront() -> ResponseReturnValue:
         "products/storefront.html",
         page=page,
         args=args,
+        correction=services.did_you_mean(page),
         filters=active_filters(query),
         # « Tout effacer » keeps what was searched and the sort: they are not filters.
         clear_filters_url=_storefront_url({"q": applied["q"], "tri": applied["tri"]}),
@@ -322,6 +324,19 @@ def storefront() -> ResponseReturnValue:
         resource_types=vocabularies.resource_types(),
         plan_labels=PLAN_LABELS,
     )
+
+
+@blueprint.get("/catalogue/suggestions")
+@limiter.limit(lambda: str(current_app.config["SEARCH_SUGGESTIONS_PER_ADDRESS"]))
+def storefront_suggestions() -> ResponseReturnValue:
+    """What to offer someone typing in the catalogue's search, as JSON: the same for
+    everyone, so browsers and proxies may keep it a few minutes (a signed-in session,
+    touched by every request, adds `Vary: Cookie`)."""
+    found = services.suggestions(request.args.get("q", ""))
+    response = jsonify(suggestions=[{"label": s.label, "kind": s.kind} for s in found])
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
 
 
 @blueprint.get("/catalogue/<int:product_id>")

@@ -36,7 +36,7 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_in_a_modal(
     first_card = box(page.locator(".fr-card").first)
     assert first_card["y"] < PHONE["height"], "the first result is below the first screen"
     expect(page.locator("#filtres")).to_be_hidden()
-    expect(page.get_by_role("status")).to_have_text(re.compile(r"^\d+ ressources$"))
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"^\d+ ressources trouvées$"))
     everything = card_titles(page)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways ({width} px)"
