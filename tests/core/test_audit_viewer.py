@@ -5,7 +5,7 @@ the objects' pages; and each filter served by an index on PostgreSQL."""
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +231,7 @@ FILTERS = {
     "object_type": (EventFilters(object_type="vendor"), "ix_audit_event_object"),
     "actor": (EventFilters(actor="dupont"), "ix_audit_event_actor"),
     "dates": (
-        EventFilters(since=datetime(2026, 10, 1).date(), until=datetime(2026, 10, 3).date()),
+        EventFilters(since=date(2026, 10, 1), until=date(2026, 10, 3)),
         "ix_audit_event_created_at",
     ),
 }
