@@ -167,24 +167,28 @@ def test_filter_by_dates_both_included(client: FlaskClient, admin: User) -> None
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"du": "01/10/2026"}, "une date au format AAAA-MM-JJ est attendue (ex. 2026-10-01)."),
-        ({"au": "2026-02-30"}, "une date au format AAAA-MM-JJ est attendue (ex. 2026-10-01)."),
-        ({"du": "1999-12-31"}, "la date doit être comprise entre le 01/01/2000 et le 31/12/2099."),
+        ({"du": "01/10/2026"}, "Du : une date au format AAAA-MM-JJ est attendue (ex. 2026-10-01)."),
+        ({"au": "2026-02-30"}, "Au (inclus) : une date au format AAAA-MM-JJ est attendue"),
+        (
+            {"du": "1999-12-31"},
+            "Du : la date doit être comprise entre le 01/01/2000 et le 31/12/2099.",
+        ),
         (
             {"du": "2026-10-05", "au": "2026-10-01"},
-            "la date de fin doit être le 05/10/2026 ou après.",
+            "Au (inclus) : la date de fin doit être le 05/10/2026 ou après.",
         ),
-        ({"objet_type": "pirate"}, "type d’objet inconnu."),
-        ({"objet": "12"}, "choisissez aussi le type de l’objet."),
-        ({"auteur": "x" * 101}, "100 caractères au plus."),
+        ({"objet_type": "pirate"}, "Type d’objet : type d’objet inconnu."),
+        ({"objet": "12"}, "Identifiant de l’objet : choisissez aussi le type de l’objet."),
+        ({"auteur": "x" * 101}, "Auteur : 100 caractères au plus."),
     ],
 )
-def test_bad_filters_are_refused_in_french(
+def test_bad_filters_are_refused_in_french_naming_the_field(
     client: FlaskClient, admin: User, query: dict[str, str], message: str
 ) -> None:
     page = journal(client, 400, **query)
-    assert message in page
     assert "Le journal n’a pas pu être filtré" in page
+    assert message in page
+    assert message.split(" : ", 1)[1] in page  # also under the field itself
     assert rows(page) == []
 
 
