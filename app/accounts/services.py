@@ -493,6 +493,7 @@ def _sqlite_search_functions() -> None:
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.driver_connection
+    assert raw is not None  # noqa: S101 - an open connection has its driver's
     raw.create_function("search_fold", 1, fold, deterministic=True)
     raw.create_function(
         "user_search_key", 2, lambda name, email: fold(f"{name} {email}"), deterministic=True

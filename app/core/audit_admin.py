@@ -3,6 +3,7 @@ object, by actor and by dates, newest first, in French (app/core/audit_labels.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, render_template, request
@@ -35,7 +36,7 @@ def _filters(errors: dict[str, str]) -> audit.EventFilters:
     """The filters asked; each refused one is left out and its French reason put in
     `errors`, by argument."""
     found: dict[str, object] = {}
-    readers = {
+    readers: dict[str, Callable[[], object]] = {
         "objet_type": lambda: _text("objet_type", 64),
         "objet": lambda: _text("objet", 64),
         "auteur": lambda: _text("auteur", 100),

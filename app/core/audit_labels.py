@@ -139,30 +139,25 @@ def object_url(object_type: str, object_id: str) -> str | None:
 
 
 def _roles(value: Any) -> str:
-    from app.accounts.models import Role
-
     if not isinstance(value, list) or not value:
-        return _("aucun")
+        return str(_("aucun"))
     described = []
     for held in value:
         if not isinstance(held, dict):
             continue
-        try:
-            role = Role(held.get("role")).label
-        except ValueError:
-            role = _("autre rôle")
+        role = _role(held.get("role"))
         scope = held.get("scope")
         described.append(f"{role} ({scope})" if scope else role)
-    return ", ".join(described) or _("aucun")
+    return ", ".join(described) or str(_("aucun"))
 
 
 def _role(value: Any) -> str:
     from app.accounts.models import Role
 
     try:
-        return Role(value).label
+        return str(Role(str(value)).label)
     except ValueError:
-        return _("autre rôle")
+        return str(_("autre rôle"))
 
 
 def _amount(value: Any) -> str:
@@ -234,9 +229,9 @@ def object_names(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
         rows = db.session.execute(select(User.id, User.name).where(User.id.in_(numbers["user"])))
         names.update({("user", str(i)): name for i, name in rows})
     if numbers.get("vendor"):
-        query = select(Vendor.id, Vendor.legal_name).where(Vendor.id.in_(numbers["vendor"]))
-        names.update({("vendor", str(i)): name for i, name in db.session.execute(query)})
+        vendors = select(Vendor.id, Vendor.legal_name).where(Vendor.id.in_(numbers["vendor"]))
+        names.update({("vendor", str(i)): name for i, name in db.session.execute(vendors)})
     if wanted.get("academy"):
-        query = select(Academy.code, Academy.name).where(Academy.code.in_(wanted["academy"]))
-        names.update({("academy", code): name for code, name in db.session.execute(query)})
+        academies = select(Academy.code, Academy.name).where(Academy.code.in_(wanted["academy"]))
+        names.update({("academy", code): name for code, name in db.session.execute(academies)})
     return names
