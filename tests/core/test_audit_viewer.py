@@ -250,6 +250,7 @@ def test_each_filter_reads_an_index(session: Any, name: str) -> None:
     # A test database is small: without this the planner rightly reads the table itself.
     session.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+    # (The actors are found through the users' trigram index on a national table; on the
+    # few users of a test the planner may as well walk their primary key: the search's own
+    # plan is checked in tests/accounts/test_admin_users.py.)
     assert index in plan, plan
-    if name == "actor":
-        assert "ix_user_search" in plan, plan
