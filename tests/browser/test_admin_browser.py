@@ -40,7 +40,9 @@ def test_admin_gives_a_role_and_reads_it_in_the_journal(
     expect(page.get_by_role("cell", name="Rôle donné").first).to_be_visible()
     assert screenshot(page, f"admin-journal-{width}").stat().st_size > 0
     page.goto(live_server + "/admin/journal?du=2026-10-05&au=2026-10-01")
-    expect(page.get_by_text("la date de fin doit être le 05/10/2026 ou après.")).to_be_visible()
+    expect(
+        page.get_by_text("Au (inclus) : la date de fin doit être le 05/10/2026 ou après.")
+    ).to_be_visible()
     assert screenshot(page, f"admin-journal-refused-{width}").stat().st_size > 0
 
 
