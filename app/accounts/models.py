@@ -112,7 +112,7 @@ class User(UserMixin, Timestamped, Model):
 
 # The operator's search of users, by any part of their name or address, any case, accents
 # ignored: a trigram index over `user_search_key(name, email)`, a function of migration
-# 0022g (PostgreSQL only; SQLite computes the key in Python, app/accounts/services.py).
+# 0023 (PostgreSQL only; SQLite computes the key in Python, app/accounts/services.py).
 Index(
     "ix_user_search",
     func.user_search_key(User.name, User.email).label("search_key"),

@@ -487,7 +487,7 @@ def fold(text: str | None) -> str:
 
 
 def _sqlite_search_functions() -> None:
-    """SQLite has no `unaccent` nor the functions of migration 0022g: the same, in Python,
+    """SQLite has no `unaccent` nor the functions of migration 0023: the same, in Python,
     on the session's connection (PostgreSQL has them in the database)."""
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":

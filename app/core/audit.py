@@ -125,7 +125,7 @@ def _start_of(day: date) -> datetime:
 
 def events_query(filters: EventFilters) -> Any:
     """The events matching `filters`, newest first: each filter has its index, ending with
-    (created_at, id) as the order does (migration 0022g)."""
+    (created_at, id) as the order does (migration 0023)."""
     from app.accounts.models import User
     from app.accounts.services import matching_users
 

@@ -10,16 +10,16 @@ a word) goes through `user_search_key(name, email)`, an immutable function of th
 that "%dupont%" does not read 870,000 rows. SQLite computes the same key in Python
 (app/accounts/services.py registers it).
 
-Revision ID: 0022g
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-06
 """
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0022g'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
