@@ -7,13 +7,14 @@ matter to them first (who sees the data, where it lives, how long it is kept).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from babel.lists import format_list
 
 from catalog.conduct import Declaration, Public, counted, data_categories
 
 
-def french_list(words: Iterable[str], style: str = "standard") -> str:
+def french_list(words: Iterable[str], style: Literal["standard", "or"] = "standard") -> str:
     """Words joined as French writes them: "a, b et c" ("standard"), "a, b ou c" ("or")."""
     return format_list(list(words), style, locale="fr")
 

@@ -25,7 +25,7 @@ from app.core.money import InvalidAmount, parse_euros
 from app.extensions import db
 from app.products import services
 from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm, ScreenshotForm
-from app.products.models import SCREENSHOTS_MAX, PLAN_LABELS, PlanKind, Product, ProductVersion
+from app.products.models import PLAN_LABELS, SCREENSHOTS_MAX, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vetting import services as vetting
 from catalog import conduct, privacy, vocabularies

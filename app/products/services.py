@@ -339,7 +339,7 @@ class _ImageRefusals:
 
 
 def _pixels(value: int) -> str:
-    return format_decimal(value)
+    return str(format_decimal(value))
 
 
 def _weight(max_bytes: int) -> str:

@@ -33,7 +33,9 @@ def draft(vendor: Vendor, auth: AuthActions) -> Product:
     return product
 
 
-def add(client: FlaskClient, product: Product, data: bytes | None, alt: str, name: str = "capture.png") -> Any:
+def add(
+    client: FlaskClient, product: Product, data: bytes | None, alt: str, name: str = "capture.png"
+) -> Any:
     upload = (io.BytesIO(data or b""), name if data is not None else "")
     return client.post(
         f"/editeur/{product.vendor_id}/produits/{product.id}/captures",
