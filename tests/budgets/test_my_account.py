@@ -14,6 +14,8 @@ from app.budgets import services as budgets
 from app.extensions import db
 from app.ledger import services as ledger
 from app.orders import services as orders
+from tests import factories
+from tests.conftest import AuthActions
 from tests.orders.conftest import Shop
 from tests.orders.helpers import buy, school_year, visible_text
 
@@ -36,7 +38,9 @@ def test_each_movement_names_its_order_or_its_allocation(
     response = teacher_client.get("/mon-compte")
 
     html = response.get_data(as_text=True)
-    link = f'<a href="/mes-commandes/{order.id}">Commande n° {order.number}</a>'
+    link = (
+        f'<a class="cr-nowrap" href="/mes-commandes/{order.id}">Commande n°\u00a0{order.number}</a>'
+    )
     assert html.count(link) == 2  # the purchase and the refund
     text = visible_text(response)
     movements = re.findall(
@@ -99,3 +103,15 @@ def test_a_year_is_over_after_its_31_august_and_closed_only_once_closing_ran(
     assert budgets.school_year_code(after) != year
     list(budgets.close_year(None, year))
     assert budgets.credit_expiry(year, after).closed
+
+
+def test_an_academy_s_several_domains_are_named_as_a_french_list(
+    client: FlaskClient, auth: AuthActions, session: object
+) -> None:
+    auth.login(factories.academy_manager("70").email)
+
+    text = visible_text(client.get("/academies/70/repartitions/fichier"))
+
+    assert (
+        "Des adresses de l’académie seulement (@ac-normandie.fr, @ac-caen.fr ou @ac-rouen.fr)"
+    ) in text
