@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -140,6 +141,7 @@ def _detail_page(
         purchasable=product.listed is not None and services.is_purchasable(product.listed),
         screenshot_form=form,
         screenshots_max=SCREENSHOTS_MAX,
+        screenshot_pixels=format_decimal(services.SCREENSHOT_MAX_PIXELS),
         error=error,
     )
     return page, 422 if error else 200

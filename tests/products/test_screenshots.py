@@ -70,6 +70,7 @@ def test_a_screenshot_is_stored_under_its_hash_served_and_listed_with_its_text(
     text = page_text(client.get(f"/editeur/{draft.vendor_id}/produits/{draft.id}"))
     assert 'alt="L’écran d’un exercice : un tangram à compléter"' in text
     assert "1 capture sur 5 possibles." in text
+    assert "Au plus 4\u202f000 × 4\u202f000 pixels." in text
 
 
 @pytest.mark.parametrize(
