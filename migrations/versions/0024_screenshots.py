@@ -3,8 +3,8 @@
 Table `product_version_screenshot`: the version, the place (1 to 5, unique per version,
 which is what holds the limit), the stored file's key and the alternative text (required).
 
-Revision ID: 0022c
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0022c'
-down_revision = '0021'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
