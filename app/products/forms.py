@@ -293,7 +293,7 @@ class ProductForm(AppForm):
         return " — ".join(words) or _("Déclaration des pratiques en matière de données")
 
 
-class ScreenshotForm(FlaskForm):
+class ScreenshotForm(AppForm):
     """One screenshot to add to a draft, with the text that describes it."""
 
     screenshot = FileField(
