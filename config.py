@@ -171,6 +171,7 @@ class Config:
     # &region=… when several web machines must all serve every file.
     STORAGE_URL = (INSTANCE_DIR / "storage").as_uri()
     LOGO_MAX_BYTES = 512 * 1024
+    SCREENSHOT_MAX_BYTES = 2 * 1024 * 1024
 
     # The most a request body may weigh, in bytes (app/core/limits.py): Flask answers 413
     # before reading more. A form with a file (allocation file, codes, logo) stays under

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, Field, PasswordField, StringField
+from wtforms import EmailField, Field, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.accounts.services import password_problem
@@ -99,3 +99,35 @@ class PasswordChangeForm(NewPasswordForm):
         validators=[DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+# --- the operator's pages of users ---------------------------------------------------------
+
+
+class RoleGrantForm(AppForm):
+    """A role the operator gives; the scope field the role needs, the others ignored.
+    Choices are not checked here: the service refuses an unknown role, academy, school or
+    company, in French, naming the field."""
+
+    role = SelectField(_l("Rôle"), validate_choice=False)
+    academy = SelectField(
+        _l("Académie"),
+        validate_choice=False,
+        description=_l("Pour le rôle de gestionnaire académique."),
+    )
+    school = StringField(
+        _l("UAI de l’établissement"),
+        validators=[Length(max=20)],
+        description=_l("Pour le rôle d’enseignant, par exemple 0750001A."),
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    vendor = StringField(
+        _l("SIRET de l’éditeur"),
+        validators=[Length(max=30)],
+        description=_l("Pour le rôle d’éditeur : 14 chiffres."),
+        render_kw={"spellcheck": "false", "autocomplete": "off", "inputmode": "numeric"},
+    )
+
+
+class RoleRemovalForm(AppForm):
+    """Removing one role: the CSRF token only (the role is in the address)."""

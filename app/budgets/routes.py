@@ -91,6 +91,7 @@ def my_account() -> ResponseReturnValue:
         schools=current_user.scopes(Role.TEACHER),
         balance=services.teacher_balance(current_user.id, year),
         movements=services.teacher_movements(current_user.id, year),
+        expiry=services.credit_expiry(year, dates.today()),
     )
 
 

@@ -291,3 +291,14 @@ class ProductForm(AppForm):
             else:
                 break
         return " — ".join(words) or _("Déclaration des pratiques en matière de données")
+
+
+class ScreenshotForm(AppForm):
+    """One screenshot to add to a draft, with the text that describes it."""
+
+    screenshot = FileField(
+        _l("Capture d’écran (PNG, JPEG ou WebP, 2 Mo au plus)"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "webp"], _l("PNG, JPEG ou WebP."))],
+    )
+    # Required and at most 250 characters: checked by services.add_screenshot.
+    alt_text = StringField(_l("Ce que montre la capture (texte alternatif, obligatoire)"))

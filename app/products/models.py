@@ -159,6 +159,9 @@ class ProductVersion(Timestamped, Model):
     )
     disciplines: Mapped[list[VersionDiscipline]] = relationship(cascade="all, delete-orphan")
     levels: Mapped[list[VersionLevel]] = relationship(cascade="all, delete-orphan")
+    screenshots: Mapped[list[Screenshot]] = relationship(
+        cascade="all, delete-orphan", order_by="Screenshot.position"
+    )
 
     __table_args__ = (
         UniqueConstraint("product_id", "number"),
@@ -239,6 +242,30 @@ class VersionLevel(Model):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
     __table_args__ = (Index("ix_product_version_level_code", "code", "version_id"),)
+
+
+# Screenshots a version may show on the storefront.
+SCREENSHOTS_MAX = 5
+
+
+class Screenshot(Model):
+    """A screenshot of a version, shown on its product page with the text that describes
+    it to those who cannot see it (required). At most SCREENSHOTS_MAX per version: each
+    takes one of the numbered places, which the database holds unique and in range."""
+
+    __tablename__ = "product_version_screenshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # in storage, under screenshots/
+    alt_text: Mapped[str] = mapped_column(String(250))
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        CheckConstraint(f"position BETWEEN 1 AND {SCREENSHOTS_MAX}", name="position_in_range"),
+        CheckConstraint("length(trim(alt_text)) > 0", name="alt_text_given"),
+    )
 
 
 class Plan(Model):

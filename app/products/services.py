@@ -15,7 +15,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -32,12 +32,14 @@ from app.core.db import insert_or_ignore, is_postgres
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.products.models import (
+    SCREENSHOTS_MAX,
     VAT_RATES_BP,
     Channel,
     Plan,
     PlanKind,
     Product,
     ProductVersion,
+    Screenshot,
     SearchWord,
     VersionDiscipline,
     VersionLevel,
@@ -54,6 +56,8 @@ SINGLE_LINE = ("title", "summary", "access_url", "gar_resource_id")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LOGO_MAX_PIXELS = 2000  # width and height
+SCREENSHOT_MAX_PIXELS = 4000  # width and height
+ALT_TEXT_MAX = 250
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,10 @@ def new_version(actor: User, product: Product) -> ProductVersion:
     draft = draft_of(latest)
     version = ProductVersion(number=latest.number + 1, status=VersionStatus.DRAFT)
     version.logo_key = latest.logo_key
+    version.screenshots = [
+        Screenshot(position=shot.position, key=shot.key, alt_text=shot.alt_text)
+        for shot in latest.screenshots
+    ]
     with db.session.no_autoflush:  # the new version is saved once it is filled in
         product.versions.append(version)
         _apply(version, draft, product.vendor)
@@ -322,41 +330,150 @@ def new_version(actor: User, product: Product) -> ProductVersion:
     return version
 
 
-def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) -> str:
-    """Store a logo (PNG, JPEG or WebP, checked by decoding it) on an editable version."""
-    if not version.editable:
-        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+@dataclass(frozen=True)
+class _ImageRefusals:
+    """What a vendor is told when an uploaded image is refused, for one field."""
+
+    field: str
+    too_heavy: str
+    wrong_format: str
+    unreadable: str
+    too_large: Callable[[int, int, int], str]  # (width, height, most) -> message
+
+
+def _pixels(value: int) -> str:
+    return str(format_decimal(value))
+
+
+def _weight(max_bytes: int) -> str:
+    """512 Ko, 2 Mo."""
+    megabytes, rest = divmod(max_bytes, 1024 * 1024)
+    if megabytes and not rest:
+        return f"{format_decimal(megabytes)} Mo"
+    return f"{format_decimal(max_bytes // 1024)} Ko"
+
+
+LOGO_REFUSALS = _ImageRefusals(
+    field="logo",
+    too_heavy="Le logo dépasse {weight}.",
+    wrong_format="Le logo doit être une image PNG, JPEG ou WebP.",
+    unreadable="Le logo n'est pas une image lisible.",
+    too_large=lambda width, height, most: gettext(
+        "Le logo est trop grand : %(width)s × %(height)s pixels ; au plus %(most)s × %(most)s.",
+        width=_pixels(width),
+        height=_pixels(height),
+        most=_pixels(most),
+    ),
+)
+SCREENSHOT_REFUSALS = _ImageRefusals(
+    field="screenshot",
+    too_heavy="La capture d'écran dépasse {weight}.",
+    wrong_format="La capture d'écran doit être une image PNG, JPEG ou WebP.",
+    unreadable="La capture d'écran n'est pas une image lisible.",
+    too_large=lambda width, height, most: gettext(
+        "La capture d’écran est trop grande : %(width)s × %(height)s pixels ; "
+        "au plus %(most)s × %(most)s.",
+        width=_pixels(width),
+        height=_pixels(height),
+        most=_pixels(most),
+    ),
+)
+
+
+def _checked_image(data: bytes, max_bytes: int, max_pixels: int, refusals: _ImageRefusals) -> str:
+    """The file extension of an uploaded image (PNG, JPEG or WebP), checked by its weight,
+    then the size its header announces (before decoding a pixel: a decompression bomb is
+    refused here), then by decoding it. ValidationFailed naming the field otherwise."""
+    field = refusals.field
     if len(data) > max_bytes:
         raise ValidationFailed(
-            f"Le logo dépasse {max_bytes // 1024} Ko.", details={"logo": ["fichier trop lourd"]}
+            refusals.too_heavy.format(weight=_weight(max_bytes)),
+            details={field: ["fichier trop lourd"]},
         )
     try:
         image_format, (width, height) = _announced_image(data)
         if image_format not in LOGO_FORMATS:
+            raise ValidationFailed(refusals.wrong_format, details={field: ["format refusé"]})
+        if width > max_pixels or height > max_pixels:
             raise ValidationFailed(
-                "Le logo doit être une image PNG, JPEG ou WebP.",
-                details={"logo": ["format refusé"]},
-            )
-        if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:  # before decoding a pixel
-            raise ValidationFailed(
-                gettext(
-                    "Le logo est trop grand : %(width)s × %(height)s pixels ; "
-                    "au plus %(most)s × %(most)s.",
-                    width=format_decimal(width),
-                    height=format_decimal(height),
-                    most=format_decimal(LOGO_MAX_PIXELS),
-                ),
-                details={"logo": ["image trop grande"]},
+                refusals.too_large(width, height, max_pixels),
+                details={field: ["image trop grande"]},
             )
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValidationFailed(
-            "Le logo n'est pas une image lisible.", details={"logo": ["image illisible"]}
-        ) from error
-    version.logo_key = storage.save("logos", data, LOGO_FORMATS[image_format])
+        raise ValidationFailed(refusals.unreadable, details={field: ["image illisible"]}) from error
+    return LOGO_FORMATS[image_format]
+
+
+def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) -> str:
+    """Store a logo (PNG, JPEG or WebP, checked by decoding it) on an editable version."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    extension = _checked_image(data, max_bytes, LOGO_MAX_PIXELS, LOGO_REFUSALS)
+    version.logo_key = storage.save("logos", data, extension)
     audit.record(actor, "version.logo", "product", version.product_id, version=version.number)
     return version.logo_key
+
+
+def add_screenshot(
+    actor: User, version: ProductVersion, data: bytes, alt_text: str, max_bytes: int
+) -> Screenshot:
+    """Add a screenshot to an editable version, in its first free place (SCREENSHOTS_MAX
+    at most), with the text that describes it to those who cannot see it (required).
+    The image is checked as a logo is. The version's row is locked while the place is
+    chosen, so two uploads at once never take the same one."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    db.session.execute(
+        select(ProductVersion.id).where(ProductVersion.id == version.id).with_for_update()
+    )
+    db.session.refresh(version, ["screenshots"])
+    errors: dict[str, list[str]] = {}
+    alt_text = alt_text.strip()
+    if not alt_text:
+        errors["alt_text"] = ["décrivez ce que montre la capture (obligatoire)"]
+    elif len(alt_text) > ALT_TEXT_MAX:
+        errors["alt_text"] = [f"{ALT_TEXT_MAX} caractères au plus"]
+    elif CONTROL.search(alt_text):
+        errors["alt_text"] = ["caractère de contrôle invisible interdit"]
+    if len(version.screenshots) >= SCREENSHOTS_MAX:
+        raise ValidationFailed(
+            f"Une version montre {SCREENSHOTS_MAX} captures d'écran au plus : "
+            "supprimez-en une avant d'en ajouter une autre.",
+            details={"screenshot": [f"{SCREENSHOTS_MAX} captures au plus"], **errors},
+        )
+    if not data:
+        errors["screenshot"] = ["choisissez un fichier"]
+    if errors:
+        raise ValidationFailed("La capture d'écran n'a pas été ajoutée.", details=errors)
+    extension = _checked_image(data, max_bytes, SCREENSHOT_MAX_PIXELS, SCREENSHOT_REFUSALS)
+    taken = {shot.position for shot in version.screenshots}
+    position = min(set(range(1, SCREENSHOTS_MAX + 1)) - taken)
+    shot = Screenshot(
+        position=position, key=storage.save("screenshots", data, extension), alt_text=alt_text
+    )
+    version.screenshots.append(shot)
+    db.session.flush()
+    audit.record(
+        actor, "version.screenshot_added", "product", version.product_id, version=version.number
+    )
+    return shot
+
+
+def remove_screenshot(actor: User, version: ProductVersion, screenshot_id: int) -> None:
+    """Remove a screenshot of an editable version (the stored file stays: an older
+    version may show the same one)."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    shot = next((s for s in version.screenshots if s.id == screenshot_id), None)
+    if shot is None:
+        raise NotFound("Capture d'écran introuvable.")
+    version.screenshots.remove(shot)
+    db.session.flush()
+    audit.record(
+        actor, "version.screenshot_removed", "product", version.product_id, version=version.number
+    )
 
 
 def _announced_image(data: bytes) -> tuple[str, tuple[int, int]]:
@@ -543,6 +660,31 @@ def search(query: StorefrontQuery) -> StorefrontPage:
     results = [(version, vendor_name) for version, vendor_name in rows]
     return StorefrontPage(
         results=results, total=total, page=page, pages=pages, query=query, capped=capped
+    )
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A version's disciplines, levels and resource type, as teachers read them, in the
+    vocabularies' order."""
+
+    disciplines: list[str]
+    levels: list[str]
+    resource_type: str
+
+
+def terms_of(version: ProductVersion) -> Terms:
+    def labels(
+        terms: Sequence[vocabularies.Discipline | vocabularies.Level], codes: list[str]
+    ) -> list[str]:
+        chosen = set(codes)
+        return [term.label for term in terms if term.code in chosen]
+
+    return Terms(
+        disciplines=labels(vocabularies.disciplines(), version.discipline_codes),
+        levels=labels(vocabularies.levels(), version.level_codes),
+        resource_type=vocabularies.label_of("resource_types", version.resource_type)
+        or version.resource_type,
     )
 
 

@@ -473,7 +473,7 @@ def test_a_valid_file_is_previewed_then_confirmed_and_the_new_teacher_sees_the_c
     account = page_text(client.get("/mon-compte"))
     assert "Nouvelle Enseignante" in account
     assert format_euros(15_050) in account
-    assert "Crédit attribué par l'académie de Paris" in account
+    assert "Dotation de l’académie de Paris" in account
 
 
 def test_confirming_a_file_twice_moves_the_money_once(
@@ -675,7 +675,7 @@ def test_my_account_shows_the_balance_and_every_movement_newest_first(
     auth.login(teacher.email)
     text = page_text(client.get("/mon-compte"))
     assert re.search(r'id="balance">' + re.escape(format_euros(20_000)), text)
-    labels = ["Remboursement", "Achat", "Crédit attribué par l'académie de Paris"]
+    labels = ["Remboursement", "Achat", "Dotation de l’académie de Paris"]
     positions = [text.index(label) for label in labels]
     assert positions == sorted(positions)
     assert "+" + format_euros(2_000) in text

@@ -142,6 +142,7 @@ def _ids(session: Session) -> dict[str, Any]:
         "payout_id": payout.id if payout else 1,
         "allocation_id": allocation.id if allocation else 1,
         "invoice_id": invoice.id if invoice else 1,
+        "user_id": teacher.id,
         "token": "jeton-inconnu",
         "lang": "fr",
         "kind": "achats",
