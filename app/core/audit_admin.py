@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -18,11 +19,11 @@ from app.core.errors import BadRequest
 blueprint = Blueprint("audit", __name__)
 
 
-@blueprint.app_context_processor
-def audit_words() -> dict[str, object]:
-    """`audit_labels` in every template: the pages that show audit events (this viewer, a
-    vendor's or a user's page) name them in French."""
-    return {"audit_labels": audit_labels}
+@blueprint.record_once
+def audit_words(state: BlueprintSetupState) -> None:
+    """`audit_labels` in every template and macro: the pages that show audit events (this
+    viewer, a vendor's or a user's page, a product's history) name them in French."""
+    state.app.jinja_env.globals["audit_labels"] = audit_labels
 
 
 def _text(name: str, longest: int) -> str:

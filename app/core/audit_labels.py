@@ -85,6 +85,8 @@ ACTION_LABELS = {
     "version.created": _l("Nouvelle version du produit"),
     "version.edited": _l("Version du produit modifiée"),
     "version.logo": _l("Logo du produit changé"),
+    "version.screenshot_added": _l("Capture d’écran ajoutée"),
+    "version.screenshot_removed": _l("Capture d’écran supprimée"),
     "version.submitted": _l("Version soumise à la commission"),
 }
 

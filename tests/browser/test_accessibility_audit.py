@@ -196,6 +196,12 @@ def run_vnu(files: list[Path]) -> tuple[str, list[dict[str, Any]]]:
     return str(report["version"]).split()[0], list(report["messages"])
 
 
+def without_ids(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pages as the declaration compares them: a demo record's id depends on what ran
+    before in the same database (sequences are not rolled back), so it is left out."""
+    return [{**page, "path": re.sub(r"/\d+(?=/|$)", "/…", page["path"])} for page in pages]
+
+
 def vnu_message(audited: Audited, path: str, message: dict[str, Any]) -> str:
     where = f"ligne {message.get('lastLine', '?')}"
     extract = (message.get("extract") or "").replace("\n", " ").strip()
@@ -284,7 +290,10 @@ def test_accessibility_audit(
         f"{AUDIT_FILE.relative_to(ROOT)} manque : `make accessibility-audit`"
     )
     kept = json.loads(AUDIT_FILE.read_text(encoding="utf-8"))
-    assert (kept["tools"], kept["pages"]) == (audit["tools"], audit["pages"]), (
+    assert (kept["tools"], without_ids(kept["pages"])) == (
+        audit["tools"],
+        without_ids(audit["pages"]),
+    ), (
         f"{AUDIT_FILE.relative_to(ROOT)} (la déclaration d’accessibilité) ne dit plus ce que "
         "cet audit trouve : `make accessibility-audit` le réécrit."
     )

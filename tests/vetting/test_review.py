@@ -71,7 +71,7 @@ def test_the_review_page_shows_the_findings_and_the_label_grid(
     for decision in Decision:
         assert decision.label in text
     assert "Les données sont hébergées chez OVHcloud (FR)." in text
-    assert "Soumis à la commission" in text  # the timeline
+    assert "Version soumise à la commission" in text  # the timeline
 
 
 def test_the_findings_are_shown_in_words_without_their_rule_codes(
@@ -360,13 +360,13 @@ def test_the_product_page_timeline_lists_every_step(
     steps = [" ".join(item.split()) for item in re.findall(r"<li>(.*?)</li>", timeline, re.S)]
     expected = [
         "Produit créé (v1)",
-        "Soumission refusée par les contrôles automatiques (v1)",
-        "Brouillon modifié (v1)",
-        "Soumis à la commission (v1)",
-        f"Modifications demandées (v1) : « {comment} »",
-        "Brouillon modifié (v1)",
-        "Soumis à la commission (v1)",
-        "Label accordé (v1)",
+        "Version refusée par les vérifications automatiques (v1)",
+        "Version du produit modifiée (v1)",
+        "Version soumise à la commission (v1)",
+        f"Modifications demandées par la commission (v1) : « {comment} »",
+        "Version du produit modifiée (v1)",
+        "Version soumise à la commission (v1)",
+        "Produit labellisé par la commission (v1)",
     ]
     assert [step.split(" — ", 1)[1] for step in steps] == expected
     assert "au catalogue, label jusqu’au" in text

@@ -45,7 +45,7 @@ def test_a_declaration_with_blockers_is_refused_on_the_spot(
     assert "Soumission refusée : la déclaration ne respecte pas le code de conduite." in text
     assert "L'hébergement chez AWS (US) est hors de l'Union européenne" in text
     assert "La ressource affiche de la publicité" in text
-    assert "Soumission refusée par les contrôles automatiques" in text  # in the timeline
+    assert "Version refusée par les vérifications automatiques" in text  # in the timeline
 
     auth.logout()
     auth.login(reviewer.email)
