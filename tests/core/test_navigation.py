@@ -37,7 +37,9 @@ def has_class(name: str) -> str:
 
 def breadcrumb_items(page: html.HtmlElement) -> list[html.HtmlElement]:
     [nav] = page.xpath(f"//nav[{has_class('fr-breadcrumb')}]")
-    assert nav.xpath(f".//button[{has_class('fr-breadcrumb__button')}][@aria-controls='breadcrumb']")
+    assert nav.xpath(
+        f".//button[{has_class('fr-breadcrumb__button')}][@aria-controls='breadcrumb']"
+    )
     return nav.xpath(
         f".//ol[{has_class('fr-breadcrumb__list')}]/li/a[{has_class('fr-breadcrumb__link')}]"
     )
@@ -112,7 +114,9 @@ def test_vendor_pages_have_a_breadcrumb_and_the_side_menu(
         links = menu.xpath(f".//a[{has_class('fr-sidemenu__link')}]")
         assert [a.text_content().strip() for a in links] == list(menu_pages.values()), url
         assert [a.text_content().strip() for a in links if a.get("aria-current")] == [label]
-        assert menu.xpath(f".//button[{has_class('fr-sidemenu__btn')}][@aria-controls='vendor-menu']")
+        assert menu.xpath(
+            f".//button[{has_class('fr-sidemenu__btn')}][@aria-controls='vendor-menu']"
+        )
         assert len(page.xpath(f"//a[@href='{base}/commandes']")) == 1, url  # not the old row
         *_, current = breadcrumb_items(page)
         assert current.get("aria-current") == "page", url
