@@ -15,7 +15,7 @@ export FLASK_APP := app
 run migrate seed: export APP_ENV ?= development
 
 .PHONY: help install run test test-sqlite lint format system-packages migrate seed translations \
-        translations-update backup restore clean serve
+        translations-update backup restore clean serve accessibility-audit
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,11 +48,13 @@ translations-update: $(BIN)/.installed ## Extract new strings into app/translati
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o instance/messages.pot --no-location --omit-header .
 	$(BIN)/pybabel update -i instance/messages.pot -d app/translations
 
-# Debian packages the tests and PDF rendering need: Chromium for the browser tests,
-# Pango for WeasyPrint, fonts for both. Installed only when missing.
+# Debian packages the tests and PDF rendering need: Chromium for the browser tests, Java for
+# the Nu HTML Checker (the accessibility audit),
+# Pango for WeasyPrint, fonts for Chromium and WeasyPrint. Installed only when missing.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	ldconfig -p | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	[ -d /usr/share/fonts/truetype/dejavu ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
@@ -129,12 +131,17 @@ lint: install ## ruff, ruff format --check, mypy
 	$(BIN)/mypy
 
 test: install system-packages lint ## Lint, type-check, every test on PostgreSQL, then on SQLite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 	$(MAKE) --no-print-directory test-sqlite
 
 test-sqlite: install ## The suite on the embedded default, SQLite (PostgreSQL-only tests skip)
 	mkdir -p instance
-	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -q -m "not browser"
+	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -n auto -q -m "not browser"
+
+# axe-core and the Nu HTML Checker over 20 pages, every role (tests/browser/test_accessibility_audit.py);
+# the figures go to app/site/accessibility_audit.json, which the accessibility declaration shows.
+accessibility-audit: install system-packages ## Audit 20 pages (axe, HTML checker) into app/site/accessibility_audit.json
+	UPDATE_ACCESSIBILITY_AUDIT=1 $(BIN)/python -m pytest -q tests/browser/test_accessibility_audit.py
 
 format: install ## Format the code
 	$(BIN)/ruff check --fix .

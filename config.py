@@ -52,6 +52,14 @@ class Config:
         "MAIL_FROM": "MAIL_FROM",
         "MAIL_REPLY_TO": "MAIL_REPLY_TO",
         "SUPPORT_EMAIL": "SUPPORT_EMAIL",
+        "ACCESSIBILITY_EMAIL": "ACCESSIBILITY_EMAIL",
+        "DPO_EMAIL": "DPO_EMAIL",
+        "DPO_ADDRESS": "DPO_ADDRESS",
+        "PUBLISHER_NAME": "PUBLISHER_NAME",
+        "PUBLISHER_ADDRESS": "PUBLISHER_ADDRESS",
+        "PUBLICATION_DIRECTOR": "PUBLICATION_DIRECTOR",
+        "HOST_NAME": "HOST_NAME",
+        "HOST_ADDRESS": "HOST_ADDRESS",
         "PROCONNECT_ISSUER": "PROCONNECT_ISSUER",
         "PROCONNECT_CLIENT_ID": "PROCONNECT_CLIENT_ID",
         "PROCONNECT_CLIENT_SECRET": "PROCONNECT_CLIENT_SECRET",
@@ -119,6 +127,9 @@ class Config:
     LINK_PAGES_PER_ADDRESS = "300 per hour"
     # Companies registering (each creates an account and sends a mail), per network address.
     VENDOR_REGISTRATIONS_PER_ADDRESS = "20 per hour"
+    # Suggestions as one types in the catalogue's search (a request every few keystrokes),
+    # per network address: a whole school may search from behind one address.
+    SEARCH_SUGGESTIONS_PER_ADDRESS = "600 per minute"
     # The vendors' API, per token (requests without a valid token: per network address).
     API_REQUESTS_PER_TOKEN = "600 per minute"  # noqa: S105 - a rate, not a secret
 
@@ -133,6 +144,19 @@ class Config:
     MAIL_TIMEOUT_SECONDS = 30
     # Where people write to the operator (e.g. to contest a refusal): shown on the pages.
     SUPPORT_EMAIL = "assistance@compte-ressources.education.gouv.fr"
+    # The public information pages (app/site): who to write to about accessibility and
+    # personal data, who publishes the service and who hosts it (mentions légales).
+    ACCESSIBILITY_EMAIL = "accessibilite@compte-ressources.education.gouv.fr"
+    DPO_EMAIL = "dpd@compte-ressources.education.gouv.fr"
+    DPO_ADDRESS = (
+        "Délégué à la protection des données, ministère de l’Éducation nationale, "
+        "110 rue de Grenelle, 75357 Paris SP 07"
+    )
+    PUBLISHER_NAME = "Ministère de l’Éducation nationale"
+    PUBLISHER_ADDRESS = "110 rue de Grenelle, 75357 Paris SP 07"
+    PUBLICATION_DIRECTOR = "Le directeur du numérique pour l’éducation"
+    HOST_NAME = "Ministère de l’Éducation nationale, direction du numérique pour l’éducation"
+    HOST_ADDRESS = "110 rue de Grenelle, 75357 Paris SP 07"
 
     # ProConnect, the State's sign-in for its agents (OpenID Connect). No issuer: no button.
     PROCONNECT_ISSUER = ""
@@ -147,6 +171,7 @@ class Config:
     # &region=… when several web machines must all serve every file.
     STORAGE_URL = (INSTANCE_DIR / "storage").as_uri()
     LOGO_MAX_BYTES = 512 * 1024
+    SCREENSHOT_MAX_BYTES = 2 * 1024 * 1024
 
     # The most a request body may weigh, in bytes (app/core/limits.py): Flask answers 413
     # before reading more. A form with a file (allocation file, codes, logo) stays under

@@ -97,11 +97,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.accounts.admin_routes import blueprint as users
     from app.accounts.proconnect import blueprint as proconnect
     from app.accounts.profile import blueprint as profile
     from app.accounts.routes import blueprint as accounts
     from app.accounts.token_routes import blueprint as tokens
     from app.budgets.routes import blueprint as budgets
+    from app.core.audit_admin import blueprint as audit
     from app.core.health import blueprint as health
     from app.core.jobs_admin import blueprint as jobs
     from app.core.metrics import blueprint as metrics
@@ -115,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.payouts.routes import blueprint as payouts
     from app.products.routes import blueprint as products
     from app.reporting.routes import blueprint as reporting
+    from app.site.routes import blueprint as site
     from app.vendors.routes import blueprint as vendors
     from app.vetting.routes import blueprint as vetting
 
@@ -137,6 +140,9 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         jobs,
         notifications,
+        site,
+        users,
+        audit,
     ):
         app.register_blueprint(blueprint)
     api.register_blueprint(licences_api)

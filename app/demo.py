@@ -34,6 +34,7 @@ from app.payouts.models import BankDetails
 from app.products import services as products
 from app.products.models import Channel, PlanKind, Product, ProductVersion
 from app.products.services import PlanDraft, ProductDraft
+from app.reporting import services as reporting
 from app.vendors.models import Vendor
 from app.vetting import services as vetting
 from app.vetting.models import Decision
@@ -355,6 +356,8 @@ def seed_demo() -> dict[str, int]:
     seed_delivery(vendors)
     seed_bank_details(vendors)
     seed_orders()
+    # The dashboards' figures, summed now: the first visit shows them, not zeros.
+    reporting.refresh(year.code)
     return demo_counts()
 
 

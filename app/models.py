@@ -10,7 +10,14 @@ from app.licences.models import ActivationCode, Licence
 from app.notifications.models import MailChoice, Notification
 from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
-from app.products.models import Plan, Product, ProductVersion, VersionDiscipline, VersionLevel
+from app.products.models import (
+    Plan,
+    Product,
+    ProductVersion,
+    SearchWord,
+    VersionDiscipline,
+    VersionLevel,
+)
 from app.reporting.models import SpendingSummary
 from app.vendors.models import ExcludedCompany, ExclusionMatch, Vendor, VendorStatus
 from app.vetting.models import Review
@@ -44,6 +51,7 @@ __all__ = [
     "Product",
     "ProductVersion",
     "Review",
+    "SearchWord",
     "RoleGrant",
     "School",
     "SettlementRun",

@@ -6,6 +6,8 @@
 - else the local PostgreSQL on 127.0.0.1:5432 (user postgres), database
   `compte_ressources_test`, created when missing;
 - else a SQLite file, with a warning (never on CI, where PostgreSQL is required).
+
+Under pytest-xdist each worker gets its own database (`…_test_gw0`, `test_gw0.sqlite`).
 """
 
 from __future__ import annotations
@@ -42,9 +44,21 @@ def _create_database_if_missing(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
+def _per_worker(url: str) -> str:
+    """The worker's own database when pytest-xdist runs the suite in several processes."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        stem, dot, extension = (parsed.database or "test.sqlite").rpartition(".")
+        return parsed.set(database=f"{stem}_{worker}{dot}{extension}").render_as_string(False)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(False)
+
+
 def test_database_url() -> str:
     """The URL the test suite uses, the database created when needed."""
-    candidates = []
+    candidates: list[str] = []
     if os.environ.get("TEST_DATABASE_URL"):
         candidates.append(os.environ["TEST_DATABASE_URL"])
     elif os.environ.get("DATABASE_URL", "").startswith("postgresql"):
@@ -52,6 +66,7 @@ def test_database_url() -> str:
         candidates.append(url.set(database=f"{url.database}_test").render_as_string(False))
     else:
         candidates.append(LOCAL_POSTGRES)
+    candidates = [_per_worker(url) for url in candidates]
     for url in candidates:
         if url.startswith("sqlite"):
             return url
@@ -62,7 +77,7 @@ def test_database_url() -> str:
         raise RuntimeError(
             f"PostgreSQL ne répond pas ({candidates[0]}) : les tests l'exigent sur CI."
         )
-    return f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}"
+    return _per_worker(f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}")
 
 
 def describe(url: str) -> str:

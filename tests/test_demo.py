@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -9,10 +11,12 @@ from stdnum import bic, iban
 from app import create_app
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import School
+from app.budgets.services import school_year_code
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
 from app.ledger.models import LedgerAccount
 from app.payouts.models import BankDetails
+from app.reporting import services as reporting
 from app.vendors.models import Vendor
 from tests.conftest import AuthActions
 
@@ -29,6 +33,15 @@ def test_seed_demo_twice_leaves_the_same_counts(app: Flask, session: object) -> 
     assert "schools    60" in first
     assert "users      305" in first
     assert _seed(app) == first
+
+
+def test_the_demo_dashboards_have_their_figures_from_the_start(app: Flask, session: object) -> None:
+    _seed(app)
+
+    dash = reporting.dashboard(school_year_code(date.today()), "01")  # noqa: DTZ011 - as the seed
+    assert dash.refreshed_at is not None
+    assert dash.ledger["received"] > 0
+    assert dash.buyers == 1  # the demo teacher's orders
 
 
 def test_every_demo_account_logs_in_and_sees_its_home(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, PasswordField, StringField
+from wtforms import EmailField, Field, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.accounts.services import password_problem
+from app.core.forms import AppForm
 
 PASSWORD_HINT = _l(
     "12 caractères ou plus. Une phrase de plusieurs mots, facile à retenir, est idéale."
@@ -37,7 +37,7 @@ def new_password_field(label: str = _l("Nouveau mot de passe")) -> Any:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = EmailField(
         _l("Adresse électronique"),
         # No format check here: a malformed address simply matches no account.
@@ -51,7 +51,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class EmailRequestForm(FlaskForm):
+class EmailRequestForm(AppForm):
     """An address to send a link to (first login, forgotten password)."""
 
     email = EmailField(
@@ -61,7 +61,7 @@ class EmailRequestForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(AppForm):
     """Choosing a password: first activation, or after a reset link."""
 
     email_of_owner = ""  # set by the view, so the password cannot contain the address
@@ -77,7 +77,7 @@ class NewPasswordForm(FlaskForm):
     )
 
 
-class NameForm(FlaskForm):
+class NameForm(AppForm):
     name = StringField(
         _l("Prénom et nom"),
         validators=[DataRequired(_l("Saisissez votre nom.")), Length(max=200)],
@@ -85,7 +85,7 @@ class NameForm(FlaskForm):
     )
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(AppForm):
     email = EmailField(
         _l("Nouvelle adresse électronique"),
         validators=[DataRequired(_l("Saisissez la nouvelle adresse.")), Length(max=254)],
@@ -99,3 +99,35 @@ class PasswordChangeForm(NewPasswordForm):
         validators=[DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+# --- the operator's pages of users ---------------------------------------------------------
+
+
+class RoleGrantForm(AppForm):
+    """A role the operator gives; the scope field the role needs, the others ignored.
+    Choices are not checked here: the service refuses an unknown role, academy, school or
+    company, in French, naming the field."""
+
+    role = SelectField(_l("Rôle"), validate_choice=False)
+    academy = SelectField(
+        _l("Académie"),
+        validate_choice=False,
+        description=_l("Pour le rôle de gestionnaire académique."),
+    )
+    school = StringField(
+        _l("UAI de l’établissement"),
+        validators=[Length(max=20)],
+        description=_l("Pour le rôle d’enseignant, par exemple 0750001A."),
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    vendor = StringField(
+        _l("SIRET de l’éditeur"),
+        validators=[Length(max=30)],
+        description=_l("Pour le rôle d’éditeur : 14 chiffres."),
+        render_kw={"spellcheck": "false", "autocomplete": "off", "inputmode": "numeric"},
+    )
+
+
+class RoleRemovalForm(AppForm):
+    """Removing one role: the CSRF token only (the role is in the address)."""

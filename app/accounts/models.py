@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Timestamped, UTCDateTime, enum_column
@@ -70,7 +79,10 @@ class User(UserMixin, Timestamped, Model):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        Index("ix_user_name", "name", "id"),  # the operator's list of users, by name
+    )
 
     @property
     def is_active(self) -> bool:  # flask-login: a deactivated user cannot log in
@@ -96,6 +108,17 @@ class User(UserMixin, Timestamped, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+# The operator's search of users, by any part of their name or address, any case, accents
+# ignored: a trigram index over `user_search_key(name, email)`, a function of migration
+# 0023 (PostgreSQL only; SQLite computes the key in Python, app/accounts/services.py).
+Index(
+    "ix_user_search",
+    func.user_search_key(User.name, User.email).label("search_key"),
+    postgresql_using="gin",
+    postgresql_ops={"search_key": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 
 class RoleGrant(Timestamped, Model):

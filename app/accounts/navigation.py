@@ -47,9 +47,11 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
             (Role.ADMIN, Link(_("Tableau de bord"), url_for("reporting.national_dashboard")))
         )
         links.append((Role.ADMIN, Link(_("Éditeurs"), url_for("vendors.admin_list"))))
+        links.append((Role.ADMIN, Link(_("Utilisateurs"), url_for("users.index"))))
         links.append((Role.ADMIN, Link(_("Versements"), url_for("payouts.admin_runs"))))
         links.append((Role.ADMIN, Link(_("Tâches en échec"), url_for("jobs.dead"))))
         links.append((Role.ADMIN, Link(_("Tâches planifiées"), url_for("jobs.scheduled"))))
+        links.append((Role.ADMIN, Link(_("Journal d’audit"), url_for("audit.journal"))))
     return links
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts import services
+from app.accounts import personal_data, services
 from app.accounts.forms import EmailChangeForm, NameForm, PasswordChangeForm
 from app.accounts.models import User
 from app.accounts.navigation import home_url
@@ -134,6 +136,20 @@ def change_password() -> ResponseReturnValue:
             flash(_("Votre mot de passe est changé. Vos autres sessions sont fermées."), "success")
             return redirect(url_for("profile.show"))
     return _page(password_form=form, status=422)
+
+
+@blueprint.get("/mes-donnees.json")
+@login_required
+def export_data() -> ResponseReturnValue:
+    """Everything the service holds about the signed-in person, as a file to keep (RGPD,
+    right of access). Not cached: every response carries `Cache-Control: no-store`."""
+    document = json.dumps(personal_data.export(_me()), ensure_ascii=False, indent=2)
+    disposition = f'attachment; filename="{personal_data.FILENAME}"'
+    return Response(
+        document,
+        mimetype="application/json",
+        headers={"Content-Disposition": disposition},
+    )
 
 
 @blueprint.post("/deconnexion-partout")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,18 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Integer, String, cast, insert, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import mail
@@ -27,7 +41,7 @@ from app.core.db import (
     text_rows,
     utcnow,
 )
-from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.signing import secret_keys
 from app.extensions import db
 from app.vendors.models import Vendor
@@ -158,11 +172,32 @@ def grant_role(
             vendor,
         ):
             return grant
+    before = roles_held(user)
     grant = RoleGrant(role=role, school=school, academy=academy, vendor=vendor)
     user.grants.append(grant)
     db.session.flush()
-    audit.record(actor, "role.granted", "user", user.id, role=role.value, scope=str(grant.scope))
+    audit.record(
+        actor,
+        "role.granted",
+        "user",
+        user.id,
+        role=role.value,
+        scope=scope_name(grant),
+        before=before,
+        after=roles_held(user),
+    )
     return grant
+
+
+def scope_name(grant: RoleGrant) -> str | None:
+    """The scope of a grant as people name it: the school (UAI), academy or company."""
+    scope = grant.scope_object
+    return None if scope is None else str(scope)
+
+
+def roles_held(user: User) -> list[dict[str, str | None]]:
+    """The roles of `user`, as the audit log keeps them (before and after a change)."""
+    return [{"role": g.role.value, "scope": scope_name(g)} for g in user.grants]
 
 
 # --- in bulk: the teachers of an allocation file ------------------------------------------
@@ -436,3 +471,167 @@ def close_account(actor: User | None, user: User) -> None:
     user.closed_at = utcnow()
     end_every_session(user)
     audit.record(actor, "user.closed", "user", user.id)
+
+
+# --- the operator: finding people, giving and removing their roles ---------------------------
+
+USERS_PER_PAGE = 50
+# Each word of a search must be found in the name or the address; past these, ignored.
+MAX_SEARCH_WORDS = 8
+
+
+def fold(text: str | None) -> str:
+    """Lower case, accents removed: what `search_fold` does on PostgreSQL (unaccent)."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _sqlite_search_functions() -> None:
+    """SQLite has no `unaccent` nor the functions of migration 0023: the same, in Python,
+    on the session's connection (PostgreSQL has them in the database)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None  # noqa: S101 - an open connection has its driver's
+    raw.create_function("search_fold", 1, fold, deterministic=True)
+    raw.create_function(
+        "user_search_key", 2, lambda name, email: fold(f"{name} {email}"), deterministic=True
+    )
+
+
+def matching_users(search: str) -> ColumnElement[bool]:
+    """Users whose name or address holds every word of `search`, any case, accents
+    ignored ("helene" finds "Hélène"); on PostgreSQL through the trigram index."""
+    _sqlite_search_functions()
+    key = func.user_search_key(User.name, User.email)
+    conditions = []
+    for word in search.split()[:MAX_SEARCH_WORDS]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = literal("%") + func.search_fold(literal(escaped, String())) + literal("%")
+        conditions.append(key.like(pattern, escape="\\"))
+    return and_(true(), *conditions)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    total: int
+    page: int
+    pages: int
+
+
+def search_users(
+    search: str = "", role: Role | None = None, page: int = 1, per_page: int = USERS_PER_PAGE
+) -> UserPage:
+    """One page of the users, by name: those matching `search` (name or address) and
+    holding `role`, if given. A page past the last shows the last."""
+    query = select(User).where(matching_users(search))
+    if role is not None:
+        query = query.where(
+            select(RoleGrant.id)
+            .where(RoleGrant.user_id == User.id, RoleGrant.role == role)
+            .exists()
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(math.ceil(total / per_page), 1)
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        query.order_by(User.name, User.id).limit(per_page).offset((page - 1) * per_page)
+    )
+    return UserPage(list(rows), total, page, pages)
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("Utilisateur introuvable.")
+    return user
+
+
+def _refused(field: str, label: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(f"{label} : {reason}.", details={field: [reason]})
+
+
+def _scope_of(role: Role, scope: str) -> dict[str, Any]:
+    """The school (UAI), academy (code) or company (SIRET) a role is given for, found in
+    the database; a French refusal naming the field when there is none."""
+    scope = scope.strip()
+    if role is Role.ACADEMY_MANAGER:
+        academy = db.session.get(Academy, scope) if scope else None
+        if academy is None:
+            reason = f"académie inconnue (« {scope} »)" if scope else "choisissez l'académie"
+            raise _refused("academy", "Académie", reason)
+        return {"academy": academy}
+    if role is Role.TEACHER:
+        uai = scope.upper()
+        school = db.session.scalar(select(School).where(School.uai == uai)) if uai else None
+        if school is None:
+            reason = f"aucun établissement n'a l'UAI « {uai} »" if uai else "indiquez son UAI"
+            raise _refused("school", "Établissement", reason)
+        return {"school": school}
+    if role is Role.VENDOR:
+        siret = "".join(scope.split())
+        vendor = db.session.scalar(select(Vendor).where(Vendor.siret == siret)) if siret else None
+        if vendor is None:
+            reason = (
+                f"aucun éditeur inscrit n'a le SIRET « {siret} »" if siret else "indiquez son SIRET"
+            )
+            raise _refused("vendor", "Éditeur", reason)
+        return {"vendor": vendor}
+    return {}
+
+
+def give_role(actor: User, user: User, role: Role, scope: str = "") -> RoleGrant:
+    """The operator gives `user` a role, for the academy (code), school (UAI) or company
+    (SIRET) the role needs. Refused, naming the field, for an unknown scope or a role the
+    user already holds there. Audited by `grant_role`, with the roles before and after."""
+    found = _scope_of(role, scope)
+    wanted = (found.get("school"), found.get("academy"), found.get("vendor"))
+    if any(g.role == role and (g.school, g.academy, g.vendor) == wanted for g in user.grants):
+        where = next((str(v) for v in wanted if v is not None), "")
+        reason = f"{user.name} a déjà ce rôle" + (f" pour {where}" if where else "")
+        raise Conflict(f"Rôle : {reason}.", details={"role": [reason]})
+    return grant_role(actor, user, role, **found)
+
+
+def remove_role(actor: User, user: User, grant_id: int) -> None:
+    """The operator takes a role back from `user`. An operator cannot remove their own
+    national operator role, nor the last one's: the platform always keeps an operator
+    (the operators' grants are locked while counted, so two removals at once cannot
+    both pass). Audited with the roles before and after."""
+    grant = next((g for g in user.grants if g.id == grant_id), None)
+    if grant is None:
+        raise NotFound("Ce rôle n'est pas (ou plus) attribué à cette personne.")
+    if grant.role is Role.ADMIN:
+        if user.id == actor.id:
+            reason = (
+                "vous ne pouvez pas retirer votre propre rôle d'opérateur national : "
+                "demandez-le à un autre opérateur"
+            )
+            raise Conflict(f"Rôle : {reason}.", details={"role": [reason]})
+        operators = db.session.scalars(
+            select(RoleGrant.id)
+            .join(User, User.id == RoleGrant.user_id)
+            .where(RoleGrant.role == Role.ADMIN, User.active.is_(True))
+            .order_by(RoleGrant.id)
+            .with_for_update(of=RoleGrant)
+        ).all()
+        if len([i for i in operators if i != grant.id]) == 0:
+            reason = (
+                "c'est le dernier opérateur national : donnez d'abord ce rôle à une autre personne"
+            )
+            raise Conflict(f"Rôle : {reason}.", details={"role": [reason]})
+    before = roles_held(user)
+    user.grants.remove(grant)
+    db.session.flush()
+    audit.record(
+        actor,
+        "role.revoked",
+        "user",
+        user.id,
+        role=grant.role.value,
+        scope=scope_name(grant),
+        before=before,
+        after=roles_held(user),
+    )

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -15,14 +14,14 @@ from app.accounts import tokens
 from app.accounts.models import Role
 from app.core.auth import role_required
 from app.core.errors import ValidationFailed
-from app.core.forms import attach_errors
+from app.core.forms import AppForm, attach_errors
 from app.extensions import db
 from app.vendors import services as vendors
 
 blueprint = Blueprint("tokens", __name__)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(AppForm):
     name = StringField(
         _l("Nom du jeton (par exemple le logiciel qui l’utilisera)"),
         validators=[
@@ -32,7 +31,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(AppForm):
     """No field: the CSRF token only."""
 
 

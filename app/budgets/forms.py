@@ -7,19 +7,18 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, Field, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.budgets.models import School
 from app.budgets.services import REASON_MAX_LENGTH
-from app.core.forms import TokenForm, options
+from app.core.forms import AppForm, TokenForm, options
 from app.core.money import InvalidAmount, parse_euros
 from catalog import vocabularies
 
 
-def positive_euros(form: FlaskForm, field: Field) -> None:
+def positive_euros(form: AppForm, field: Field) -> None:
     """An amount in euros as a French person types it: "300", "12,50", "1 000"."""
     try:
         cents = parse_euros(field.data or "")
@@ -57,7 +56,7 @@ class AllocateOneForm(TokenForm):
         self.uai.choices = options([("", _("Choisir un établissement")), *school_choices(schools)])
 
 
-class AllocationFileForm(FlaskForm):
+class AllocationFileForm(AppForm):
     fichier = FileField(
         _l("Fichier de répartition"),
         validators=[
@@ -114,7 +113,7 @@ class FundingForm(TokenForm):
         return parse_euros(self.amount.data or "")
 
 
-class FundingReversalForm(FlaskForm):
+class FundingReversalForm(AppForm):
     """Cancel a mistaken funding: a reversal entry, with its reason."""
 
     reason = StringField(
@@ -127,7 +126,7 @@ class FundingReversalForm(FlaskForm):
     )
 
 
-class PoolThresholdForm(FlaskForm):
+class PoolThresholdForm(AppForm):
     """The amount under which the academy's managers are told that the pool runs low
     (empty: no alert). Checked by the service, which names the field in its refusal."""
 

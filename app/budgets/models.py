@@ -45,6 +45,11 @@ class Academy(Model):
         reference = vocabularies.academy(self.code)
         return reference.email_domains if reference is not None else (self.email_domain,)
 
+    @property
+    def at_domains(self) -> list[str]:
+        """Its domains as people read them: "@ac-paris.fr"."""
+        return [f"@{domain}" for domain in self.email_domains]
+
     def accepts_email(self, email: str) -> bool:
         """Whether `email` is an address of one of the academy's domains."""
         local, at, domain = email.strip().rpartition("@")

@@ -91,6 +91,7 @@ def my_account() -> ResponseReturnValue:
         schools=current_user.scopes(Role.TEACHER),
         balance=services.teacher_balance(current_user.id, year),
         movements=services.teacher_movements(current_user.id, year),
+        expiry=services.credit_expiry(year, dates.today()),
     )
 
 
@@ -346,13 +347,14 @@ def _national_page(
     form: FundingForm, year: str, status: int = 200, **context: object
 ) -> ResponseReturnValue:
     counts = {academy.code: (s, t) for academy, s, t in services.academy_summaries()}
-    rows = [(*row, *counts[row[0].code]) for row in services.funding_overview(year)]
+    rows = [(row, *counts[row.academy.code]) for row in services.funding_overview(year)]
     page = render_template(
         "budgets/national.html",
         form=form,
         school_year=year,
         year_args=_year_args(year),
         rows=rows,
+        remaining_hint=services.REMAINING_HINT,
         **context,
     )
     return page, status

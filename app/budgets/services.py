@@ -41,6 +41,7 @@ from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from app.ledger.services import InsufficientFunds, YearClosed
+from app.orders.models import Order
 from catalog import vocabularies
 from catalog.identifiers import is_valid_uai, make_uai, normalize_uai
 
@@ -437,39 +438,82 @@ def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
     )
 
 
-def funding_overview(school_year: str) -> list[tuple[Academy, int, int]]:
-    """Every academy with what it received for the year and what is left in its pool."""
+def remaining_cents(pool_cents: int, teachers_cents: int) -> int:
+    """« Restant »: what an academy received for a school year and has not spent yet,
+    wherever it now sits: its pool (``academy_pool``, not yet given to teachers) plus the
+    credit its teachers have not spent (their ``teacher_credit`` accounts).
+
+    Allocating moves money between the two and leaves it unchanged; a purchase lowers it,
+    a refund raises it back. So « Restant » = received − net spent (− unspent credit
+    expired out of the academy at year closing). Both the national dashboard (from the
+    summary, app/reporting) and the page of the academies' fundings (live) apply this
+    definition, and say it in a hint.
+    """
+    return pool_cents + teachers_cents
+
+
+REMAINING_HINT = _l(
+    "Restant : ce que l’académie a reçu et qui n’est pas encore dépensé, soit son "
+    "enveloppe (reste à répartir) plus le crédit non dépensé de ses enseignants."
+)
+
+
+@dataclass(frozen=True)
+class FundingRow:
+    academy: Academy
+    received_cents: int
+    pool_cents: int  # left to allocate
+    remaining_cents: int  # see remaining_cents()
+
+
+def funding_overview(school_year: str) -> list[FundingRow]:
+    """Every academy with what it received for the year, what is left in its pool and
+    what is left unspent (« Restant », :func:`remaining_cents`), from the ledger."""
     reversed_ = aliased(JournalEntry)
-    received = (
-        select(LedgerAccount.academy_code, func.sum(Posting.amount_cents).label("received"))
-        .join(Posting, Posting.account_id == LedgerAccount.id)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
-        .where(
-            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
-            LedgerAccount.school_year_code == school_year,
-            func.coalesce(reversed_.kind, JournalEntry.kind) == EntryKind.FUND.value,
-        )
-        .group_by(LedgerAccount.academy_code)
-        .subquery()
+    received = dict(
+        db.session.execute(
+            select(LedgerAccount.academy_code, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.account_id == LedgerAccount.id)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .outerjoin(reversed_, reversed_.id == JournalEntry.reverses_id)
+            .where(
+                LedgerAccount.kind == AccountKind.ACADEMY_POOL,
+                LedgerAccount.school_year_code == school_year,
+                func.coalesce(reversed_.kind, JournalEntry.kind) == EntryKind.FUND.value,
+            )
+            .group_by(LedgerAccount.academy_code)
+        ).all()
     )
-    pools = (
-        select(LedgerAccount.academy_code, LedgerAccount.balance_cents)
-        .where(
-            LedgerAccount.kind == AccountKind.ACADEMY_POOL,
-            LedgerAccount.school_year_code == school_year,
+    # The guarded balances (teachers' accounts are many: one grouped sum, no postings).
+    balances: dict[tuple[str, AccountKind], int] = {
+        (str(code), AccountKind(kind)): int(total or 0)
+        for code, kind, total in db.session.execute(
+            select(
+                LedgerAccount.academy_code,
+                LedgerAccount.kind,
+                func.sum(LedgerAccount.balance_cents),
+            )
+            .where(
+                LedgerAccount.school_year_code == school_year,
+                LedgerAccount.kind.in_([AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT]),
+                LedgerAccount.academy_code.is_not(None),
+            )
+            .group_by(LedgerAccount.academy_code, LedgerAccount.kind)
         )
-        .subquery()
-    )
-    query = (
-        select(
-            Academy, func.coalesce(received.c.received, 0), func.coalesce(pools.c.balance_cents, 0)
+    }
+    rows = []
+    for academy in db.session.scalars(select(Academy).order_by(Academy.code)):
+        pool = balances.get((academy.code, AccountKind.ACADEMY_POOL), 0)
+        teachers = balances.get((academy.code, AccountKind.TEACHER_CREDIT), 0)
+        rows.append(
+            FundingRow(
+                academy,
+                int(received.get(academy.code) or 0),
+                pool,
+                remaining_cents(pool, teachers),
+            )
         )
-        .outerjoin(received, received.c.academy_code == Academy.code)
-        .outerjoin(pools, pools.c.academy_code == Academy.code)
-        .order_by(Academy.code)
-    )
-    return [(academy, int(r), int(p)) for academy, r, p in db.session.execute(query)]
+    return rows
 
 
 # --- allocation to teachers -------------------------------------------------------------
@@ -1411,12 +1455,31 @@ class Movement:
     kind: EntryKind
     amount_cents: int
     academy: Academy  # whose credit it is
+    # The order a purchase or a refund belongs to (its id and the number people quote).
+    order_id: int | None = None
+    order_number: str | None = None
+
+
+ORDER_ENTRIES = (EntryKind.PURCHASE, EntryKind.REFUND)
+
+
+def _order_id(reference: str) -> int | None:
+    """The order of a purchase's or a refund's entry reference, "order:42"."""
+    kind, _, number = reference.partition(":")
+    return int(number) if kind == "order" and number.isdigit() else None
 
 
 def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
-    """Every movement on the teacher's credit accounts of the year, newest first."""
+    """Every movement on the teacher's credit accounts of the year, newest first, each
+    purchase and refund with its order."""
     rows = db.session.execute(
-        select(JournalEntry.created_at, JournalEntry.kind, Posting.amount_cents, Academy)
+        select(
+            JournalEntry.created_at,
+            JournalEntry.kind,
+            JournalEntry.reference,
+            Posting.amount_cents,
+            Academy,
+        )
         .select_from(JournalEntry)
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
@@ -1427,8 +1490,52 @@ def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
             LedgerAccount.school_year_code == school_year,
         )
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc(), Posting.id.desc())
+    ).all()
+    order_ids = {
+        order_id
+        for _, kind, reference, _, _ in rows
+        if kind in ORDER_ENTRIES and (order_id := _order_id(reference)) is not None
+    }
+    numbers = {
+        order.id: order.number
+        for order in db.session.scalars(
+            select(Order).where(Order.id.in_(order_ids), Order.teacher_id == user_id)
+        )
+    }
+    movements = []
+    for at, kind, reference, cents, academy in rows:
+        order_id = _order_id(reference) if kind in ORDER_ENTRIES else None
+        number = numbers.get(order_id) if order_id is not None else None
+        movements.append(
+            Movement(at, kind, int(cents), academy, order_id if number else None, number)
+        )
+    return movements
+
+
+@dataclass(frozen=True)
+class CreditExpiry:
+    """Until when a teacher's credit of a school year can be spent, and where it stands."""
+
+    school_year: str
+    ends_on: date  # the last day purchases draw on this year's credit (31 August)
+    ended: bool  # the year is over: this credit can no longer be spent
+    closed: bool  # the year was closed: what was left has gone back to the academy
+
+
+def credit_expiry(school_year: str, today: date) -> CreditExpiry:
+    """A purchase draws on the credit of the school year of its day (orders' checkout), so
+    a year's credit is spent until its last day, 31 August; closing the year
+    (`flask budgets close-year`, :func:`close_year`) then returns what is left to the pool
+    of the academy that allocated it. Nothing carries over to the next year."""
+    year = db.session.get(SchoolYear, school_year)
+    last = int(school_year.partition("-")[2])
+    ends_on = year.ends_on if year is not None else date(last, 8, 31)
+    return CreditExpiry(
+        school_year=school_year,
+        ends_on=ends_on,
+        ended=today > ends_on,
+        closed=year is not None and year.closed_at is not None,
     )
-    return [Movement(at, kind, int(cents), academy) for at, kind, cents, academy in rows]
 
 
 def teacher_balance(user_id: int, school_year: str) -> int:

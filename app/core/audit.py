@@ -10,12 +10,15 @@ trigger refuses it.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import JSON, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.dates import PARIS
 from app.core.db import UTCDateTime, utcnow
 from app.extensions import Model, db
 
@@ -31,13 +34,21 @@ class AuditEvent(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (db.Index("ix_audit_event_object", "object_type", "object_id"),)
+    actor: Mapped[User | None] = relationship(lazy="raise")
+
+    # The viewer reads newest first, filtered by object, by actor or by dates: each index
+    # ends with (created_at, id), so a page of the log reads its rows and no more.
+    __table_args__ = (
+        db.Index("ix_audit_event_object", "object_type", "object_id", "created_at", "id"),
+        db.Index("ix_audit_event_actor", "actor_id", "created_at", "id"),
+        db.Index("ix_audit_event_created_at", "created_at", "id"),
+    )
 
 
 def record(
@@ -67,3 +78,83 @@ def history(object_type: str, object_id: object) -> list[AuditEvent]:
         .order_by(AuditEvent.id)
     )
     return list(db.session.scalars(query))
+
+
+def recent(object_type: str, object_id: object, limit: int = 20) -> list[AuditEvent]:
+    """The latest events of one object, newest first, with their actors."""
+    return search(EventFilters(object_type=object_type, object_id=str(object_id)), 1, limit).events
+
+
+# --- the operator's viewer ------------------------------------------------------------------
+
+EVENTS_PER_PAGE = 50
+# Past this many events the viewer stops counting (a count of the whole national log at
+# each page would read all of it): "more than 10,000", and the filters narrow it down.
+COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What the viewer asks: one object (its type, and its id if given), the actors whose
+    name or address holds `actor`, the days from `since` to `until` (Paris time, both
+    included)."""
+
+    object_type: str | None = None
+    object_id: str | None = None
+    actor: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[AuditEvent]
+    total: int  # at most COUNT_LIMIT: see `more`
+    page: int
+    pages: int
+
+    @property
+    def more(self) -> bool:
+        """More events match than were counted."""
+        return self.total > COUNT_LIMIT
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=PARIS)
+
+
+def events_query(filters: EventFilters) -> Any:
+    """The events matching `filters`, newest first: each filter has its index, ending with
+    (created_at, id) as the order does (migration 0023)."""
+    from app.accounts.models import User
+    from app.accounts.services import matching_users
+
+    query = select(AuditEvent)
+    if filters.object_type:
+        query = query.where(AuditEvent.object_type == filters.object_type)
+        if filters.object_id:
+            query = query.where(AuditEvent.object_id == filters.object_id)
+    if filters.actor.strip():
+        actors = select(User.id).where(matching_users(filters.actor))
+        query = query.where(AuditEvent.actor_id.in_(actors))
+    if filters.since is not None:
+        query = query.where(AuditEvent.created_at >= _start_of(filters.since))
+    if filters.until is not None:
+        query = query.where(AuditEvent.created_at < _start_of(filters.until + timedelta(days=1)))
+    return query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+def search(filters: EventFilters, page: int = 1, per_page: int = EVENTS_PER_PAGE) -> EventPage:
+    """One page of the events matching `filters`, newest first, their actors loaded; a page
+    past the last shows the last. Counted up to COUNT_LIMIT + 1."""
+    from sqlalchemy.orm import selectinload
+
+    query = events_query(filters)
+    counted = query.with_only_columns(AuditEvent.id).limit(COUNT_LIMIT + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+    pages = max(math.ceil(min(total, COUNT_LIMIT) / per_page), 1)
+    page = min(max(page, 1), pages)
+    rows = db.session.scalars(
+        query.options(selectinload(AuditEvent.actor)).limit(per_page).offset((page - 1) * per_page)
+    )
+    return EventPage(list(rows), total, page, pages)

@@ -106,6 +106,18 @@ def insert_or_ignore(session: Any, entity: Any) -> Any:
     return sqlite.insert(entity)
 
 
+def same_dialect(dialect: str) -> Any:
+    """An Alembic `include_object` for a database of `dialect`: the schema objects built for
+    other dialects only (``Index(...).ddl_if(dialect="postgresql")``, e.g. a trigram index)
+    are not compared, so `flask db check` agrees on PostgreSQL and on SQLite alike."""
+
+    def include(obj: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect is None or ddl_if.dialect == dialect
+
+    return include
+
+
 def is_postgres(session: Any) -> bool:
     return bool(session.get_bind().dialect.name == "postgresql")
 

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import Field, Form, HiddenField
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import HiddenInput
 
 
-class TokenForm(FlaskForm):
+class AppForm(FlaskForm):
+    """The base of every form of the app. Its hidden inputs (the CSRF token, an idempotency
+    token) carry no id: nothing labels them, and a page holding several forms would repeat
+    the same id (`csrf_token`) on each, which HTML forbids."""
+
+    class Meta:
+        def render_field(self, field: Field, render_kw: dict[str, Any]) -> Markup:
+            if isinstance(field.widget, HiddenInput):
+                render_kw = {"id": False, **render_kw}
+            rendered = super().render_field(field, render_kw)  # type: ignore[misc]
+            return cast(Markup, rendered)
+
+
+class TokenForm(AppForm):
     """A form that carries an idempotency token: the same submission, sent twice, acts once."""
 
     token = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -1,4 +1,4 @@
-"""Files kept by the service (logos, receipts, statements), where ``STORAGE_URL`` says.
+"""Files kept by the service (logos, screenshots, receipts, statements), where ``STORAGE_URL`` says.
 
 - ``file:///path``: a directory of this machine (development, a single machine).
 - ``s3://bucket/prefix?endpoint_url=https://…&region=…``: S3-compatible object storage,
@@ -215,7 +215,7 @@ def check() -> None:
 
 def send(key: str, *, download_name: str | None = None, max_age: int = 0) -> Response:
     """A stored file as a response: a download named `download_name` (receipts,
-    statements), or shown in the page (logos). Its digest is its ETag."""
+    statements), or shown in the page (logos, screenshots). Its digest is its ETag."""
     return send_file(
         io.BytesIO(read(key)),
         mimetype=mimetype_of(key),

@@ -1,11 +1,12 @@
-"""What every template can use: navigation, locale, money and date formatting."""
+"""What every template can use: navigation, locale, money, date and list formatting."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
+from babel.lists import format_list
 from flask import Flask, has_request_context, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
@@ -23,6 +24,16 @@ def format_cents(cents: int | None) -> str:
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
     return f"{sign}€{euros:,}.{rest:02d}"
+
+
+ListStyle = Literal["standard", "or"]
+
+
+def join_list(items: Iterable[object], style: ListStyle = "standard") -> str:
+    """Words joined for people in the current locale: "a, b et c" ("standard") or
+    "a, b ou c" ("or") in French, "a, b, and c" in English. Empty: ""."""
+    words = [str(item) for item in items]
+    return format_list(words, style, locale=str(get_locale() or "fr")) if words else ""
 
 
 def query_url(endpoint: str, query: Mapping[str, Any], **values: Any) -> str:
@@ -50,6 +61,7 @@ def register_template_helpers(app: Flask) -> None:
         }
 
     app.add_template_filter(format_cents, "cents")
+    app.add_template_filter(join_list, "join_list")
     app.add_template_global(query_url)
 
     @app.template_filter("day")

@@ -37,12 +37,15 @@ def my_resources() -> ResponseReturnValue:
         "licences/my_resources.html",
         licences=held,
         plan_labels=PLAN_LABELS,
-        # Licences whose order line can still be cancelled: opening them ends that.
-        cancellable={
-            licence.id
+        # Where each bought licence stands with respect to cancelling its order line
+        # (within WITHDRAWAL_DAYS days, until the resource is opened).
+        cancellations={
+            licence.id: orders.cancellation(licence.order_line)
             for licence in held
-            if licence.order_line is not None and orders.cancellable(licence.order_line)
+            if licence.order_line is not None
         },
+        withdrawal_days=orders.WITHDRAWAL_DAYS,
+        presumed_days=services.GAR_PRESUMED_OPENED_AFTER_DAYS,
     )
 
 
@@ -119,11 +122,16 @@ def codes(vendor_id: int) -> ResponseReturnValue:
     stock = services.code_stock(vendor)
     form = CodesForm()
     form.offer.choices = options(
-        (
-            f"{line.product.id}:{line.plan_kind.value}",
-            f"{line.product.latest.title} — {PLAN_LABELS[line.plan_kind]}",
-        )
-        for line in stock
+        [
+            ("", _("Choisir un produit et une offre")),
+            *(
+                (
+                    f"{line.product.id}:{line.plan_kind.value}",
+                    f"{line.product.latest.title} — {PLAN_LABELS[line.plan_kind]}",
+                )
+                for line in stock
+            ),
+        ]
     )
     alert = CodeAlertForm(obj=vendor)
     error = None

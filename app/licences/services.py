@@ -25,6 +25,7 @@ import requests
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, func, insert, literal, select, update
+from sqlalchemy.orm import selectinload
 
 from app import notifications
 from app.accounts.models import User
@@ -36,6 +37,7 @@ from app.core.limits import too_many_lines
 from app.extensions import db
 from app.licences import channels, gar, notices, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
+from app.orders.models import OrderLine
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vendors.models import CODE_ALERT_MAX, Vendor
@@ -451,9 +453,16 @@ def vendor_licence(vendor_id: int, licence_id: int) -> Licence:
 
 
 def teacher_licences(teacher: User) -> list[Licence]:
+    """The teacher's licences, newest first, with what "Mes ressources" shows of each."""
     query = (
         select(Licence)
         .where(Licence.teacher_id == teacher.id)
+        .options(
+            selectinload(Licence.version),
+            selectinload(Licence.school),
+            selectinload(Licence.code),
+            selectinload(Licence.order_line).selectinload(OrderLine.order),
+        )
         .order_by(Licence.created_at.desc(), Licence.id.desc())
     )
     return list(db.session.scalars(query))

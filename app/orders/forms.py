@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.core.forms import TokenForm
+from app.core.forms import AppForm, TokenForm
 
 
-class AddToCartForm(FlaskForm):
+class AddToCartForm(AppForm):
     plan = RadioField(_l("Offre"), validators=[InputRequired(_l("Choisissez une offre."))])
     seats = IntegerField(_l("Nombre d’élèves (licence classe)"), validators=[Optional()])
 
 
-class SeatsForm(FlaskForm):
+class SeatsForm(AppForm):
     seats = IntegerField(
         _l("Nombre d’élèves"),
         # The range is the plan's, checked by the service with a message naming it.
@@ -23,7 +22,7 @@ class SeatsForm(FlaskForm):
     )
 
 
-class SchoolChoiceForm(FlaskForm):
+class SchoolChoiceForm(AppForm):
     """The cart's way to the summary (a GET: nothing is written)."""
 
     class Meta:

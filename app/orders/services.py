@@ -756,3 +756,32 @@ def vendor_order_lines(
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=PARIS)
+
+
+@dataclass(frozen=True)
+class SalesTotals:
+    """A vendor's sales so far: lines paid and cancelled (count, cents incl. VAT)."""
+
+    paid_lines: int
+    paid_cents: int
+    cancelled_lines: int
+    cancelled_cents: int
+    last_order_at: datetime | None
+
+
+def vendor_sales_totals(vendor_id: int) -> SalesTotals:
+    """One aggregate over the vendor's order lines (index `ix_order_line_vendor`)."""
+    rows = db.session.execute(
+        select(OrderLine.status, func.count(), func.coalesce(func.sum(OrderLine.price_cents), 0))
+        .where(OrderLine.vendor_id == vendor_id)
+        .group_by(OrderLine.status)
+    )
+    totals = {status: (int(count), int(cents)) for status, count, cents in rows}
+    last = db.session.scalar(
+        select(func.max(Order.created_at))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.vendor_id == vendor_id)
+    )
+    paid = totals.get(OrderLineStatus.PAID, (0, 0))
+    cancelled = totals.get(OrderLineStatus.CANCELLED, (0, 0))
+    return SalesTotals(*paid, *cancelled, last)

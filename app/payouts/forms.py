@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from app.core.forms import AppForm
 
-class SettlementForm(FlaskForm):
+
+class SettlementForm(AppForm):
     until = DateField(
         _l("Ventes réglées jusqu’au (inclus)"),
         validators=[InputRequired(_l("Indiquez la date limite."))],
@@ -17,7 +18,7 @@ class SettlementForm(FlaskForm):
     confirmed = HiddenField()
 
 
-class MarkPaidForm(FlaskForm):
+class MarkPaidForm(AppForm):
     bank_reference = StringField(
         _l("Référence du virement"),
         validators=[
@@ -27,7 +28,7 @@ class MarkPaidForm(FlaskForm):
     )
 
 
-class BankDetailsForm(FlaskForm):
+class BankDetailsForm(AppForm):
     holder = StringField(
         _l("Titulaire du compte"),
         validators=[

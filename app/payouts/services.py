@@ -42,7 +42,13 @@ from app.ledger import services as ledger
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from app.orders.models import Order, OrderLine, OrderLineStatus
 from app.orders.services import WITHDRAWAL_DAYS
-from app.payouts.gateway import GatewayError, PayoutGateway, StripeGateway, gateway
+from app.payouts.gateway import (
+    GatewayError,
+    PayoutGateway,
+    StripeGateway,
+    gateway,
+    gateway_label,
+)
 from app.payouts.models import (
     BankDetails,
     Payout,
@@ -517,6 +523,35 @@ def statement_key(payout: Payout) -> str:
 def vendor_payouts(vendor_id: int) -> list[Payout]:
     query = select(Payout).where(Payout.vendor_id == vendor_id).order_by(Payout.id.desc())
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class PayoutState:
+    """Whether a vendor can be paid, as the operator sees it: the gateway in use, the
+    vendor's Stripe connected account (if any), why payouts are impossible (None when
+    they are possible) and the last payout."""
+
+    gateway_name: str
+    account: PayoutAccount | None
+    unusable: str | None
+    last_payout: Payout | None
+
+    @property
+    def gateway_label(self) -> str:
+        return gateway_label(self.gateway_name)
+
+
+def payout_state(vendor_id: int) -> PayoutState:
+    payout_gateway = gateway()
+    last = db.session.scalar(
+        select(Payout).where(Payout.vendor_id == vendor_id).order_by(Payout.id.desc()).limit(1)
+    )
+    return PayoutState(
+        gateway_name=payout_gateway.name,
+        account=db.session.get(PayoutAccount, vendor_id),
+        unusable=payout_gateway.unusable_reason(vendor_id),
+        last_payout=last,
+    )
 
 
 def vendor_payout(vendor_id: int, payout_id: int) -> Payout:

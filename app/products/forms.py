@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
@@ -23,7 +22,7 @@ from wtforms.fields import FieldList, FormField
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.forms import lines, options
+from app.core.forms import AppForm, lines, options
 from app.core.money import InvalidAmount, parse_euros
 from app.products.models import PLAN_LABELS, Channel, PlanKind
 from app.products.services import PlanDraft, ProductDraft
@@ -195,7 +194,7 @@ PlansForm = type(
 )
 
 
-class ProductForm(FlaskForm):
+class ProductForm(AppForm):
     title = StringField(_l("Titre"), validators=[Length(max=200)])
     summary = StringField(_l("Résumé en une phrase"), validators=[Length(max=300)])
     description = TextAreaField(_l("Description"), render_kw={"rows": 8})
@@ -292,3 +291,14 @@ class ProductForm(FlaskForm):
             else:
                 break
         return " — ".join(words) or _("Déclaration des pratiques en matière de données")
+
+
+class ScreenshotForm(AppForm):
+    """One screenshot to add to a draft, with the text that describes it."""
+
+    screenshot = FileField(
+        _l("Capture d’écran (PNG, JPEG ou WebP, 2 Mo au plus)"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "webp"], _l("PNG, JPEG ou WebP."))],
+    )
+    # Required and at most 250 characters: checked by services.add_screenshot.
+    alt_text = StringField(_l("Ce que montre la capture (texte alternatif, obligatoire)"))

@@ -159,6 +159,9 @@ class ProductVersion(Timestamped, Model):
     )
     disciplines: Mapped[list[VersionDiscipline]] = relationship(cascade="all, delete-orphan")
     levels: Mapped[list[VersionLevel]] = relationship(cascade="all, delete-orphan")
+    screenshots: Mapped[list[Screenshot]] = relationship(
+        cascade="all, delete-orphan", order_by="Screenshot.position"
+    )
 
     __table_args__ = (
         UniqueConstraint("product_id", "number"),
@@ -189,6 +192,14 @@ class ProductVersion(Timestamped, Model):
             postgresql_where=text("listed"),
             sqlite_where=text("listed"),
         ),
+        # Suggestions as one types: any part of a word (LIKE '%…%'), PostgreSQL only.
+        Index(
+            "ix_product_version_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_where=text("listed"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     @property
@@ -233,6 +244,30 @@ class VersionLevel(Model):
     __table_args__ = (Index("ix_product_version_level_code", "code", "version_id"),)
 
 
+# Screenshots a version may show on the storefront.
+SCREENSHOTS_MAX = 5
+
+
+class Screenshot(Model):
+    """A screenshot of a version, shown on its product page with the text that describes
+    it to those who cannot see it (required). At most SCREENSHOTS_MAX per version: each
+    takes one of the numbered places, which the database holds unique and in range."""
+
+    __tablename__ = "product_version_screenshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_version.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # in storage, under screenshots/
+    alt_text: Mapped[str] = mapped_column(String(250))
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "position"),
+        CheckConstraint(f"position BETWEEN 1 AND {SCREENSHOTS_MAX}", name="position_in_range"),
+        CheckConstraint("length(trim(alt_text)) > 0", name="alt_text_given"),
+    )
+
+
 class Plan(Model):
     """How a version is sold: to one teacher, a class of up to N pupils, or a school.
 
@@ -267,3 +302,28 @@ class Plan(Model):
     def vat_cents(self) -> int:
         """The VAT included in the price, rounded to the cent."""
         return round(self.price_cents * self.vat_rate_bp / (10_000 + self.vat_rate_bp))
+
+
+class SearchWord(Model):
+    """A word of the catalogue's vocabulary, for "did you mean": the words of the titles,
+    vendor names, disciplines and levels of the products on sale (docs/decisions/0024).
+
+    `word` is the word as the search reads it (accents removed, lower case, singular);
+    `label` one way it is written (accents kept), to show. Words are added when a version
+    goes on sale and the whole table is rebuilt every night, so it may hold for a day the
+    words of a product no longer on sale: a correction is offered only when the corrected
+    search finds something."""
+
+    __tablename__ = "search_word"
+
+    word: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label: Mapped[str] = mapped_column(String(60))
+
+    __table_args__ = (
+        Index(
+            "ix_search_word_trgm",
+            "word",
+            postgresql_using="gin",
+            postgresql_ops={"word": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )

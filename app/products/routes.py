@@ -6,12 +6,14 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,10 +24,10 @@ from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
-from app.extensions import db
+from app.extensions import db, limiter
 from app.products import services
-from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm
-from app.products.models import PLAN_LABELS, PlanKind, Product, ProductVersion
+from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm, ScreenshotForm
+from app.products.models import PLAN_LABELS, SCREENSHOTS_MAX, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vetting import services as vetting
 from catalog import conduct, privacy, vocabularies
@@ -34,6 +36,7 @@ blueprint = Blueprint("products", __name__, template_folder="templates")
 
 VENDOR = Role.VENDOR
 REFUSED = (ValidationFailed, Conflict)
+PUBLIC_FILES = ("logos/", "screenshots/")
 
 
 def _save(form: ProductForm, version: ProductVersion | None, vendor_id: int) -> Product:
@@ -125,11 +128,10 @@ def edit(vendor_id: int, product_id: int) -> ResponseReturnValue:
     return _form_page(form, vendor_id, product)
 
 
-@blueprint.get("/editeur/<int:vendor_id>/produits/<int:product_id>")
-@role_required(VENDOR, scope="vendor_id")
-def detail(vendor_id: int, product_id: int) -> ResponseReturnValue:
-    product = services.vendor_product(vendor_id, product_id)
-    return render_template(
+def _detail_page(
+    product: Product, form: ScreenshotForm, error: ValidationFailed | None = None
+) -> ResponseReturnValue:
+    page = render_template(
         "products/detail.html",
         vendor=product.vendor,
         product=product,
@@ -138,6 +140,56 @@ def detail(vendor_id: int, product_id: int) -> ResponseReturnValue:
         reviews={v.id: vetting.reviews_of(v) for v in product.versions},
         timeline=vetting.timeline(product),
         purchasable=product.listed is not None and services.is_purchasable(product.listed),
+        screenshot_form=form,
+        screenshots_max=SCREENSHOTS_MAX,
+        screenshot_pixels=format_decimal(services.SCREENSHOT_MAX_PIXELS),
+        error=error,
+    )
+    return page, 422 if error else 200
+
+
+@blueprint.get("/editeur/<int:vendor_id>/produits/<int:product_id>")
+@role_required(VENDOR, scope="vendor_id")
+def detail(vendor_id: int, product_id: int) -> ResponseReturnValue:
+    return _detail_page(services.vendor_product(vendor_id, product_id), ScreenshotForm())
+
+
+@blueprint.post("/editeur/<int:vendor_id>/produits/<int:product_id>/captures")
+@role_required(VENDOR, scope="vendor_id")
+def add_screenshot(vendor_id: int, product_id: int) -> ResponseReturnValue:
+    product = services.vendor_product(vendor_id, product_id)
+    form = ScreenshotForm()
+    if not form.validate_on_submit():
+        error = ValidationFailed(_("La capture d’écran n’a pas été ajoutée."))
+        return _detail_page(product, form, error)
+    most = current_app.config["SCREENSHOT_MAX_BYTES"]
+    data = form.screenshot.data.read(most + 1) if form.screenshot.data else b""
+    try:
+        services.add_screenshot(current_user, product.latest, data, form.alt_text.data or "", most)
+        db.session.commit()
+    except ValidationFailed as refused:
+        db.session.rollback()
+        refused.details = attach_errors(form, refused.details)
+        return _detail_page(services.vendor_product(vendor_id, product_id), form, refused)
+    flash(_("Capture d’écran ajoutée."), "success")
+    return redirect(_screenshots_url(vendor_id, product_id))
+
+
+@blueprint.post(
+    "/editeur/<int:vendor_id>/produits/<int:product_id>/captures/<int:screenshot_id>/supprimer"
+)
+@role_required(VENDOR, scope="vendor_id")
+def remove_screenshot(vendor_id: int, product_id: int, screenshot_id: int) -> ResponseReturnValue:
+    product = services.vendor_product(vendor_id, product_id)
+    services.remove_screenshot(current_user, product.latest, screenshot_id)
+    db.session.commit()
+    flash(_("Capture d’écran supprimée."), "success")
+    return redirect(_screenshots_url(vendor_id, product_id))
+
+
+def _screenshots_url(vendor_id: int, product_id: int) -> str:
+    return url_for(
+        "products.detail", vendor_id=vendor_id, product_id=product_id, _anchor="captures"
     )
 
 
@@ -185,11 +237,25 @@ def storefront() -> ResponseReturnValue:
         "products/storefront.html",
         page=page,
         args=args,
+        correction=services.did_you_mean(page),
         disciplines=vocabularies.disciplines(),
         levels=vocabularies.levels(),
         resource_types=vocabularies.resource_types(),
         plan_labels=PLAN_LABELS,
     )
+
+
+@blueprint.get("/catalogue/suggestions")
+@limiter.limit(lambda: str(current_app.config["SEARCH_SUGGESTIONS_PER_ADDRESS"]))
+def storefront_suggestions() -> ResponseReturnValue:
+    """What to offer someone typing in the catalogue's search, as JSON: the same for
+    everyone, so browsers and proxies may keep it a few minutes (a signed-in session,
+    touched by every request, adds `Vary: Cookie`)."""
+    found = services.suggestions(request.args.get("q", ""))
+    response = jsonify(suggestions=[{"label": s.label, "kind": s.kind} for s in found])
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
 
 
 @blueprint.get("/catalogue/<int:product_id>")
@@ -198,6 +264,7 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
     return render_template(
         "products/product.html",
         version=version,
+        terms=services.terms_of(version),
         vendor=version.product.vendor,
         plan_labels=PLAN_LABELS,
         class_plan=version.plan(PlanKind.CLASS),
@@ -211,7 +278,8 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
 
 @blueprint.get("/fichiers/<path:key>")
 def stored_file(key: str) -> ResponseReturnValue:
-    """Logos (public). Other namespaces (receipts…) are served by their own guarded routes."""
-    if not key.startswith("logos/"):
+    """Logos and screenshots (public, like the products they show). Other namespaces
+    (receipts…) are served by their own guarded routes."""
+    if not key.startswith(PUBLIC_FILES):
         return redirect(url_for("products.storefront"))
     return storage.send(key, max_age=31_536_000)

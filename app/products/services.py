@@ -10,32 +10,37 @@ with a label still valid today, of an active vendor. Checkout uses the same rule
 
 from __future__ import annotations
 
+import difflib
 import io
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal_column, select
 from sqlalchemy.orm import load_only, selectinload
 
 from app.accounts.models import User
-from app.core import audit, dates, storage
-from app.core.db import is_postgres
+from app.core import audit, dates, schedule, storage
+from app.core.db import insert_or_ignore, is_postgres
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.products.models import (
+    SCREENSHOTS_MAX,
     VAT_RATES_BP,
     Channel,
     Plan,
     PlanKind,
     Product,
     ProductVersion,
+    Screenshot,
+    SearchWord,
     VersionDiscipline,
     VersionLevel,
     VersionStatus,
@@ -51,6 +56,8 @@ SINGLE_LINE = ("title", "summary", "access_url", "gar_resource_id")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LOGO_MAX_PIXELS = 2000  # width and height
+SCREENSHOT_MAX_PIXELS = 4000  # width and height
+ALT_TEXT_MAX = 250
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,10 @@ def new_version(actor: User, product: Product) -> ProductVersion:
     draft = draft_of(latest)
     version = ProductVersion(number=latest.number + 1, status=VersionStatus.DRAFT)
     version.logo_key = latest.logo_key
+    version.screenshots = [
+        Screenshot(position=shot.position, key=shot.key, alt_text=shot.alt_text)
+        for shot in latest.screenshots
+    ]
     with db.session.no_autoflush:  # the new version is saved once it is filled in
         product.versions.append(version)
         _apply(version, draft, product.vendor)
@@ -319,41 +330,150 @@ def new_version(actor: User, product: Product) -> ProductVersion:
     return version
 
 
-def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) -> str:
-    """Store a logo (PNG, JPEG or WebP, checked by decoding it) on an editable version."""
-    if not version.editable:
-        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+@dataclass(frozen=True)
+class _ImageRefusals:
+    """What a vendor is told when an uploaded image is refused, for one field."""
+
+    field: str
+    too_heavy: str
+    wrong_format: str
+    unreadable: str
+    too_large: Callable[[int, int, int], str]  # (width, height, most) -> message
+
+
+def _pixels(value: int) -> str:
+    return str(format_decimal(value))
+
+
+def _weight(max_bytes: int) -> str:
+    """512 Ko, 2 Mo."""
+    megabytes, rest = divmod(max_bytes, 1024 * 1024)
+    if megabytes and not rest:
+        return f"{format_decimal(megabytes)} Mo"
+    return f"{format_decimal(max_bytes // 1024)} Ko"
+
+
+LOGO_REFUSALS = _ImageRefusals(
+    field="logo",
+    too_heavy="Le logo dépasse {weight}.",
+    wrong_format="Le logo doit être une image PNG, JPEG ou WebP.",
+    unreadable="Le logo n'est pas une image lisible.",
+    too_large=lambda width, height, most: gettext(
+        "Le logo est trop grand : %(width)s × %(height)s pixels ; au plus %(most)s × %(most)s.",
+        width=_pixels(width),
+        height=_pixels(height),
+        most=_pixels(most),
+    ),
+)
+SCREENSHOT_REFUSALS = _ImageRefusals(
+    field="screenshot",
+    too_heavy="La capture d'écran dépasse {weight}.",
+    wrong_format="La capture d'écran doit être une image PNG, JPEG ou WebP.",
+    unreadable="La capture d'écran n'est pas une image lisible.",
+    too_large=lambda width, height, most: gettext(
+        "La capture d’écran est trop grande : %(width)s × %(height)s pixels ; "
+        "au plus %(most)s × %(most)s.",
+        width=_pixels(width),
+        height=_pixels(height),
+        most=_pixels(most),
+    ),
+)
+
+
+def _checked_image(data: bytes, max_bytes: int, max_pixels: int, refusals: _ImageRefusals) -> str:
+    """The file extension of an uploaded image (PNG, JPEG or WebP), checked by its weight,
+    then the size its header announces (before decoding a pixel: a decompression bomb is
+    refused here), then by decoding it. ValidationFailed naming the field otherwise."""
+    field = refusals.field
     if len(data) > max_bytes:
         raise ValidationFailed(
-            f"Le logo dépasse {max_bytes // 1024} Ko.", details={"logo": ["fichier trop lourd"]}
+            refusals.too_heavy.format(weight=_weight(max_bytes)),
+            details={field: ["fichier trop lourd"]},
         )
     try:
         image_format, (width, height) = _announced_image(data)
         if image_format not in LOGO_FORMATS:
+            raise ValidationFailed(refusals.wrong_format, details={field: ["format refusé"]})
+        if width > max_pixels or height > max_pixels:
             raise ValidationFailed(
-                "Le logo doit être une image PNG, JPEG ou WebP.",
-                details={"logo": ["format refusé"]},
-            )
-        if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:  # before decoding a pixel
-            raise ValidationFailed(
-                gettext(
-                    "Le logo est trop grand : %(width)s × %(height)s pixels ; "
-                    "au plus %(most)s × %(most)s.",
-                    width=format_decimal(width),
-                    height=format_decimal(height),
-                    most=format_decimal(LOGO_MAX_PIXELS),
-                ),
-                details={"logo": ["image trop grande"]},
+                refusals.too_large(width, height, max_pixels),
+                details={field: ["image trop grande"]},
             )
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValidationFailed(
-            "Le logo n'est pas une image lisible.", details={"logo": ["image illisible"]}
-        ) from error
-    version.logo_key = storage.save("logos", data, LOGO_FORMATS[image_format])
+        raise ValidationFailed(refusals.unreadable, details={field: ["image illisible"]}) from error
+    return LOGO_FORMATS[image_format]
+
+
+def set_logo(actor: User, version: ProductVersion, data: bytes, max_bytes: int) -> str:
+    """Store a logo (PNG, JPEG or WebP, checked by decoding it) on an editable version."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    extension = _checked_image(data, max_bytes, LOGO_MAX_PIXELS, LOGO_REFUSALS)
+    version.logo_key = storage.save("logos", data, extension)
     audit.record(actor, "version.logo", "product", version.product_id, version=version.number)
     return version.logo_key
+
+
+def add_screenshot(
+    actor: User, version: ProductVersion, data: bytes, alt_text: str, max_bytes: int
+) -> Screenshot:
+    """Add a screenshot to an editable version, in its first free place (SCREENSHOTS_MAX
+    at most), with the text that describes it to those who cannot see it (required).
+    The image is checked as a logo is. The version's row is locked while the place is
+    chosen, so two uploads at once never take the same one."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    db.session.execute(
+        select(ProductVersion.id).where(ProductVersion.id == version.id).with_for_update()
+    )
+    db.session.refresh(version, ["screenshots"])
+    errors: dict[str, list[str]] = {}
+    alt_text = alt_text.strip()
+    if not alt_text:
+        errors["alt_text"] = ["décrivez ce que montre la capture (obligatoire)"]
+    elif len(alt_text) > ALT_TEXT_MAX:
+        errors["alt_text"] = [f"{ALT_TEXT_MAX} caractères au plus"]
+    elif CONTROL.search(alt_text):
+        errors["alt_text"] = ["caractère de contrôle invisible interdit"]
+    if len(version.screenshots) >= SCREENSHOTS_MAX:
+        raise ValidationFailed(
+            f"Une version montre {SCREENSHOTS_MAX} captures d'écran au plus : "
+            "supprimez-en une avant d'en ajouter une autre.",
+            details={"screenshot": [f"{SCREENSHOTS_MAX} captures au plus"], **errors},
+        )
+    if not data:
+        errors["screenshot"] = ["choisissez un fichier"]
+    if errors:
+        raise ValidationFailed("La capture d'écran n'a pas été ajoutée.", details=errors)
+    extension = _checked_image(data, max_bytes, SCREENSHOT_MAX_PIXELS, SCREENSHOT_REFUSALS)
+    taken = {shot.position for shot in version.screenshots}
+    position = min(set(range(1, SCREENSHOTS_MAX + 1)) - taken)
+    shot = Screenshot(
+        position=position, key=storage.save("screenshots", data, extension), alt_text=alt_text
+    )
+    version.screenshots.append(shot)
+    db.session.flush()
+    audit.record(
+        actor, "version.screenshot_added", "product", version.product_id, version=version.number
+    )
+    return shot
+
+
+def remove_screenshot(actor: User, version: ProductVersion, screenshot_id: int) -> None:
+    """Remove a screenshot of an editable version (the stored file stays: an older
+    version may show the same one)."""
+    if not version.editable:
+        raise Conflict("Cette version n'est plus modifiable : créez une nouvelle version.")
+    shot = next((s for s in version.screenshots if s.id == screenshot_id), None)
+    if shot is None:
+        raise NotFound("Capture d'écran introuvable.")
+    version.screenshots.remove(shot)
+    db.session.flush()
+    audit.record(
+        actor, "version.screenshot_removed", "product", version.product_id, version=version.number
+    )
 
 
 def _announced_image(data: bytes) -> tuple[str, tuple[int, int]]:
@@ -541,6 +661,31 @@ def search(query: StorefrontQuery) -> StorefrontPage:
     )
 
 
+@dataclass(frozen=True)
+class Terms:
+    """A version's disciplines, levels and resource type, as teachers read them, in the
+    vocabularies' order."""
+
+    disciplines: list[str]
+    levels: list[str]
+    resource_type: str
+
+
+def terms_of(version: ProductVersion) -> Terms:
+    def labels(
+        terms: Sequence[vocabularies.Discipline | vocabularies.Level], codes: list[str]
+    ) -> list[str]:
+        chosen = set(codes)
+        return [term.label for term in terms if term.code in chosen]
+
+    return Terms(
+        disciplines=labels(vocabularies.disciplines(), version.discipline_codes),
+        levels=labels(vocabularies.levels(), version.level_codes),
+        resource_type=vocabularies.label_of("resource_types", version.resource_type)
+        or version.resource_type,
+    )
+
+
 def storefront_product(product_id: int) -> ProductVersion:
     """The version of a product on sale; NotFound when the product is not purchasable."""
     query = (
@@ -553,3 +698,214 @@ def storefront_product(product_id: int) -> ProductVersion:
     if version is None:
         raise NotFound("Cette ressource n'est pas (ou plus) proposée au catalogue.")
     return version
+
+
+# --- search that helps: suggestions as one types, "did you mean" ----------------------------
+
+SUGGESTIONS_MAX = 8
+SUGGESTION_CANDIDATES = 200  # versions read to pick the titles and vendors suggested
+FEW_RESULTS = 2  # a search finding this many or fewer may be offered a correction
+WORD_MIN = 3  # shorter words are neither suggested from nor corrected
+WORD_MAX = 60  # search_word.word
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    kind: str  # "title", "discipline" or "vendor"
+
+
+def _query_words(text: str) -> list[str]:
+    """The words of what someone typed as the search reads them: no control character,
+    accents removed, lower case, singular, each once; 100 characters read at most."""
+    words = normalize_text(CONTROL.sub(" ", text[:100])).split()
+    return list(dict.fromkeys(_singular(word) for word in words))
+
+
+def _on_sale() -> Any:
+    return (
+        select(ProductVersion.id)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .where(purchasable())
+    )
+
+
+def suggestions(text: str) -> list[Suggestion]:
+    """What to offer someone typing `text` in the catalogue's search: disciplines, titles
+    and vendors of the products on sale holding every word typed (accents, case and
+    plurals ignored, the last word possibly unfinished), SUGGESTIONS_MAX at most.
+
+    Two queries at most: the disciplines on sale among those whose name matches (from the
+    vocabulary, no query when none does), and up to SUGGESTION_CANDIDATES versions on sale
+    whose searchable text holds the words (a trigram index on PostgreSQL) to pick titles
+    and vendor names from."""
+    words = _query_words(text)
+    if len("".join(words)) < 2:
+        return []
+
+    def matches(label: str) -> bool:
+        normalized = normalize_text(label)
+        return all(word in normalized for word in words)
+
+    disciplines = {d.code: d.label for d in vocabularies.disciplines() if matches(d.label)}
+    if disciplines:
+        in_use = set(
+            db.session.scalars(
+                select(VersionDiscipline.code)
+                .distinct()
+                .where(
+                    VersionDiscipline.code.in_(disciplines),
+                    VersionDiscipline.version_id.in_(_on_sale()),
+                )
+            )
+        )
+        disciplines = {code: label for code, label in disciplines.items() if code in in_use}
+    titles: dict[str, None] = {}
+    vendors: dict[str, None] = {}
+    long_words = [word for word in words if len(word) >= WORD_MIN]
+    if long_words:  # a trigram index cannot help with one or two letters
+        query = (
+            select(ProductVersion.title, Vendor.legal_name)
+            .join(Product, Product.id == ProductVersion.product_id)
+            .join(Vendor, Vendor.id == Product.vendor_id)
+            .where(purchasable())
+            .limit(SUGGESTION_CANDIDATES)
+        )
+        for word in long_words:
+            query = query.where(ProductVersion.search_text.contains(word, autoescape=True))
+        for title, vendor_name in db.session.execute(query):
+            if matches(title):
+                titles[title] = None
+            if matches(vendor_name):
+                vendors[vendor_name] = None
+    start = " ".join(words)
+
+    def ordered(labels: Any) -> list[str]:  # those starting with the words first
+        return sorted(
+            labels, key=lambda label: (not normalize_text(label).startswith(start), label)
+        )
+
+    found = [Suggestion(label, "discipline") for label in ordered(disciplines.values())][:2]
+    chosen_vendors = [Suggestion(label, "vendor") for label in ordered(vendors)][:2]
+    room = SUGGESTIONS_MAX - len(found) - len(chosen_vendors)
+    found += [Suggestion(label, "title") for label in ordered(titles)][:room]
+    return (found + chosen_vendors)[:SUGGESTIONS_MAX]
+
+
+def _display_words(text: str) -> list[str]:
+    """The words of a text as written (lower case, accents kept)."""
+    return "".join(c if c.isalnum() else " " for c in text.casefold()).split()
+
+
+def _vocabulary_of(
+    titles: Sequence[str], vendor_names: Sequence[str], codes: Any
+) -> dict[str, str]:
+    """word (as the search reads it) -> label (as written), for search_word."""
+    labels = [*titles, *vendor_names]
+    for vocabulary, code in codes:
+        labels.append(vocabularies.label_of(vocabulary, code) or "")
+    words: dict[str, str] = {}
+    for label in labels:
+        for written in _display_words(label):
+            word = _singular(normalize_text(written))
+            if WORD_MIN <= len(word) <= WORD_MAX and not word.isdigit():
+                words.setdefault(word, written[:WORD_MAX])
+    return words
+
+
+def _store_words(words: dict[str, str]) -> None:
+    if not words:
+        return
+    statement = insert_or_ignore(db.session, SearchWord).on_conflict_do_nothing()
+    db.session.execute(statement, [{"word": w, "label": label} for w, label in words.items()])
+
+
+def add_words_of(version: ProductVersion) -> None:
+    """Add to the vocabulary the words of a version going on sale (its title, its vendor's
+    name, its disciplines and levels)."""
+    codes: list[tuple[vocabularies.VocabularyName, str]]
+    codes = [("disciplines", c) for c in version.discipline_codes]
+    codes += [("levels", c) for c in version.level_codes]
+    _store_words(_vocabulary_of([version.title], [version.product.vendor.legal_name], codes))
+
+
+def rebuild_vocabulary() -> int:
+    """The vocabulary made again from the products on sale today: the words of products
+    withdrawn, of labels expired, of vendors suspended or renamed go. Returns its size.
+
+    The old words are deleted before the products on sale are read, so a version going on
+    sale meanwhile keeps its words (its insert waits for this transaction)."""
+    db.session.execute(delete(SearchWord))
+    on_sale = _on_sale().subquery()
+    titles = db.session.execute(
+        select(ProductVersion.title, Vendor.legal_name)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .where(ProductVersion.id.in_(select(on_sale.c.id)))
+    ).all()
+    codes: list[tuple[vocabularies.VocabularyName, str]] = []
+    for table in (VersionDiscipline, VersionLevel):
+        vocabulary: vocabularies.VocabularyName = (
+            "disciplines" if table is VersionDiscipline else "levels"
+        )
+        used = select(table.code).distinct().where(table.version_id.in_(select(on_sale.c.id)))
+        codes += [(vocabulary, code) for code in db.session.scalars(used)]
+    words = _vocabulary_of([t for t, _ in titles], sorted({v for _, v in titles}), codes)
+    _store_words(words)
+    db.session.flush()
+    return len(words)
+
+
+@schedule.task("products.vocabulary", "50 3 * * *", _l("Vocabulaire de la recherche"))
+def rebuild_vocabulary_tonight() -> None:
+    rebuild_vocabulary()
+
+
+def _nearest_word(word: str) -> SearchWord | None:
+    """The word of the vocabulary nearest a word not in it, or None when none is near:
+    trigram similarity on PostgreSQL (its `%` operator, through the trigram index), difflib's
+    ratio on SQLite (the whole vocabulary read: the embedded database's catalogue is small)."""
+    if is_postgres(db.session):
+        query = (
+            select(SearchWord)
+            .where(SearchWord.word.op("%")(word))
+            .order_by(func.similarity(SearchWord.word, word).desc(), SearchWord.word)
+            .limit(1)
+        )
+        return db.session.scalar(query)
+    vocabulary = {row.word: row for row in db.session.scalars(select(SearchWord))}
+    close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.75)
+    return vocabulary[close[0]] if close else None
+
+
+def did_you_mean(page: StorefrontPage) -> str | None:
+    """A correction of the words of a search that found nothing or few (FEW_RESULTS), e.g.
+    "matematiques" → "mathématiques": each word missing from the vocabulary replaced by the
+    nearest one, when the corrected search, with the same filters, finds more. None
+    otherwise. Queries: one for the words known, one a misspelt word, and the corrected
+    search (count and page)."""
+    if page.total > FEW_RESULTS or page.capped:
+        return None
+    written = _display_words(CONTROL.sub(" ", page.query.text[:200]))
+    if not written or len(written) > 8:
+        return None
+    known = set(
+        db.session.scalars(
+            select(SearchWord.word).where(
+                SearchWord.word.in_({_singular(normalize_text(w)) for w in written})
+            )
+        )
+    )
+    corrected: list[str] = []
+    for word in written:
+        key = _singular(normalize_text(word))
+        nearest = None
+        if len(key) >= WORD_MIN and key not in known and not key.isdigit():
+            nearest = _nearest_word(key)
+        corrected.append(nearest.label if nearest else word)
+    if corrected == written:
+        return None
+    text = " ".join(corrected)
+    better = search(replace(page.query, text=text, page=1))
+    return text if better.total > page.total else None

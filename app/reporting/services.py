@@ -5,7 +5,8 @@ from the ledger's postings and the orders with a handful of ``INSERT … SELECT 
 GROUP BY`` statements. Reading it costs a few index lookups whatever the size of the
 country; the figures are as of the last refresh (shown on the page), which a job
 repeats when a dashboard is opened and the figures are older than
-``REPORTING_MAX_AGE_SECONDS``.
+``REPORTING_MAX_AGE_SECONDS``. A year never summed yet is summed at once, in the request
+(see app/reporting/routes.py): a page never shows zeros that are not true.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, RoleGrant, User
-from app.budgets.models import Academy, Allocation, School
-from app.budgets.services import school_year_code
+from app.budgets.models import Academy, Allocation, School, SchoolYear
+from app.budgets.services import remaining_cents, school_year_code
 from app.core import dates, exports, jobs, replica, schedule
 from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
+from app.core.jobs import Job, JobStatus
 from app.extensions import db
 from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
 from app.orders.models import Order, OrderLine, OrderLineStatus
@@ -290,6 +292,20 @@ def _refresh_job(payload: dict[str, Any]) -> None:
     refresh(str(payload["school_year"]))
 
 
+def refreshing(school_year: str) -> bool:
+    """Whether a refresh of the year's figures is queued or running."""
+    found = db.session.scalar(
+        select(Job.id)
+        .where(
+            Job.kind == REFRESH,
+            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            Job.key.like(f"reporting:{school_year}:%"),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def refresh_soon(school_year: str) -> None:
     """Queue a refresh (at most one per period: the key is the period's number)."""
     period = int(current_app.config["REPORTING_MAX_AGE_SECONDS"])
@@ -344,6 +360,12 @@ class Dashboard:
     buyers: int
     rankings: dict[str, Ranking] = field(default_factory=dict)
     weeks: list[Bar] = field(default_factory=list)
+    refreshing: bool = False  # a refresh of these (existing) figures is queued or running
+
+    @property
+    def remaining_cents(self) -> int:
+        """« Restant », as defined once by :func:`app.budgets.services.remaining_cents`."""
+        return remaining_cents(self.ledger.get("pool", 0), self.ledger.get("teachers", 0))
 
     @property
     def buyers_share(self) -> float:
@@ -429,34 +451,43 @@ def _labels(session: Session, dimension: str, keys: list[str]) -> dict[str, str]
     return {str(key): str(label) for key, label in rows}
 
 
-def dashboard(school_year: str, academy_code: str = NATIONAL) -> Dashboard:
-    """The figures of an academy (or of the country, ``*``) for a school year."""
+def dashboard(
+    school_year: str, academy_code: str = NATIONAL, *, primary: bool = False
+) -> Dashboard:
+    """The figures of an academy (or of the country, ``*``) for a school year; read on the
+    replica, or with `primary` on the primary (just after a refresh the replica may not
+    have caught up)."""
+    if primary:
+        return _dashboard(db.session(), school_year, academy_code)
     with replica.reads() as session:
-        ledger_rows = session.scalars(_rows(school_year, academy_code, "ledger")).all()
-        people = {
-            row.key: row.count
-            for row in session.scalars(_rows(school_year, academy_code, "people"))
-        }
-        weeks = [
-            Bar(row.key, row.amount_cents - row.refunded_cents, row.count)
-            for row in session.scalars(
-                _rows(school_year, academy_code, "week").order_by(SpendingSummary.key)
-            )
-        ]
-        marker = session.get(SpendingSummary, (school_year, NATIONAL, "refresh", ""))
-        return Dashboard(
-            school_year=school_year,
-            academy_code=academy_code,
-            refreshed_at=marker.refreshed_at if marker is not None else None,
-            ledger={row.key: row.amount_cents for row in ledger_rows},
-            teachers=people.get("teachers", 0),
-            buyers=people.get("buyers", 0),
-            rankings={
-                dimension: _ranking(session, school_year, academy_code, dimension)
-                for dimension in DIMENSIONS
-            },
-            weeks=weeks,
+        return _dashboard(session, school_year, academy_code)
+
+
+def _dashboard(session: Session, school_year: str, academy_code: str) -> Dashboard:
+    ledger_rows = session.scalars(_rows(school_year, academy_code, "ledger")).all()
+    people = {
+        row.key: row.count for row in session.scalars(_rows(school_year, academy_code, "people"))
+    }
+    weeks = [
+        Bar(row.key, row.amount_cents - row.refunded_cents, row.count)
+        for row in session.scalars(
+            _rows(school_year, academy_code, "week").order_by(SpendingSummary.key)
         )
+    ]
+    marker = session.get(SpendingSummary, (school_year, NATIONAL, "refresh", ""))
+    return Dashboard(
+        school_year=school_year,
+        academy_code=academy_code,
+        refreshed_at=marker.refreshed_at if marker is not None else None,
+        ledger={row.key: row.amount_cents for row in ledger_rows},
+        teachers=people.get("teachers", 0),
+        buyers=people.get("buyers", 0),
+        rankings={
+            dimension: _ranking(session, school_year, academy_code, dimension)
+            for dimension in DIMENSIONS
+        },
+        weeks=weeks,
+    )
 
 
 @dataclass(frozen=True)
@@ -465,6 +496,11 @@ class AcademyRow:
     ledger: dict[str, int]
     teachers: int
     buyers: int
+
+    @property
+    def remaining_cents(self) -> int:
+        """« Restant », as defined once by :func:`app.budgets.services.remaining_cents`."""
+        return remaining_cents(self.ledger.get("pool", 0), self.ledger.get("teachers", 0))
 
 
 @dataclass(frozen=True)
@@ -646,17 +682,17 @@ def _euros(cents: int) -> str:
 
 
 @dataclass(frozen=True)
-class MonthFigures:
-    month: date
-    bought_cents: int
-    refunded_cents: int
+class PeriodFigures:
+    since: date
+    until: date
+    bought_cents: int  # order lines bought in the period (before refunds)
+    refunded_cents: int  # order lines cancelled in the period
     orders: int
 
 
-def month_figures(academy_code: str, month: date) -> MonthFigures:
-    first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    start, end = _bounds(first, last)
+def period_figures(academy_code: str, since: date, until: date) -> PeriodFigures:
+    """The academy's orders placed and lines cancelled from `since` to `until` (Paris days)."""
+    start, end = _bounds(since, until)
     with replica.reads() as session:
         bought = session.execute(
             select(
@@ -678,4 +714,21 @@ def month_figures(academy_code: str, month: date) -> MonthFigures:
                 OrderLine.cancelled_at < end,
             )
         )
-    return MonthFigures(first, int(bought[0]), int(refunded or 0), int(bought[1]))
+    return PeriodFigures(since, until, int(bought[0]), int(refunded or 0), int(bought[1]))
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """The first and last days of `month`."""
+    first = month.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def month_figures(academy_code: str, month: date) -> PeriodFigures:
+    return period_figures(academy_code, *month_bounds(month))
+
+
+def school_years(today: date) -> list[str]:
+    """The school years a dashboard can show, latest first: those known (funded or
+    allocated once) and the current one."""
+    known = set(db.session.scalars(select(SchoolYear.code)))
+    return sorted(known | {school_year_code(today)}, reverse=True)

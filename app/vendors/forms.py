@@ -4,15 +4,15 @@ suspension and exclusion list."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from app.accounts.forms import new_password_field
+from app.core.forms import AppForm
 from app.vendors.services import CompanyDetails
 
 
-class CompanyForm(FlaskForm):
+class CompanyForm(AppForm):
     legal_name = StringField(_l("Raison sociale"), validators=[Length(max=200)])
     legal_form = StringField(
         _l("Forme juridique (et capital social, par exemple « SAS au capital de 10 000 € »)"),
@@ -64,7 +64,7 @@ class RegistrationForm(CompanyRegistrationForm):
         return str(self.email.data or "")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(AppForm):
     email = EmailField(
         _l("Adresse électronique du collègue"),
         validators=[
@@ -76,18 +76,18 @@ class InviteForm(FlaskForm):
     name = StringField(_l("Prénom et nom"), validators=[Length(max=200)])
 
 
-class InvitationAnswerForm(FlaskForm):
+class InvitationAnswerForm(AppForm):
     """Accept or decline an invitation (the buttons; the link's token says which one)."""
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(AppForm):
     reason = TextAreaField(
         _l("Motif de la suspension (visible par l’éditeur)"),
         validators=[DataRequired(_l("Indiquez le motif.")), Length(max=2000)],
     )
 
 
-class ExclusionForm(FlaskForm):
+class ExclusionForm(AppForm):
     name = StringField(
         _l("Entreprise exclue"),
         validators=[DataRequired(_l("Indiquez le nom de l’entreprise.")), Length(max=200)],
@@ -95,12 +95,12 @@ class ExclusionForm(FlaskForm):
     group_name = StringField(_l("Groupe"), validators=[Length(max=200)])
 
 
-class RefusalForm(FlaskForm):
+class RefusalForm(AppForm):
     reason = TextAreaField(
         _l("Motif du refus (envoyé à l’éditeur)"),
         validators=[DataRequired(_l("Indiquez le motif du refus.")), Length(max=2000)],
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     """No field: the CSRF token of the operator's buttons."""

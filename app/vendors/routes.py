@@ -12,10 +12,13 @@ from flask_login import current_user
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.accounts.signin import sign_in
+from app.core import dates
 from app.core.auth import role_required
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.forms import attach_errors
 from app.extensions import db, limiter
+from app.orders import services as orders
+from app.payouts import services as payouts
 from app.products import services as products
 from app.vendors import services
 from app.vendors.forms import (
@@ -219,6 +222,28 @@ def decline_invitation(token: str) -> ResponseReturnValue:
 def admin_list() -> ResponseReturnValue:
     return render_template(
         "vendors/admin_list.html", vendors=services.all_vendors(), suspend_form=SuspendForm()
+    )
+
+
+@blueprint.get("/admin/editeurs/<int:vendor_id>")
+@role_required(Role.ADMIN)
+def admin_detail(vendor_id: int) -> ResponseReturnValue:
+    """Everything the operator knows of one vendor, and what it can do about it."""
+    vendor = services.get_vendor(vendor_id)
+    return render_template(
+        "vendors/admin_detail.html",
+        vendor=vendor,
+        history=services.status_history(vendor),
+        members=services.members(vendor),
+        invitations=services.pending_invitations(vendor),
+        products=products.vendor_products(vendor),
+        payout=payouts.payout_state(vendor.id),
+        sales=orders.vendor_sales_totals(vendor.id),
+        recent_lines=orders.vendor_order_lines(vendor.id, orders.VendorOrderFilters(), limit=10),
+        today=dates.today(),
+        suspend_form=SuspendForm(),
+        decision_form=DecisionForm(),
+        refusal_form=RefusalForm(),
     )
 
 

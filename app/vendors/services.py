@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from app import mail
 from app.accounts import services as accounts
@@ -366,6 +367,29 @@ def all_vendors() -> list[tuple[Vendor, int]]:
     return [
         (v, n) for v, n in db.session.execute(select(Vendor, count).order_by(Vendor.legal_name))
     ]
+
+
+# The events of a vendor's life that change or explain its status.
+STATUS_ACTIONS = (
+    "vendor.registered",
+    "vendor.approved",
+    "vendor.refused",
+    "vendor.suspended",
+    "vendor.reinstated",
+    "exclusion_match.suspended",
+    "exclusion_match.dismissed",
+)
+
+
+def status_history(vendor: Vendor) -> list[audit.AuditEvent]:
+    """Registration, approval or refusal, suspensions and reinstatements, newest first,
+    from the audit log (who, when, why)."""
+    query = (
+        audit.events_query(audit.EventFilters(object_type="vendor", object_id=str(vendor.id)))
+        .where(audit.AuditEvent.action.in_(STATUS_ACTIONS))
+        .options(selectinload(audit.AuditEvent.actor))
+    )
+    return list(db.session.scalars(query))
 
 
 def suspend(actor: User, vendor: Vendor, reason: str) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.core.forms import options
+from app.core.forms import AppForm, options
 from app.vetting.models import DECISION_LABELS, Decision
 from catalog import conduct
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     decision = RadioField(
         _l("Décision"),
         choices=options((d.value, DECISION_LABELS[d]) for d in Decision),

@@ -279,6 +279,7 @@ def _list(version: ProductVersion, label_expires_on: date | None) -> None:
     version.status = VersionStatus.APPROVED
     version.label_expires_on = label_expires_on
     version.listed = True
+    products.add_words_of(version)  # "did you mean" knows its words at once
 
 
 def remind_label_expiry(today: date) -> int:

@@ -59,8 +59,8 @@ def test_a_mistaken_funding_is_reversed_by_a_new_entry_with_its_reason(admin: Us
     assert services.pool_balance("10", YEAR) == 500_000
     assert ledger.balance(ledger.national_funding(YEAR)) == -500_000
     assert services.budget_summary("10", YEAR).received_cents == 500_000
-    lyon = next(row for row in services.funding_overview(YEAR) if row[0].code == "10")
-    assert lyon[1:] == (500_000, 500_000)
+    lyon = next(row for row in services.funding_overview(YEAR) if row.academy.code == "10")
+    assert (lyon.received_cents, lyon.pool_cents, lyon.remaining_cents) == (500_000,) * 3
 
     history = services.funding_history("10", YEAR)
     assert [(f.entry.id, f.cents, f.reason) for f in history] == [

@@ -473,7 +473,7 @@ def test_a_valid_file_is_previewed_then_confirmed_and_the_new_teacher_sees_the_c
     account = page_text(client.get("/mon-compte"))
     assert "Nouvelle Enseignante" in account
     assert format_euros(15_050) in account
-    assert "Crédit attribué par l'académie de Paris" in account
+    assert "Dotation de l’académie de Paris" in account
 
 
 def test_confirming_a_file_twice_moves_the_money_once(
@@ -675,7 +675,7 @@ def test_my_account_shows_the_balance_and_every_movement_newest_first(
     auth.login(teacher.email)
     text = page_text(client.get("/mon-compte"))
     assert re.search(r'id="balance">' + re.escape(format_euros(20_000)), text)
-    labels = ["Remboursement", "Achat", "Crédit attribué par l'académie de Paris"]
+    labels = ["Remboursement", "Achat", "Dotation de l’académie de Paris"]
     positions = [text.index(label) for label in labels]
     assert positions == sorted(positions)
     assert "+" + format_euros(2_000) in text
@@ -698,7 +698,7 @@ def test_the_admin_funds_an_academy_once_per_form(client: FlaskClient, auth: Aut
     assert "Dotation enregistrée : Académie de Lyon, 1\u202f500,50\u00a0€." in text
     lyon = re.search(r'<tr id="academy-10">(.*?)</tr>', text, re.S)
     assert lyon is not None
-    assert lyon.group(1).count(format_euros(150_050)) == 2  # received, left in the pool
+    assert lyon.group(1).count(format_euros(150_050)) == 3  # received, in the pool, unspent
     replay = client.post("/admin/dotations", data=data, follow_redirects=True)
     assert "déjà été enregistrée" in page_text(replay)
     assert services.pool_balance("10", YEAR) == 150_050

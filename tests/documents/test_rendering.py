@@ -43,11 +43,26 @@ def requests_seen() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.mark.parametrize(
-    "url", ["file:///etc/hostname", "http://127.0.0.1:9/logo.png", "https://example.org/x.css"]
+    "url",
+    [
+        "file:///etc/hostname",
+        "http://127.0.0.1:9/logo.png",
+        "https://example.org/x.css",
+        # Beside the DSFR's fonts, or out of their folder: refused too.
+        documents.font_url("Marianne-Regular.woff2"),
+        documents.font_url("../dsfr.min.css"),
+        documents.font_url("Marianne-Regular.woff").replace("/fonts/", "/fonts/../../"),
+    ],
 )
-def test_the_fetcher_refuses_anything_but_data_urls(url: str) -> None:
-    with pytest.raises(ValueError, match="disallowed protocol"):
+def test_the_fetcher_refuses_anything_but_data_urls_and_the_dsfr_fonts(url: str) -> None:
+    with pytest.raises(ValueError, match="disallowed protocol|not allowed in a document"):
         documents.url_fetcher().fetch(url)
+
+
+def test_the_fetcher_reads_the_dsfr_fonts() -> None:
+    response = documents.url_fetcher().fetch(documents.font_url("Marianne-Regular.woff"))
+    assert response.read(4) == b"wOFF"
+    response.close()
 
 
 def test_the_fetcher_accepts_inline_data() -> None:

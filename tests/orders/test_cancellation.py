@@ -330,9 +330,7 @@ def test_the_access_link_records_the_first_opening_then_goes_to_the_resource(
     resources = teacher_client.get("/mes-ressources").get_data(as_text=True)
     assert f'href="/mes-ressources/{licence.id}/ouvrir"' in resources
     assert "https://mer.example/acces" not in resources  # never the vendor's address directly
-    assert "Ouvrir la ressource met fin à la possibilité d’annuler cette commande." in (
-        visible_text(resources)
-    )
+    assert "tant que vous n’avez pas ouvert la ressource." in visible_text(resources)
 
     opened = teacher_client.get(f"/mes-ressources/{licence.id}/ouvrir")
 
@@ -403,9 +401,7 @@ def test_an_activation_code_is_shown_once_revealed_and_that_ends_the_right_to_ca
     before = teacher_client.get("/mes-ressources").get_data(as_text=True)
     assert "CODE-SECRET-1" not in before
     assert "Révéler le code" in before
-    assert "Révéler le code met fin à la possibilité d’annuler cette commande." in visible_text(
-        before
-    )
+    assert "Révéler le code compte comme l’ouvrir." in visible_text(before)
     assert orders.cancellable(line)
 
     revealed = teacher_client.post(f"/mes-ressources/{licence.id}/code", follow_redirects=True)

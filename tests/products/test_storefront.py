@@ -284,4 +284,9 @@ def test_the_product_page_shows_label_plans_vendor_and_data_summary(
     sentences = privacy.plain_summary(declaration)
     assert "Les données sont hébergées chez OVHcloud (FR)." in sentences
     for sentence in sentences:
-        assert flat(sentence) in text
+        if sentence.items:  # data categories: one per line
+            assert flat(sentence.lead) in text
+            for item in sentence.items:
+                assert f"<li>{item}</li>" in text
+        else:
+            assert flat(sentence) in text

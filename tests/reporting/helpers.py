@@ -88,10 +88,14 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+HIDDEN_SVG = re.compile(r'<svg[^>]*aria-hidden="true".*?</svg>', re.S)
+
+
 def visible_text(response: Any) -> str:
-    """What a reader sees of a page: tags dropped, entities decoded, spaces squeezed."""
+    """What a reader sees of a page: tags dropped (and drawings hidden from screen readers,
+    with their tooltip), entities decoded, spaces squeezed."""
     source = response if isinstance(response, str) else response.get_data(as_text=True)
-    return squeeze(html.unescape(re.sub(r"<[^>]+>", " ", source)))
+    return squeeze(html.unescape(re.sub(r"<[^>]+>", " ", HIDDEN_SVG.sub(" ", source))))
 
 
 def euros(cents: int) -> str:

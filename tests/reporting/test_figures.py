@@ -137,27 +137,23 @@ def test_the_figures_are_those_of_the_last_refresh(world: World) -> None:
     assert after.buyers == before.buyers + 1
 
 
-def test_the_academy_page_shows_the_ledgers_figures(
+def test_the_academy_dashboard_shows_its_buyers_and_breakdowns_not_the_budget_again(
     world: World, paris_manager: FlaskClient
 ) -> None:
+    """The year's budget is on the academy's home page (budgets.academy_home): the
+    dashboard links to it rather than writing its figures a second time."""
     services.refresh(YEAR)
     db.session.commit()
     figures = expected.ledger(YEAR, PARIS)
 
     page = visible_text(paris_manager.get(f"/academies/{PARIS}/tableau-de-bord?annee={YEAR}"))
 
-    for label, key in (
-        ("Reçu de l’État", "received"),
-        ("Attribué aux enseignants", "allocated"),
-        ("Dépensé", "spent"),
-        ("Remboursé (annulations)", "refunded"),
-        ("Restant dans l’enveloppe", "pool"),
-        ("Restant sur les comptes des enseignants", "teachers"),
-    ):
-        assert f"{label} {euros(figures[key])}" in page
-    assert "Enseignants ayant acheté au moins une fois 3 / 4 (75,0 %)" in page
+    assert "Enseignants ayant acheté au moins une fois : 3 sur 4 (75,0 %)." in page
     for label, (cents, lines) in expected.breakdown(YEAR, "vendor", PARIS).items():
         assert f"{label} {lines} {euros(cents)}" in page
+    for key in ("received", "allocated", "pool", "teachers"):
+        assert euros(figures[key]) not in page, key
+    assert "Le budget de l’année (reçu, attribué, restant)" in page
 
 
 def test_the_national_page_shows_each_academy_and_the_totals(
@@ -176,7 +172,7 @@ def test_the_national_page_shows_each_academy_and_the_totals(
             euros(f["received"]),
             euros(f["allocated"]),
             euros(f["spent"] - f["refunded"]),
-            euros(f["pool"] + f["teachers"]),
+            euros(budgets.remaining_cents(f["pool"], f["teachers"])),
             f"{expected.buyers(YEAR, code)} / {expected.teachers(code)}",
         ]
         assert " ".join(row) in page

@@ -1,13 +1,14 @@
-"""Dashboards read a summary rebuilt by a job: opening one whose figures are missing or
-older than REPORTING_MAX_AGE_SECONDS queues one `reporting.refresh` job per period, the
-job fills the summary, and the page says as of when its figures are."""
+"""Dashboards read a summary: a year never summed is summed in the request (a page never
+shows zeros that are not true); opening one whose figures are older than
+REPORTING_MAX_AGE_SECONDS queues one `reporting.refresh` job per period, the page shows
+the old figures with their date and says « calcul en cours » until the job has run."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -23,10 +24,10 @@ from tests import factories
 from tests.conftest import AuthActions
 from tests.reporting import expected
 from tests.reporting.conftest import PARIS, World
-from tests.reporting.helpers import PARIS_TIME, YEAR, fund, visible_text
+from tests.reporting.helpers import PARIS_TIME, YEAR, euros, fund, pdf_text, visible_text
 
 DASHBOARD = f"/academies/{PARIS}/tableau-de-bord?annee={YEAR}"
-COMPUTING = "Les chiffres de l’année 2026-2027 sont en cours de calcul"
+COMPUTING = "calcul en cours"
 
 
 class Clock:
@@ -72,33 +73,29 @@ def age_the_summary(app: Flask, extra: timedelta = timedelta(seconds=1)) -> None
     db.session.commit()
 
 
-def test_missing_figures_queue_one_refresh_however_often_the_page_is_opened(
-    manager: User, client: FlaskClient, clock: Clock
-) -> None:
-    first = client.get(DASHBOARD)
-    client.get(DASHBOARD)
-
-    assert COMPUTING in visible_text(first)
-    (job,) = refresh_jobs()
-    assert (job.payload, job.status) == ({"school_year": YEAR}, JobStatus.QUEUED)
-
-
-def test_the_job_fills_the_summary_and_the_page_gives_the_date_of_its_figures(
+def test_missing_figures_are_summed_at_once_and_nothing_is_queued(
     world: World, paris_manager: FlaskClient, clock: Clock
 ) -> None:
-    paris_manager.get(DASHBOARD)
     assert db.session.scalar(select(func.count()).select_from(SpendingSummary)) == 0
 
-    run_refresh_job()
+    page = visible_text(paris_manager.get(DASHBOARD))
 
     dash = services.dashboard(YEAR, PARIS)
     assert dash.ledger == expected.ledger(YEAR, PARIS)
     assert dash.refreshed_at is not None
-    page = visible_text(paris_manager.get(DASHBOARD))
     when = dash.refreshed_at.astimezone(PARIS_TIME).strftime("%d/%m/%Y %H:%M")
     assert f"Chiffres de l’année 2026-2027 arrêtés le {when}" in page
     assert COMPUTING not in page
-    assert len(refresh_jobs()) == 1  # fresh figures: nothing more queued
+    assert "3 sur 4 (75,0 %)" in page  # the buyers: true figures, not zeros
+    assert refresh_jobs() == []
+
+
+def test_the_monthly_report_of_a_year_never_summed_has_its_figures(
+    world: World, paris_manager: FlaskClient, clock: Clock
+) -> None:
+    text = pdf_text(paris_manager.get(f"/academies/{PARIS}/rapport.pdf?mois=2026-10").get_data())
+
+    assert f"Reçu de l’État {euros(expected.ledger(YEAR, PARIS)['received'])}" in text
 
 
 def test_fresh_figures_queue_nothing(manager: User, client: FlaskClient, clock: Clock) -> None:
@@ -121,17 +118,21 @@ def test_old_figures_queue_one_refresh(
 
     assert len(refresh_jobs()) == 1
     assert "arrêtés le" in page  # the old figures are shown meanwhile, with their date
+    assert COMPUTING in page  # and the page says new ones are coming
     run_refresh_job()
     refreshed = services.dashboard(YEAR, PARIS).refreshed_at
     assert refreshed is not None
     assert utcnow() - refreshed < timedelta(minutes=1)
+    assert COMPUTING not in visible_text(client.get(DASHBOARD))
 
 
 def test_each_period_queues_its_own_refresh(
     app: Flask, manager: User, client: FlaskClient, clock: Clock
 ) -> None:
+    services.refresh(YEAR)
+    age_the_summary(app)
     client.get(DASHBOARD)
-    clock.now += app.config["REPORTING_MAX_AGE_SECONDS"]  # the next period, still no figures
+    clock.now += app.config["REPORTING_MAX_AGE_SECONDS"]  # the next period, still old figures
     client.get(DASHBOARD)
 
     assert len(refresh_jobs()) == 2
@@ -142,6 +143,8 @@ def test_the_national_dashboard_queues_a_refresh_too(
     session: Session, client: FlaskClient, auth: AuthActions, clock: Clock
 ) -> None:
     fund(PARIS, 100_00)
+    services.refresh(YEAR)
+    age_the_summary(current_app)
     auth.login(factories.with_role(Role.ADMIN).email)
 
     client.get(f"/admin/tableau-de-bord?annee={YEAR}")
@@ -154,10 +157,9 @@ def test_a_year_with_nothing_yet_is_dated_after_its_refresh(
     session: Session, client: FlaskClient, auth: AuthActions, clock: Clock
 ) -> None:
     auth.login(factories.academy_manager(PARIS).email)
-    client.get(DASHBOARD)
-    run_refresh_job()
 
     page = visible_text(client.get(DASHBOARD))
 
     assert COMPUTING not in page
     assert "arrêtés le" in page
+    assert refresh_jobs() == []

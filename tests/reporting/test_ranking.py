@@ -64,18 +64,18 @@ def test_no_others_when_there_are_ten_or_fewer(twelve_vendors: list[Product]) ->
     ]
 
 
-def test_the_page_shows_the_others_in_the_chart_and_its_table(
+def test_the_page_shows_the_others_in_the_ranking_table(
     twelve_vendors: list[Product], client: FlaskClient, auth: AuthActions
 ) -> None:
     auth.login(factories.academy_manager(PARIS).email)
 
     source = client.get(f"/academies/{PARIS}/tableau-de-bord?annee={YEAR}").get_data(as_text=True)
 
-    chart = re.search(r'<figure class="chart" id="academy-vendor">.*?</figure>', source, re.S)
-    assert chart is not None
-    assert chart.group().count("<rect") == 11
-    assert f"Autres : {euros(15_00)}" in visible_text(chart.group())
+    panel = re.search(r'<div id="academy-panel-vendor".*?</table>', source, re.S)
+    assert panel is not None
+    assert panel.group().count("<rect") == 11  # ten bars, then the others
     page = visible_text(source)
-    assert f"Éditeur 15 € 1 {euros(15_00)} Autres 2 {euros(15_00)}" in page
+    # 15 € of 390 €: 4 % of the total each.
+    assert f"Éditeur 15 € 1 {euros(15_00)} 4 % Autres 2 {euros(15_00)} 4 %" in page
     assert "Éditeur 10 €" not in page
     assert "Ressource à 10 €" not in page

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role, User
 from app.core import dates
 from app.extensions import db
+from app.products import services as products
 from app.products.models import Product, VersionStatus
 from app.vendors.models import Vendor
 from app.vetting import services
@@ -25,6 +26,7 @@ from tests import factories
 from tests.conftest import AuthActions
 from tests.helpers import page_text
 from tests.products.helpers import form_data
+from tests.products.test_product_form import image
 from tests.vetting.helpers import actions, decision_form, product_page
 
 TODAY = dates.today()
@@ -381,3 +383,17 @@ def test_the_queue_counts_its_versions_in_french(
 
     assert "2 versions en attente, la plus ancienne d’abord" in queue
     assert "(s)" not in queue
+
+
+def test_the_reviewer_sees_the_screenshots_and_their_alternative_text(
+    client: FlaskClient, auth: AuthActions, vendor: Vendor, member: User, reviewer: User
+) -> None:
+    product = factories.product(vendor, state="draft", title="Tangram géométrique")
+    products.add_screenshot(member, product.latest, image("PNG"), "Un tangram à compléter", 2**20)
+    assert services.submit(None, product.latest).accepted
+    auth.login(reviewer.email)
+
+    text = page_text(client.get(review_url(product)))
+
+    assert 'alt="Un tangram à compléter"' in text
+    assert "Texte alternatif : Un tangram à compléter" in text
