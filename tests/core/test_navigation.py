@@ -253,3 +253,21 @@ def test_destructive_actions_are_behind_a_confirmation_modal(
     reasons = vendors.xpath("//dialog//form//input[@name='reason'][@required]")
     assert reasons
     assert all(vendors.xpath(f"//label[@for='{r.get('id')}']") for r in reasons)
+
+
+def test_the_admin_pages_of_a_vendor_and_a_person_ask_first(
+    demo: None, client: FlaskClient, auth: AuthActions
+) -> None:
+    login(auth, "admin@demo.test")
+    vendor_id = db.session.scalar(select(Product.vendor_id).order_by(Product.id))
+    vendor_page = f"/admin/editeurs/{vendor_id}"
+    assert_breadcrumb(client, vendor_page)
+    assert assert_asks_first(tree(client.get(vendor_page)), "/suspendre") == 1
+    person = client.get("/admin/utilisateurs?q=vendor%40demo.test")
+    [user_page] = [
+        href
+        for href in tree(person).xpath("//main//a/@href")
+        if str(href).startswith("/admin/utilisateurs/")
+    ]
+    assert_breadcrumb(client, str(user_page), "Marc Éditeur")
+    assert assert_asks_first(tree(client.get(str(user_page))), "/retirer") == 1
