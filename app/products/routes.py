@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from flask import (
     Blueprint,
     current_app,
@@ -24,6 +28,7 @@ from app.core.auth import role_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
+from app.core.templating import format_cents
 from app.extensions import db, limiter
 from app.products import services
 from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm, ScreenshotForm
@@ -205,39 +210,166 @@ def new_version(vendor_id: int, product_id: int) -> ResponseReturnValue:
 # --- the storefront -------------------------------------------------------------------------
 
 
-def _euros_arg(name: str) -> int | None:
-    try:
-        return parse_euros(request.args.get(name, "")) if request.args.get(name) else None
-    except InvalidAmount:
-        return None
+PRICE_ARGS = ("prix_min", "prix_max")
+PLAN_KINDS = frozenset(kind.value for kind in PlanKind)
+# The filters by code: query parameter, vocabulary of its codes.
+FILTER_ARGS: tuple[tuple[str, vocabularies.VocabularyName], ...] = (
+    ("niveau", "levels"),
+    ("discipline", "disciplines"),
+    ("type", "resource_types"),
+)
 
 
-def _storefront_query() -> services.StorefrontQuery:
+@dataclass(frozen=True)
+class PriceBounds:
+    """The price bounds typed in the filters, in cents, and why a bound is ignored, by
+    parameter: a teacher is told, on the field and above the results, instead of seeing
+    results that silently ignore what they typed."""
+
+    low: int | None
+    high: int | None
+    errors: dict[str, str]
+
+
+def _price_bounds() -> PriceBounds:
+    errors: dict[str, str] = {}
+    bounds: dict[str, int | None] = {}
+    ignored = {"prix_min": _("Prix minimum ignoré"), "prix_max": _("Prix maximum ignoré")}
+    for name in PRICE_ARGS:
+        text = request.args.get(name, "").strip()
+        bounds[name] = None
+        if not text:
+            continue
+        try:
+            cents = parse_euros(text)
+        except InvalidAmount:
+            errors[name] = _(
+                "%(field)s : « %(text)s » n’est pas un montant en euros (par exemple 15 ou 12,50).",
+                field=ignored[name],
+                text=text[:20],
+            )
+            continue
+        if cents < 0:
+            errors[name] = _("%(field)s : un prix ne peut pas être négatif.", field=ignored[name])
+            continue
+        bounds[name] = cents
+    low, high = bounds["prix_min"], bounds["prix_max"]
+    if low is not None and high is not None and high < low:
+        errors["prix_max"] = _(
+            "%(field)s : il est inférieur au prix minimum (%(low)s).",
+            field=ignored["prix_max"],
+            low=format_cents(low),
+        )
+        high = None
+    return PriceBounds(low, high, errors)
+
+
+Coded = vocabularies.Level | vocabularies.Discipline | vocabularies.ResourceType
+
+
+def _codes(name: str, known: Sequence[Coded]) -> list[str]:
+    """The codes asked for a filter that its vocabulary knows (`known`), in the
+    vocabulary's order (the order of the form), each once."""
+    asked = set(request.args.getlist(name))
+    return [item.code for item in known if item.code in asked]
+
+
+def _storefront_query(prices: PriceBounds) -> services.StorefrontQuery:
     args = request.args
-    kinds = [PlanKind(k) for k in args.getlist("offre") if k in PlanKind.__members__.values()]
+    kinds = [PlanKind(k) for k in dict.fromkeys(args.getlist("offre")) if k in PLAN_KINDS]
     sort = args.get("tri", "pertinence")
     return services.StorefrontQuery(
         text=args.get("q", "")[:200],
-        disciplines=args.getlist("discipline"),
-        levels=args.getlist("niveau"),
-        resource_types=args.getlist("type"),
+        disciplines=_codes("discipline", vocabularies.disciplines()),
+        levels=_codes("niveau", vocabularies.levels()),
+        resource_types=_codes("type", vocabularies.resource_types()),
         plan_kinds=kinds,
-        price_min_cents=_euros_arg("prix_min"),
-        price_max_cents=_euros_arg("prix_max"),
+        price_min_cents=prices.low,
+        price_max_cents=prices.high,
         sort=sort if sort in services.SORTS else "pertinence",
         page=query_args.page(),
     )
 
 
+@dataclass(frozen=True)
+class ActiveFilter:
+    """A filter in force, shown as a tag whose link is the same search without it."""
+
+    label: str
+    href: str
+
+
+def _applied_args(query: services.StorefrontQuery) -> dict[str, list[str]]:
+    """The query string of what the search applies: unknown codes and ignored prices left
+    out, the page dropped (fewer filters, other pages)."""
+    args: dict[str, list[str]] = {
+        "q": [query.text],
+        "niveau": list(query.levels),
+        "discipline": list(query.disciplines),
+        "type": list(query.resource_types),
+        "offre": [kind.value for kind in query.plan_kinds],
+        "prix_min": [request.args.get("prix_min", "").strip()]
+        if query.price_min_cents is not None
+        else [],
+        "prix_max": [request.args.get("prix_max", "").strip()]
+        if query.price_max_cents is not None
+        else [],
+        "tri": [query.sort] if query.sort != "pertinence" else [],
+    }
+    return {name: [value for value in values if value] for name, values in args.items()}
+
+
+def _storefront_url(args: dict[str, list[str]]) -> str:
+    values: dict[str, Any] = {name: values for name, values in args.items() if values}
+    return url_for("products.storefront", **values)
+
+
+def _without(args: dict[str, list[str]], name: str, value: str | None = None) -> str:
+    """The storefront's address with `args` but one filter: `value` of `name`, or all of it."""
+    return _storefront_url(
+        {
+            key: [v for v in values if key != name or (value is not None and v != value)]
+            for key, values in args.items()
+        }
+    )
+
+
+def active_filters(query: services.StorefrontQuery) -> list[ActiveFilter]:
+    """Every filter in force, in the order of the filters' form, each with the link that
+    removes it; the search text and the sort are not filters (they stay)."""
+    args = _applied_args(query)
+    found: list[ActiveFilter] = []
+    for name, vocabulary in FILTER_ARGS:
+        for code in args[name]:
+            label = vocabularies.label_of(vocabulary, code) or code
+            found.append(ActiveFilter(label, _without(args, name, code)))
+    for kind in query.plan_kinds:
+        found.append(ActiveFilter(str(PLAN_LABELS[kind]), _without(args, "offre", kind.value)))
+    if query.price_min_cents is not None:
+        label = _("%(price)s minimum", price=format_cents(query.price_min_cents))
+        found.append(ActiveFilter(label, _without(args, "prix_min")))
+    if query.price_max_cents is not None:
+        label = _("%(price)s maximum", price=format_cents(query.price_max_cents))
+        found.append(ActiveFilter(label, _without(args, "prix_max")))
+    return found
+
+
 @blueprint.get("/catalogue")
 def storefront() -> ResponseReturnValue:
-    page = services.search(_storefront_query())
+    prices = _price_bounds()
+    query = _storefront_query(prices)
+    page = services.search(query)
     args = {key: request.args.getlist(key) for key in request.args if key != "page"}
+    applied = _applied_args(query)
     return render_template(
         "products/storefront.html",
         page=page,
         args=args,
         correction=services.did_you_mean(page),
+        filters=active_filters(query),
+        # « Tout effacer » keeps what was searched and the sort: they are not filters.
+        clear_filters_url=_storefront_url({"q": applied["q"], "tri": applied["tri"]}),
+        price_errors=prices.errors,
         disciplines=vocabularies.disciplines(),
         levels=vocabularies.levels(),
         resource_types=vocabularies.resource_types(),

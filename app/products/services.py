@@ -650,10 +650,12 @@ def search(query: StorefrontQuery) -> StorefrontPage:
         ProductVersion.summary,
         ProductVersion.price_from_cents,
         ProductVersion.logo_key,
+        ProductVersion.label_expires_on,
         ProductVersion.created_at,
     )
+    tags = (selectinload(ProductVersion.disciplines), selectinload(ProductVersion.levels))
     rows = db.session.execute(
-        ordered.options(card).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        ordered.options(card, *tags).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     results = [(version, vendor_name) for version, vendor_name in rows]
     return StorefrontPage(
