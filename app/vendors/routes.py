@@ -117,6 +117,16 @@ def space(vendor_id: int) -> ResponseReturnValue:
         "vendors/space.html",
         vendor=vendor,
         products=products.vendor_products(vendor),
+    )
+
+
+@blueprint.get("/editeur/<int:vendor_id>/equipe")
+@role_required(Role.VENDOR, scope="vendor_id")
+def team(vendor_id: int) -> ResponseReturnValue:
+    vendor = services.get_vendor(vendor_id)
+    return render_template(
+        "vendors/team.html",
+        vendor=vendor,
         members=services.members(vendor),
         invitations=services.pending_invitations(vendor),
         invite_form=InviteForm(),
@@ -150,7 +160,7 @@ def invite(vendor_id: int) -> ResponseReturnValue:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
-    return redirect(url_for("vendors.space", vendor_id=vendor.id))
+    return redirect(url_for("vendors.team", vendor_id=vendor.id))
 
 
 @blueprint.get("/editeur/invitation/<token>")

@@ -51,8 +51,8 @@ def walk(page: Page, base: str) -> list[str]:
     for top in links("#navigation-principale"):
         if visit(top):
             for inner in links("main"):
-                visit(inner)
-                page.go_back()
+                if visit(inner):  # a link skipped was not followed: nothing to go back from
+                    page.go_back()
     return visited
 
 

@@ -85,6 +85,7 @@ ROUTES_OF_B = [
     ("post", "/editeur/{b}/produits/{draft}/modifier"),
     ("post", "/editeur/{b}/produits/{listed}/nouvelle-version"),
     ("post", "/editeur/{b}/produits/{draft}/soumettre"),
+    ("get", "/editeur/{b}/equipe"),
     ("post", "/editeur/{b}/equipe"),
     ("get", "/editeur/{b}/produits/nouveau"),
     ("post", "/editeur/{b}/produits/nouveau"),

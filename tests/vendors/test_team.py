@@ -110,7 +110,7 @@ def test_a_reviewer_invited_keeps_reviewing_until_accepting(
     assert vetting.conflict_of_interest(reviewer, version)
     auth.login(staff.email)
     assert "Rachida Benali — nadia.colin@cartable.example" in page_text(
-        client.get(f"/editeur/{vendor.id}")
+        client.get(f"/editeur/{vendor.id}/equipe")
     )
 
 
@@ -209,7 +209,7 @@ def test_declining_makes_nobody_a_member_and_the_invitation_disappears(
     assert client.post(f"{link}/accepter").status_code == 410
     assert vendor_grants(teacher) == []
     auth.login(staff.email)
-    assert COLLEAGUE not in page_text(client.get(f"/editeur/{vendor.id}"))
+    assert COLLEAGUE not in page_text(client.get(f"/editeur/{vendor.id}/equipe"))
     assert invite(client, vendor, COLLEAGUE).status_code == 302  # may be invited again
 
 
