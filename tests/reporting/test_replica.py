@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -39,10 +40,13 @@ def _figures(teachers: int) -> list[SpendingSummary]:
 
 @pytest.fixture
 def replica_url() -> Iterator[str]:
-    """A second database with the schema and its own figures: 4,242 teachers."""
+    """A second database with the schema (built by the migrations, as production's replica
+    is a copy of a migrated database) and its own figures: 4,242 teachers."""
     with scratch_database(DATABASE_URL, "replica") as url:
+        with create_app("test", SQLALCHEMY_DATABASE_URI=url).app_context():
+            upgrade()
+            db.engine.dispose()
         engine = sa.create_engine(url)
-        db.metadata.create_all(engine)
         with Session(engine) as replica:
             replica.add_all(_figures(4242))
             replica.commit()
