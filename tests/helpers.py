@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import html
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import Engine, event
 
 
 def page_text(response: Any) -> str:
@@ -26,3 +30,39 @@ class CountingStream(io.BytesIO):
         data = super().readline(size)
         self.read_bytes += len(data)
         return data
+
+
+class Statements(list[str]):
+    """The SQL statements sent while it was open (see `count_statements`)."""
+
+    def __str__(self) -> str:
+        return "\n".join(f"{number}. {text}" for number, text in enumerate(self, 1))
+
+
+@contextmanager
+def count_statements(engine: Engine | None = None) -> Iterator[Statements]:
+    """Every SQL statement sent to the database inside the block, savepoints excluded (the
+    tests' own transaction machinery), so a hot path can assert its round trips:
+
+        with count_statements() as sent:
+            client.post("/panier/commander")
+        assert len(sent) == 9, str(sent)
+    """
+    from app.extensions import db
+
+    engine = engine or db.engine
+    sent = Statements()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if (
+            not statement.lstrip()
+            .upper()
+            .startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+        ):
+            sent.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
