@@ -73,6 +73,7 @@ from common import libpq_url, recreate_database  # noqa: E402
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
 from app.budgets import services as budgets  # noqa: E402
+from app.core.db import utcnow  # noqa: E402
 from app.core.errors import DomainError  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.ledger import services as ledger  # noqa: E402
@@ -341,6 +342,7 @@ def build_catalogue() -> list[Offer]:
             vat_number="FR00000000000",
             country="FR",
             parent_company=f"Éditeur {number} SAS",
+            billing_mandate_accepted_at=utcnow(),  # its invoices are issued at checkout
         )
         db.session.add(vendor)
         vendors.append(vendor)

@@ -49,24 +49,18 @@ class NoBillingMandate(Conflict):
 
 
 def take_number(vendor_id: int, kind: InvoiceKind, year: int) -> int:
-    """The next number of the vendor's sequence for `kind` and `year`. The counter row is
-    created at the year's first document, then incremented: the UPDATE locks it until the
+    """The next number of the vendor's sequence for `kind` and `year`, in one upsert: the
+    counter row is created at the year's first document, then incremented; that locks it until the
     transaction ends, so concurrent checkouts of the same vendor take turns here (and only
     here) and a rolled-back one leaves no gap."""
-    db.session.execute(
-        insert_or_ignore(db.session, InvoiceCounter)
-        .values(vendor_id=vendor_id, kind=kind, year=year, last_number=0)
-        .on_conflict_do_nothing()
+    statement = insert_or_ignore(db.session, InvoiceCounter).values(
+        vendor_id=vendor_id, kind=kind, year=year, last_number=1
     )
     taken = db.session.execute(
-        update(InvoiceCounter)
-        .where(
-            InvoiceCounter.vendor_id == vendor_id,
-            InvoiceCounter.kind == kind,
-            InvoiceCounter.year == year,
-        )
-        .values(last_number=InvoiceCounter.last_number + 1)
-        .returning(InvoiceCounter.last_number)
+        statement.on_conflict_do_update(
+            index_elements=["vendor_id", "kind", "year"],
+            set_={"last_number": InvoiceCounter.last_number + 1},
+        ).returning(InvoiceCounter.last_number)
     ).scalar_one()
     return int(taken)
 

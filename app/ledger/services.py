@@ -6,7 +6,7 @@ Every movement is one journal entry whose postings sum to zero, written with:
   the first);
 - a guarded debit on accounts that keep a balance: one conditional
   `UPDATE … SET balance_cents = balance_cents - :x WHERE id = :id AND balance_cents >= :x`;
-  no row updated means not enough money, and the whole entry is undone (savepoint).
+  no row updated means not enough money, and what the entry had moved is put back.
   `CHECK (balance_cents >= 0)` is the backstop;
 - postings inserted in one statement, so the database checks the entry balances
   (statement trigger on PostgreSQL, migration 0002).
@@ -40,6 +40,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.budgets.models import SchoolYear
 from app.core import schedule
@@ -130,6 +131,34 @@ def vendor_payable(vendor_id: int) -> LedgerAccount:
 
 def vendor_paid(vendor_id: int) -> LedgerAccount:
     return _account(AccountKind.VENDOR_PAID, vendor_id=vendor_id)
+
+
+def purchase_accounts(
+    user_id: int, academy_code: str, school_year: str, vendor_ids: Sequence[int]
+) -> tuple[LedgerAccount, list[LedgerAccount], dict[int, LedgerAccount]]:
+    """In one SELECT, what a purchase moves money between: the teacher's credit account
+    given by `academy_code` for the year, the teacher's other credit accounts of that year
+    (their credit left is the sum of all), and the vendors' payable accounts. An account
+    not there yet is created, as by :func:`teacher_credit` and :func:`vendor_payable`."""
+    rows = db.session.scalars(
+        select(LedgerAccount).where(
+            (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
+            & (LedgerAccount.user_id == user_id)
+            & (LedgerAccount.school_year_code == school_year)
+            | (LedgerAccount.kind == AccountKind.VENDOR_PAYABLE)
+            & LedgerAccount.vendor_id.in_(vendor_ids)
+        )
+    ).all()
+    credits = [a for a in rows if a.kind is AccountKind.TEACHER_CREDIT]
+    credit = next((a for a in credits if a.academy_code == academy_code), None)
+    if credit is None:
+        credit = teacher_credit(user_id, academy_code, school_year)
+        credits.append(credit)
+    payables = {a.vendor_id: a for a in rows if a.kind is AccountKind.VENDOR_PAYABLE}
+    for vendor_id in vendor_ids:
+        if vendor_id not in payables:
+            payables[vendor_id] = vendor_payable(vendor_id)
+    return credit, [a for a in credits if a is not credit], payables  # type: ignore[misc]
 
 
 def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
@@ -269,37 +298,119 @@ def post(
     actor: User | None,
     memo: str = "",
     reverses: JournalEntry | None = None,
+    new_key: bool = False,
 ) -> JournalEntry:
-    """Write one entry of a few lines `(account, signed cents)`, or return its replay."""
+    """Write one entry of a few lines `(account, signed cents)`, or return its replay.
+
+    In order: the guarded accounts are debited (or credited) first, one conditional UPDATE
+    each, by account id so that two entries never deadlock; a refusal (not enough money,
+    a closed year) undoes those already moved and writes nothing. Then the entry claims
+    its key (a twin that won it: the moves are undone and its entry returned), then the
+    postings, in one statement. `new_key`: the caller has just claimed a key no entry can
+    have (a purchase's `order:<new id>`), so it is not looked up first."""
     if sum(cents for _, cents in lines) != 0 or any(cents == 0 for _, cents in lines):
         raise ValueError(f"unbalanced or empty lines: {lines!r}")
-    replay = _replay(idempotency_key, kind, reference)
-    if replay is not None:
-        return replay
-    _refuse_closed_years({a.school_year_code for a, _ in lines if a.school_year_code}, kind)
-    with db.session.begin_nested():
-        entry_id = _insert_entry(
-            kind, idempotency_key, reference, actor, memo, reverses.id if reverses else None
-        )
-        if entry_id is None:  # a concurrent twin won the key
-            replay = _replay(idempotency_key, kind, reference)
-            assert replay is not None
+    if not new_key:
+        replay = _replay(idempotency_key, kind, reference)
+        if replay is not None:
             return replay
-        # Lock guarded rows in one order (by id), so two entries never deadlock.
+    # Years of the accounts without a guard; a guarded account's year is checked by its UPDATE.
+    _refuse_closed_years(
+        {a.school_year_code for a, _ in lines if a.school_year_code and a.kind not in GUARDED_KINDS},
+        kind,
+    )
+    check_year = kind not in (EntryKind.EXPIRE, EntryKind.REVERSAL)
+    moved: list[tuple[LedgerAccount, int]] = []
+    try:
         for account, cents in sorted(lines, key=lambda line: line[0].id):
             if account.kind in GUARDED_KINDS:
-                if cents < 0:
-                    _debit_guarded(account, -cents)
-                else:
-                    _credit_guarded(account, cents)
-        db.session.execute(
-            insert(Posting).values(
-                [{"entry_id": entry_id, "account_id": a.id, "amount_cents": c} for a, c in lines]
-            )
+                _move_guarded(account, cents, check_year)
+                moved.append((account, cents))
+    except DomainError:
+        _undo(moved)
+        replay = _replay(idempotency_key, kind, reference)  # a twin emptied the account first
+        if replay is not None:
+            return replay
+        raise
+    entry = _insert_entry_row(
+        kind, idempotency_key, reference, actor, memo, reverses.id if reverses else None
+    )
+    if entry is None:  # a concurrent twin won the key
+        _undo(moved)
+        replay = _replay(idempotency_key, kind, reference)
+        assert replay is not None
+        return replay
+    db.session.execute(
+        insert(Posting).values(
+            [{"entry_id": entry.id, "account_id": a.id, "amount_cents": c} for a, c in lines]
         )
-    for account, _ in lines:
+    )
+    entry.replayed = False
+    return entry
+
+
+def _move_guarded(account: LedgerAccount, cents: int, check_year: bool) -> None:
+    """Add signed `cents` to a guarded account, or refuse: never below zero under any
+    concurrency (the UPDATE matches no row), never in a closed school year."""
+    guard = [LedgerAccount.id == account.id]
+    if cents < 0:
+        guard.append(LedgerAccount.balance_cents >= -cents)
+    if check_year and account.school_year_code:
+        closed = select(SchoolYear.code).where(
+            SchoolYear.code == LedgerAccount.school_year_code, SchoolYear.closed_at.is_not(None)
+        )
+        guard.append(~closed.exists())
+    new_balance = db.session.execute(
+        update(LedgerAccount)
+        .where(*guard)
+        .values(balance_cents=LedgerAccount.balance_cents + cents)
+        .returning(LedgerAccount.balance_cents)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if new_balance is not None:
+        set_committed_value(account, "balance_cents", new_balance)
+        return
+    if check_year and account.school_year_code:
+        _refuse_closed_years({account.school_year_code}, EntryKind.PURCHASE)
+    missing = -cents - balance(account)
+    raise InsufficientFunds(
+        f"Solde insuffisant : il manque {format_euros(missing)}.",
+        details={"account": [str(account.id)], "missing_cents": [missing]},
+    )
+
+
+def _undo(moved: Sequence[tuple[LedgerAccount, int]]) -> None:
+    """Put back what `_move_guarded` moved (same transaction, rows still locked)."""
+    for account, cents in moved:
+        _credit_guarded(account, -cents)
         db.session.expire(account, ["balance_cents"])
-    return _written(entry_id)
+
+
+def _insert_entry_row(
+    kind: EntryKind,
+    idempotency_key: str,
+    reference: str,
+    actor: User | None,
+    memo: str,
+    reverses_id: int | None,
+) -> JournalEntry | None:
+    """Insert the entry, returned whole by its INSERT; None when another transaction
+    wrote the same key first."""
+    statement = (
+        insert_or_ignore(db.session, JournalEntry)
+        .values(
+            kind=kind.value,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            memo=memo,
+            created_by=actor.id if actor else None,
+            reverses_id=reverses_id,
+            created_at=func.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(JournalEntry)
+    )
+    return db.session.scalars(statement).one_or_none()
 
 
 def _written(entry_id: int) -> JournalEntry:

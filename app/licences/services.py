@@ -66,10 +66,13 @@ def create_licence(
     seats: int,
     school_year_code: str,
     valid_from: date,
+    order_line: OrderLine | None = None,
 ) -> Licence:
     """A pending licence and, in the same transaction, the job that provisions it. A GAR
-    licence gets its subscription identifier now, so that every try names the same one."""
+    licence gets its subscription identifier now, so that every try names the same one.
+    `order_line`: the line that bought it, written in the same flush."""
     licence = Licence(
+        order_line=order_line,
         product_id=version.product_id,
         version=version,
         vendor_id=version.product.vendor_id,

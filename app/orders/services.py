@@ -23,7 +23,8 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import notifications
 from app.accounts.models import User
@@ -43,6 +44,7 @@ from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
 from app.products import services as products
 from app.products.models import PLAN_LABELS, Channel, Plan, PlanKind, Product, ProductVersion
+from app.vendors.models import Vendor
 
 WITHDRAWAL_DAYS = 14
 
@@ -413,7 +415,7 @@ def place_order(
     total = sum(found.plan.price_cents for found in offers)
 
     # The order claims the key first: a twin checkout waits here, then finds it.
-    inserted = db.session.execute(
+    order = db.session.scalars(
         insert_or_ignore(db.session, Order)
         .values(
             teacher_id=teacher.id,
@@ -426,21 +428,22 @@ def place_order(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing()
-        .returning(Order.id)
-    ).scalar()
-    if inserted is None:  # the same checkout, sent at the same time, won the key
+        .returning(Order)
+    ).one_or_none()
+    if order is None:  # the same checkout, sent at the same time, won the key
         replay = _replay(teacher, idempotency_key)
         assert replay is not None  # noqa: S101 - the unique key is there
         return replay
-    order = db.session.get(Order, inserted)
-    assert order is not None  # noqa: S101 - just inserted
+    set_committed_value(order, "lines", [])  # a new order has no lines: nothing to load
 
     payable: dict[int, int] = defaultdict(int)
     for found in offers:
         payable[found.version.product.vendor_id] += found.plan.price_cents
-    credit = ledger.teacher_credit(teacher.id, school.academy_code, year)
+    credit, other_credits, payables = ledger.purchase_accounts(
+        teacher.id, school.academy_code, year, sorted(payable)
+    )
     lines = [(credit, -total)] + [
-        (ledger.vendor_payable(vendor_id), cents) for vendor_id, cents in sorted(payable.items())
+        (payables[vendor_id], cents) for vendor_id, cents in sorted(payable.items())
     ]
     try:
         entry = ledger.post(
@@ -450,6 +453,7 @@ def place_order(
             reference=f"order:{order.id}",
             actor=teacher,
             memo=f"Commande {order.number}",
+            new_key=True,  # the order row above has just claimed this order's id
         )
     except ledger.InsufficientFunds as error:
         missing = total - ledger.balance(credit)
@@ -458,6 +462,10 @@ def place_order(
             details={"credit": [f"il manque {format_euros(missing)}"]},
         ) from error
     order.entry_id = entry.id
+    # The credit left for the year, over every academy that gave the teacher some.
+    order.credit_after_cents = credit.balance_cents + sum(
+        int(account.balance_cents or 0) for account in other_credits
+    )
 
     for item, found in zip(items, offers, strict=True):
         seats = _check_seats(found.plan, item.seats)
@@ -474,23 +482,21 @@ def place_order(
             vat_cents=found.plan.vat_cents,
         )
         db.session.add(line)
-        db.session.flush()
-        try:
-            with db.session.begin_nested():
-                licence = licences.create_licence(
-                    version=found.version,
-                    plan=found.plan,
-                    teacher=teacher,
-                    school=school,
-                    seats=seats,
-                    school_year_code=year,
-                    valid_from=day,
-                )
+        title = found.version.title  # a failed flush expires every object
+        try:  # written with its line (and the order's entry) in one flush
+            licences.create_licence(
+                version=found.version,
+                plan=found.plan,
+                teacher=teacher,
+                school=school,
+                seats=seats,
+                school_year_code=year,
+                valid_from=day,
+                order_line=line,
+            )
         except IntegrityError as error:  # bought at the same moment in another tab
-            raise Conflict(f"Vous disposez déjà de « {found.version.title} ».") from error
-        licence.order_line_id = line.id
-    order.credit_after_cents = budgets.teacher_balance(teacher.id, year)
-    db.session.flush()
+            # No savepoint: the refusal rolls the whole checkout back anyway.
+            raise Conflict(f"Vous disposez déjà de « {title} ».") from error
     # Last: the vendors' invoice counters stay locked until the commit, keep that short.
     invoices.issue_invoices(order)
     audit.record(teacher, "order.placed", "order", order.id, total_cents=total)
@@ -517,14 +523,37 @@ def _check_gar(school: School, offers: Sequence[Offer]) -> None:
         )
 
 
+def _on_sale(items: Sequence[Item]) -> dict[tuple[int, PlanKind], Offer]:
+    """The offers of `items` on sale now, in one query: the same rule as :func:`offer`
+    (``products.purchasable()``), with each version's product and vendor loaded."""
+    query = (
+        select(ProductVersion, Plan)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .join(Plan, Plan.version_id == ProductVersion.id)
+        .where(
+            Product.id.in_({item.product_id for item in items}),
+            Plan.kind.in_({item.plan_kind for item in items}),
+            products.purchasable(),
+        )
+        .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
+        .order_by(Plan.id)
+    )
+    found: dict[tuple[int, PlanKind], Offer] = {}
+    for version, plan in db.session.execute(query):
+        found.setdefault((version.product_id, plan.kind), Offer(version, plan))
+    return found
+
+
 def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
     """Each item still on sale at the price agreed; else the refusal naming them all."""
     offers: list[Offer] = []
     withdrawn: list[str] = []
     changed: list[str] = []
     owned: list[str] = []
+    on_sale = _on_sale(items)
     for item in items:
-        found = offer(item.product_id, item.plan_kind)
+        found = on_sale.get((item.product_id, item.plan_kind))
         if found is None:
             product = db.session.get(Product, item.product_id)
             withdrawn.append(product.latest.title if product else str(item.product_id))
