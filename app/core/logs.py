@@ -30,6 +30,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask.logging import default_handler
+from sqlalchemy import inspect as sa_inspect
 
 HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -149,11 +150,20 @@ def _finish(response: Response) -> Response:
             "route": route,
             "status": response.status_code,
             "duration_ms": duration_ms,
-            "user_id": getattr(user, "id", None),
+            "user_id": _user_id(user),
             "request_id": request_id,
         },
     )
     return response
+
+
+def _user_id(user: Any) -> int | None:
+    """The id of flask-login's user, from its identity key: after the request's commit its
+    attributes are expired, and reading `user.id` would load it again (two statements)."""
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.identity:
+        return int(state.identity[0])
+    return getattr(user, "id", None)
 
 
 def _leave(_error: BaseException | None) -> None:

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext, ngettext
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.budgets.models import Academy

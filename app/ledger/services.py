@@ -154,11 +154,15 @@ def purchase_accounts(
     if credit is None:
         credit = teacher_credit(user_id, academy_code, school_year)
         credits.append(credit)
-    payables = {a.vendor_id: a for a in rows if a.kind is AccountKind.VENDOR_PAYABLE}
+    payables = {
+        a.vendor_id: a
+        for a in rows
+        if a.kind is AccountKind.VENDOR_PAYABLE and a.vendor_id is not None
+    }
     for vendor_id in vendor_ids:
         if vendor_id not in payables:
             payables[vendor_id] = vendor_payable(vendor_id)
-    return credit, [a for a in credits if a is not credit], payables  # type: ignore[misc]
+    return credit, [a for a in credits if a is not credit], payables
 
 
 def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
@@ -316,7 +320,11 @@ def post(
             return replay
     # Years of the accounts without a guard; a guarded account's year is checked by its UPDATE.
     _refuse_closed_years(
-        {a.school_year_code for a, _ in lines if a.school_year_code and a.kind not in GUARDED_KINDS},
+        {
+            a.school_year_code
+            for a, _ in lines
+            if a.school_year_code and a.kind not in GUARDED_KINDS
+        },
         kind,
     )
     check_year = kind not in (EntryKind.EXPIRE, EntryKind.REVERSAL)

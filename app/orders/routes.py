@@ -164,6 +164,7 @@ def checkout() -> ResponseReturnValue:
             school_id=form.school.data,
             confirmed=form.cart.data,
         )
+        number, order_id = order.number, order.id  # not read again after the commit
         db.session.commit()
     except services.CartChanged as changed:
         db.session.rollback()
@@ -171,10 +172,8 @@ def checkout() -> ResponseReturnValue:
     except DomainError as refused:
         db.session.rollback()
         return _cart_page(refused)
-    flash(
-        _("Commande %(number)s validée : vos ressources arrivent.", number=order.number), "success"
-    )
-    return redirect(url_for("orders.order_detail", order_id=order.id))
+    flash(_("Commande %(number)s validée : vos ressources arrivent.", number=number), "success")
+    return redirect(url_for("orders.order_detail", order_id=order_id))
 
 
 @blueprint.get("/mes-commandes")

@@ -78,12 +78,32 @@ class Offer:
 
 def offer(product_id: int, plan_kind: PlanKind) -> Offer | None:
     """The plan on sale now, or None when the product left the catalogue or the plan."""
-    try:
-        version = products.storefront_product(product_id)
-    except NotFound:
-        return None
-    plan = version.plan(plan_kind)
-    return Offer(version, plan) if plan is not None else None
+    return offers_on_sale({(product_id, plan_kind)}).get((product_id, plan_kind))
+
+
+def offers_on_sale(wanted: set[tuple[int, PlanKind]]) -> dict[tuple[int, PlanKind], Offer]:
+    """The plans on sale now among `wanted` (product id, plan kind), in one query: the
+    storefront's rule (``products.purchasable()``), each version with its product and
+    vendor loaded. A product or plan not on sale is missing from the result."""
+    if not wanted:
+        return {}
+    query = (
+        select(ProductVersion, Plan)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Vendor, Vendor.id == Product.vendor_id)
+        .join(Plan, Plan.version_id == ProductVersion.id)
+        .where(
+            Product.id.in_({product_id for product_id, _ in wanted}),
+            Plan.kind.in_({kind for _, kind in wanted}),
+            products.purchasable(),
+        )
+        .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
+        .order_by(Plan.id)
+    )
+    found: dict[tuple[int, PlanKind], Offer] = {}
+    for version, plan in db.session.execute(query):
+        found.setdefault((version.product_id, plan.kind), Offer(version, plan))
+    return found
 
 
 def _check_seats(plan: Plan, seats: int | None) -> int:
@@ -180,8 +200,10 @@ def remove_from_cart(teacher: User, line_id: int) -> None:
 
 def confirm_prices(teacher: User) -> None:
     """The teacher accepts the current prices of the lines whose price changed."""
-    for line in _lines(teacher):
-        found = offer(line.product_id, line.plan_kind)
+    lines = _lines(teacher)
+    on_sale = offers_on_sale({(line.product_id, line.plan_kind) for line in lines})
+    for line in lines:
+        found = on_sale.get((line.product_id, line.plan_kind))
         if found is not None:
             line.seen_price_cents = found.plan.price_cents
 
@@ -220,13 +242,12 @@ class Cart:
 
 
 def _lines(teacher: User, lock: bool = False) -> list[CartLine]:
-    query = (
-        select(CartLine)
-        .where(CartLine.teacher_id == teacher.id)
-        .order_by(CartLine.id)
-        .options(selectinload(CartLine.product))
-    )
-    return list(db.session.scalars(query.with_for_update() if lock else query))
+    """The teacher's cart lines; `lock`: their rows locked, for the checkout (which needs
+    no product loaded: it reads the offers on sale)."""
+    query = select(CartLine).where(CartLine.teacher_id == teacher.id).order_by(CartLine.id)
+    if lock:
+        return list(db.session.scalars(query.with_for_update()))
+    return list(db.session.scalars(query.options(selectinload(CartLine.product))))
 
 
 def _problem(teacher: User, line: CartLine, found: Offer | None) -> str | None:
@@ -243,9 +264,11 @@ def _problem(teacher: User, line: CartLine, found: Offer | None) -> str | None:
 
 
 def cart(teacher: User, school_year: str) -> Cart:
+    lines = _lines(teacher)
+    on_sale = offers_on_sale({(line.product_id, line.plan_kind) for line in lines})
     items = []
-    for line in _lines(teacher):
-        found = offer(line.product_id, line.plan_kind)
+    for line in lines:
+        found = on_sale.get((line.product_id, line.plan_kind))
         items.append(CartItem(line, found, _problem(teacher, line, found)))
     return Cart(items, budgets.teacher_balance(teacher.id, school_year))
 
@@ -390,7 +413,7 @@ def checkout(
     items = [
         Item(line.product_id, line.plan_kind, line.seats, line.seen_price_cents) for line in lines
     ]
-    order = place_order(teacher, items, idempotency_key, school_id=school_id, on=on)
+    order = _place_order(teacher, items, idempotency_key, school_id=school_id, on=on)
     db.session.execute(delete(CartLine).where(CartLine.id.in_([line.id for line in lines])))
     return order
 
@@ -407,6 +430,18 @@ def place_order(
     replay = _replay(teacher, idempotency_key)
     if replay is not None:
         return replay
+    return _place_order(teacher, items, idempotency_key, school_id=school_id, on=on)
+
+
+def _place_order(
+    teacher: User,
+    items: Sequence[Item],
+    idempotency_key: str,
+    *,
+    school_id: int | None,
+    on: date | None,
+) -> Order:
+    """:func:`place_order` once the key was looked up (no order yet under it)."""
     day = on or today()
     school = _school_of(teacher, school_id)
     year = budgets.school_year_code(day)
@@ -415,7 +450,7 @@ def place_order(
     total = sum(found.plan.price_cents for found in offers)
 
     # The order claims the key first: a twin checkout waits here, then finds it.
-    order = db.session.scalars(
+    order: Order | None = db.session.scalars(
         insert_or_ignore(db.session, Order)
         .values(
             teacher_id=teacher.id,
@@ -463,7 +498,7 @@ def place_order(
         ) from error
     order.entry_id = entry.id
     # The credit left for the year, over every academy that gave the teacher some.
-    order.credit_after_cents = credit.balance_cents + sum(
+    order.credit_after_cents = int(credit.balance_cents or 0) + sum(
         int(account.balance_cents or 0) for account in other_credits
     )
 
@@ -523,35 +558,13 @@ def _check_gar(school: School, offers: Sequence[Offer]) -> None:
         )
 
 
-def _on_sale(items: Sequence[Item]) -> dict[tuple[int, PlanKind], Offer]:
-    """The offers of `items` on sale now, in one query: the same rule as :func:`offer`
-    (``products.purchasable()``), with each version's product and vendor loaded."""
-    query = (
-        select(ProductVersion, Plan)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .join(Plan, Plan.version_id == ProductVersion.id)
-        .where(
-            Product.id.in_({item.product_id for item in items}),
-            Plan.kind.in_({item.plan_kind for item in items}),
-            products.purchasable(),
-        )
-        .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
-        .order_by(Plan.id)
-    )
-    found: dict[tuple[int, PlanKind], Offer] = {}
-    for version, plan in db.session.execute(query):
-        found.setdefault((version.product_id, plan.kind), Offer(version, plan))
-    return found
-
-
 def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
     """Each item still on sale at the price agreed; else the refusal naming them all."""
     offers: list[Offer] = []
     withdrawn: list[str] = []
     changed: list[str] = []
     owned: list[str] = []
-    on_sale = _on_sale(items)
+    on_sale = offers_on_sale({(item.product_id, item.plan_kind) for item in items})
     for item in items:
         found = on_sale.get((item.product_id, item.plan_kind))
         if found is None:

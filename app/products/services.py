@@ -24,7 +24,7 @@ from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import ColumnElement, and_, delete, exists, func, literal_column, select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import contains_eager, load_only, selectinload
 
 from app.accounts.models import User
 from app.core import audit, dates, schedule, storage
@@ -695,6 +695,7 @@ def storefront_product(product_id: int) -> ProductVersion:
         .join(Product, Product.id == ProductVersion.product_id)
         .join(Vendor, Vendor.id == Product.vendor_id)
         .where(Product.id == product_id, purchasable())
+        .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
     )
     version = db.session.scalar(query)
     if version is None:
