@@ -198,11 +198,23 @@ def enqueue(
         "created_at": utcnow(),
         "request_id": logs.current_request_id(),
     }
-    insert = insert_or_ignore(db.session, Job).values(**values).on_conflict_do_nothing()
-    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
+    result = db.session.execute(_job_insert(), values)
     if has_request_context():
         g.jobs_enqueued = True
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_JOB_INSERTS: dict[str, Any] = {}
+
+
+def _job_insert() -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING of one job, built once per database kind: Core on
+    the table, its values given at execution (a hot path: every checkout queues three)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _JOB_INSERTS:
+        statement = insert_or_ignore(db.session, Job.__table__).on_conflict_do_nothing()
+        _JOB_INSERTS[dialect] = statement.execution_options(preserve_rowcount=True)
+    return _JOB_INSERTS[dialect]
 
 
 def enqueue_many(kind: str, payloads_and_keys: AnySelect) -> int:
