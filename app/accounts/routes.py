@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from app.accounts import proconnect, services
@@ -41,7 +42,8 @@ def load_user(session_user_id: str) -> User | None:
     user_id, _dot, version = session_user_id.partition(".")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # The grants in the same statement (a join): one round trip for every signed-in request.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.grants)])
     if user is None or user.session_version != int(version):
         return None
     return user

@@ -31,7 +31,7 @@ def test_the_checkout_sends_this_many_statements(teacher_client: FlaskClient, sh
 
     assert response.status_code == 302
     assert credit_of(shop.teacher) == 35_00
-    assert len(sent) == 25, str(sent)
+    assert len(sent) == 24, str(sent)
 
 
 def test_adding_to_the_cart_sends_this_many_statements(
@@ -46,7 +46,7 @@ def test_adding_to_the_cart_sends_this_many_statements(
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/panier")
-    assert len(sent) == 6, str(sent)
+    assert len(sent) == 5, str(sent)
 
 
 def test_the_cart_page_sends_this_many_statements(teacher_client: FlaskClient, shop: Shop) -> None:
@@ -59,7 +59,7 @@ def test_the_cart_page_sends_this_many_statements(teacher_client: FlaskClient, s
         response = teacher_client.get("/panier")
 
     assert response.status_code == 200
-    assert len(sent) == 7, str(sent)
+    assert len(sent) == 6, str(sent)
 
 
 def test_the_product_page_sends_this_many_statements(
@@ -71,4 +71,4 @@ def test_the_product_page_sends_this_many_statements(
         response = teacher_client.get(f"/catalogue/{lab}")
 
     assert response.status_code == 200
-    assert len(sent) == 8, str(sent)
+    assert len(sent) == 7, str(sent)
