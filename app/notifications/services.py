@@ -102,9 +102,21 @@ def notify(name: str, payload: dict[str, Any], *, users: Iterable[int], key: str
             "payload": payload,
             "created_at": utcnow(),
         }
-        statement = insert_or_ignore(db.session, Notification).values(**values)
-        db.session.execute(statement.on_conflict_do_nothing())
+        db.session.execute(_notification_insert(), values)
         mail.send(name, {**payload, "user": user_id}, to=addresses[user_id], key=f"{key}:{user_id}")
+
+
+_NOTIFICATION_INSERTS: dict[str, Any] = {}
+
+
+def _notification_insert() -> Any:
+    """The INSERT … ON CONFLICT DO NOTHING of one notification, built once per database
+    kind: Core on the table, its values given at execution (every checkout sends one)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _NOTIFICATION_INSERTS:
+        statement = insert_or_ignore(db.session, Notification.__table__)
+        _NOTIFICATION_INSERTS[dialect] = statement.on_conflict_do_nothing()
+    return _NOTIFICATION_INSERTS[dialect]
 
 
 def notify_many(name: str, people: AnySelect, *, key: str) -> int:
