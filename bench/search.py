@@ -333,8 +333,9 @@ def product_text(rng: random.Random, codes: list[str], levels: list[str]) -> dic
     }
 
 
-def load_catalogue(url: URL, products: int, seed: int) -> Loaded:
-    """Vendors, products, versions, plans, disciplines and levels by COPY; ANALYZE."""
+def load_catalogue(app: Flask, url: URL, products: int, seed: int) -> Loaded:
+    """Vendors, products, versions, plans, disciplines and levels by COPY; the search
+    table made by the app (`services.refresh_product_search`); ANALYZE."""
     started = time.perf_counter()
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -429,6 +430,9 @@ def load_catalogue(url: URL, products: int, seed: int) -> Loaded:
                 f"FROM {table}))"
             )
         conn.commit()
+        with app.app_context():
+            services.refresh_product_search(db.session)
+            db.session.commit()
         conn.autocommit = True
         # VACUUM also moves the GIN index's pending list into the index proper, as
         # autovacuum does on a live database.
@@ -470,11 +474,11 @@ class Search:
     def label(self) -> str:
         return "&".join(f"{key}={value}" for key, value in self.params())
 
-    def sql(self, today: date) -> tuple[tuple[str, str], str, dict[str, Any]]:
-        """The page's SELECT and its count, as app.products.services.search builds them
-        on PostgreSQL (same WHERE, same ORDER BY), and their parameters. Only the columns
-        the page shows are selected."""
-        where = ["pv.listed", "pv.label_expires_on >= %(today)s", "v.status = 'active'"]
+    def sql(self, today: date) -> tuple[str, dict[str, Any]]:
+        """The page's one SELECT (its matches, COUNT_CAP + 1 at most, counted by a window),
+        as app.products.services.search builds it on PostgreSQL (same WHERE, same ORDER
+        BY), and its parameters. Only the columns the page shows are selected."""
+        where = ["s.label_expires_on >= %(today)s", "v.status = 'active'"]
         params: dict[str, Any] = {"today": today}
         words = normalize_text(self.q).split()
         tsquery = ""
@@ -485,7 +489,7 @@ class Search:
             tsquery = "to_tsquery('french_unaccent', %(words)s)"
             params["words"] = tsquery_text(words)
         if words:
-            where.append(f"pv.search_vector @@ {tsquery}")
+            where.append(f"s.search_vector @@ {tsquery}")
 
         def in_list(name: str, values: Sequence[str]) -> str:
             params.update({f"{name}{i}": value for i, value in enumerate(values)})
@@ -497,7 +501,7 @@ class Search:
         ):
             if codes:
                 where.append(
-                    f"EXISTS (SELECT 1 FROM {table} t WHERE t.version_id = pv.id "
+                    f"EXISTS (SELECT 1 FROM {table} t WHERE t.version_id = s.version_id "
                     f"AND t.code {in_list(name, codes)})"
                 )
         plan = []
@@ -508,33 +512,36 @@ class Search:
             params["price_max"] = self.price_max_euros * 100
         if plan:
             where.append(
-                "EXISTS (SELECT 1 FROM plan pl WHERE pl.version_id = pv.id AND "
+                "EXISTS (SELECT 1 FROM plan pl WHERE pl.version_id = s.version_id AND "
                 + " AND ".join(plan)
                 + ")"
             )
-        newest = "pv.created_at DESC, pv.id DESC"
+        newest = "s.created_at DESC, s.version_id DESC"
+        newest_taken = "m.created_at DESC, m.version_id DESC"
+        ranked = bool(words) and self.sort == "pertinence"
+        rank = f", ts_rank_cd(s.search_vector, {tsquery}) AS rank" if ranked else ""
         if self.sort == "prix":
-            order = f"pv.price_from_cents, {newest}"
-        elif self.sort == "recent" or not words:
-            order = newest
+            kept, order = f"s.price_from_cents, {newest}", f"m.price_from_cents, {newest_taken}"
+        elif ranked:  # past COUNT_CAP matches the app shows the newest first, unranked
+            kept = newest
+            order = (
+                f"CASE WHEN count(*) OVER () > {COUNT_CAP} THEN 0.0 ELSE m.rank END DESC, "
+                f"{newest_taken}"
+            )
         else:
-            order = f"ts_rank_cd(pv.search_vector, {tsquery}) DESC, {newest}"
-        tables = (
-            "FROM product_version pv JOIN product p ON p.id = pv.product_id "
-            "JOIN vendor v ON v.id = p.vendor_id WHERE " + " AND ".join(where)
+            kept, order = newest, newest_taken
+        matches = (
+            "SELECT s.version_id, s.product_id, s.title, s.summary, s.logo_key, "
+            f"s.price_from_cents, s.disciplines, s.levels, s.created_at, v.legal_name{rank} "
+            "FROM product_search s JOIN vendor v ON v.id = s.vendor_id WHERE "
+            + " AND ".join(where)
+            + f" ORDER BY {kept} LIMIT {COUNT_CAP + 1}"
         )
-        columns = (
-            "SELECT pv.id, pv.product_id, pv.title, pv.summary, pv.price_from_cents, "
-            "pv.logo_key, v.legal_name "
+        page = (
+            f"SELECT m.*, count(*) OVER () AS total FROM ({matches}) AS m "
+            f"ORDER BY {order} LIMIT {PAGE_SIZE}"
         )
-        page = f"{columns}{tables} ORDER BY {order} LIMIT {PAGE_SIZE}"
-        if words and order.startswith("ts_rank_cd"):
-            # Past COUNT_CAP matches the app shows the newest first, unranked.
-            capped_page = f"{columns}{tables} ORDER BY {newest} LIMIT {PAGE_SIZE}"
-        else:
-            capped_page = page
-        count = f"SELECT count(*) FROM (SELECT 1 {tables} LIMIT {COUNT_CAP + 1}) AS matches"
-        return (page, capped_page), count, params
+        return page, params
 
 
 SEARCHES = (
@@ -554,10 +561,9 @@ SEARCHES = (
 
 def raw_search(conn: psycopg.Connection[Any], search: Search, today: date) -> tuple[int, list[int]]:
     """The search as raw SQL: (the count, the product ids of the page)."""
-    (page, capped_page), count, params = search.sql(today)
-    found = conn.execute(count, params).fetchone()
-    total = found[0] if found else 0
-    rows = conn.execute(capped_page if total > COUNT_CAP else page, params).fetchall()
+    page, params = search.sql(today)
+    rows = conn.execute(page, params).fetchall()
+    total = rows[0][-1] if rows else 0
     return min(total, COUNT_CAP), [row[1] for row in rows]
 
 
@@ -571,8 +577,8 @@ def get_page(client: Any, search: Search) -> str:
 
 def shown(html: str) -> tuple[int, list[int]]:
     """What a storefront page shows: (the count, the product ids linked, in order)."""
-    status = re.search(r'<p role="status">([^<]*)</p>', html)
-    total = int(re.sub(r"\D", "", status.group(1))) if status else -1
+    status = re.search(r'<p role="status"[^>]*>([^<]*)</p>', html)
+    total = int(re.sub(r"\D", "", status.group(1)) or 0) if status else -1
     return total, [int(id_) for id_ in re.findall(r'href="/catalogue/(\d+)"', html)]
 
 
@@ -606,7 +612,7 @@ class Split:
             kind = "count"
         elif statement.startswith("SELECT plan."):
             kind = "plans"  # selectinload(ProductVersion.plans)
-        elif "LIMIT" in statement and "FROM product_version" in statement:
+        elif "LIMIT" in statement and "FROM product_search" in statement:
             kind = "page"
         else:
             kind = "other SQL"
@@ -692,11 +698,11 @@ def measure(
 def explain(url: URL, search: Search, today: date) -> list[str]:
     """EXPLAIN ANALYZE of the search's page SELECT and count (parameters inlined by the
     client: the plan PostgreSQL makes for these values)."""
-    (_, page), count, params = search.sql(today)
+    page, params = search.sql(today)
     lines = []
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
-        for name, sql in (("page SELECT", page), ("count", count)):
+        for name, sql in (("page SELECT (and count)", page),):
             cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
             lines.append(f"  -- {name}")
             lines += [
@@ -708,15 +714,15 @@ def explain(url: URL, search: Search, today: date) -> list[str]:
 
 
 def scan_of(url: URL, search: Search, today: date) -> str:
-    """How the page SELECT reads product_version: through the GIN index or not."""
-    (_, page), _, params = search.sql(today)
+    """How the page SELECT reads product_search: through the GIN index or not."""
+    page, params = search.sql(today)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
         cursor.execute(f"EXPLAIN (COSTS OFF) {page}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    if "ix_product_version_search" in plan:
+    if "ix_product_search_vector" in plan:
         return "GIN"
-    if "Seq Scan on product_version" in plan:
+    if "Seq Scan on product_search" in plan:
         return "seq scan"
     return "other"
 
@@ -725,7 +731,7 @@ def report(timings: dict[Search, Timings], floor: list[float], url: URL, today: 
     width = max(len(search.label) for search in timings)
     log("")
     log(
-        f"{'search: GET /catalogue?…':<{width}}  matches  pv read by  request p50   p95"
+        f"{'search: GET /catalogue?…':<{width}}  matches     read by  request p50   p95"
         "   raw SQL p50   p95   ratio p50  p95"
     )
     for search, t in timings.items():
@@ -758,7 +764,7 @@ def report(timings: dict[Search, Timings], floor: list[float], url: URL, today: 
         f"{os.cpu_count()} cores, load average {load:.2f} at the end (other processes count)"
     )
     log(f"request p50 / p95       {ms(req50)} / {ms(req95)} ms  (GET /catalogue, test client)")
-    log(f"raw SQL p50 / p95       {ms(raw50)} / {ms(raw95)} ms  (count + page SELECT, psycopg)")
+    log(f"raw SQL p50 / p95       {ms(raw50)} / {ms(raw95)} ms  (page SELECT + count, psycopg)")
     log(f"ratio request / raw     p50 {req50 / raw50:.1f}×, p95 {req95 / raw95:.1f}×")
     log(
         f"floor: GET /healthz     {ms(statistics.median(floor))} / {ms(percentile(floor, 0.95))}"
@@ -802,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     recreate_database(url)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False))
     build_schema(app)
-    loaded = load_catalogue(url, options.products, options.seed)
+    loaded = load_catalogue(app, url, options.products, options.seed)
     log(
         f"setup: {loaded.products} products of {loaded.vendors} vendors ({loaded.suspended} "
         f"suspended), {loaded.purchasable} purchasable, {loaded.plans} plans; loaded by COPY "
