@@ -786,9 +786,9 @@ def search(query: StorefrontQuery) -> StorefrontPage:
 
     page = max(1, query.page)
     rows = page_of(page)
-    if rows:
-        taken_count = rows[0].total
-    else:  # no match, or a page past the last
+    if rows or page == 1:
+        taken_count = rows[0].total if rows else 0
+    else:  # a page past the last
         taken_count = db.session.scalar(select(func.count()).select_from(taken)) or 0
     capped = taken_count > COUNT_CAP
     total_shown = min(taken_count, COUNT_CAP)
@@ -878,11 +878,11 @@ def _query_words(text: str) -> list[str]:
 
 
 def _on_sale() -> Any:
+    """The ids of the versions on sale, from the narrow search table."""
     return (
-        select(ProductVersion.id)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .where(purchasable())
+        select(ProductSearch.version_id.label("id"))
+        .join(Vendor, Vendor.id == ProductSearch.vendor_id)
+        .where(purchasable_row())
     )
 
 
