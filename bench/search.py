@@ -474,10 +474,11 @@ class Search:
     def label(self) -> str:
         return "&".join(f"{key}={value}" for key, value in self.params())
 
-    def sql(self, today: date) -> tuple[str, dict[str, Any]]:
-        """The page's one SELECT (its matches, COUNT_CAP + 1 at most, counted by a window),
-        as app.products.services.search builds it on PostgreSQL (same WHERE, same ORDER
-        BY), and its parameters. Only the columns the page shows are selected."""
+    def sql(self, today: date) -> tuple[tuple[str, str], str, dict[str, Any]]:
+        """The page's SELECT (ranked, and newest first for when the matches are past the
+        cap) and its count, as app.products.services.search builds them on PostgreSQL
+        (same WHERE, same ORDER BY), and their parameters. Only the columns the page shows
+        are selected."""
         where = ["s.label_expires_on >= %(today)s", "v.status = 'active'"]
         params: dict[str, Any] = {"today": today}
         words = normalize_text(self.q).split()
@@ -504,44 +505,35 @@ class Search:
                     f"EXISTS (SELECT 1 FROM {table} t WHERE t.version_id = s.version_id "
                     f"AND t.code {in_list(name, codes)})"
                 )
-        plan = []
-        if self.offers:
-            plan.append(f"pl.kind {in_list('offer', self.offers)}")
-        if self.price_max_euros is not None:
-            plan.append("pl.price_cents <= %(price_max)s")
-            params["price_max"] = self.price_max_euros * 100
-        if plan:
-            where.append(
-                "EXISTS (SELECT 1 FROM plan pl WHERE pl.version_id = s.version_id AND "
-                + " AND ".join(plan)
-                + ")"
-            )
+        if self.offers or self.price_max_euros is not None:
+            offers = []
+            for kind in self.offers or ("teacher", "class", "school"):
+                within = [f"s.{kind}_cents IS NOT NULL"]
+                if self.price_max_euros is not None:
+                    within.append(f"s.{kind}_cents <= %(price_max)s")
+                offers.append(" AND ".join(within))
+            params["price_max"] = (self.price_max_euros or 0) * 100
+            where.append("(" + " OR ".join(f"({offer})" for offer in offers) + ")")
         newest = "s.created_at DESC, s.version_id DESC"
-        newest_taken = "m.created_at DESC, m.version_id DESC"
-        ranked = bool(words) and self.sort == "pertinence"
-        rank = f", ts_rank_cd(s.search_vector, {tsquery}) AS rank" if ranked else ""
         if self.sort == "prix":
-            kept, order = f"s.price_from_cents, {newest}", f"m.price_from_cents, {newest_taken}"
-        elif ranked:  # past COUNT_CAP matches the app shows the newest first, unranked
-            kept = newest
-            order = (
-                f"CASE WHEN count(*) OVER () > {COUNT_CAP} THEN 0.0 ELSE m.rank END DESC, "
-                f"{newest_taken}"
-            )
+            order = f"s.price_from_cents, {newest}"
+        elif self.sort == "recent" or not words:
+            order = newest
         else:
-            kept, order = newest, newest_taken
-        matches = (
-            "SELECT s.version_id, s.product_id, s.title, s.summary, s.logo_key, "
-            f"s.price_from_cents, s.disciplines, s.levels, s.created_at, v.legal_name{rank} "
-            "FROM product_search s JOIN vendor v ON v.id = s.vendor_id WHERE "
-            + " AND ".join(where)
-            + f" ORDER BY {kept} LIMIT {COUNT_CAP + 1}"
+            order = f"ts_rank_cd(s.search_vector, {tsquery}) DESC, {newest}"
+        tables = "FROM product_search s JOIN vendor v ON v.id = s.vendor_id WHERE " + " AND ".join(
+            where
         )
-        page = (
-            f"SELECT m.*, count(*) OVER () AS total FROM ({matches}) AS m "
-            f"ORDER BY {order} LIMIT {PAGE_SIZE}"
+        columns = (
+            "SELECT s.product_id, s.title, s.summary, s.logo_key, s.price_from_cents, "
+            "s.disciplines, s.levels, v.legal_name "
         )
-        return page, params
+        page = f"{columns}{tables} ORDER BY {order} LIMIT {PAGE_SIZE}"
+        capped_page = f"{columns}{tables} ORDER BY {newest} LIMIT {PAGE_SIZE}"
+        if self.sort == "prix":
+            capped_page = page
+        count = f"SELECT count(*) FROM (SELECT 1 {tables} LIMIT {COUNT_CAP + 1}) AS matches"
+        return (page, capped_page), count, params
 
 
 SEARCHES = (
@@ -561,10 +553,11 @@ SEARCHES = (
 
 def raw_search(conn: psycopg.Connection[Any], search: Search, today: date) -> tuple[int, list[int]]:
     """The search as raw SQL: (the count, the product ids of the page)."""
-    page, params = search.sql(today)
-    rows = conn.execute(page, params).fetchall()
-    total = rows[0][-1] if rows else 0
-    return min(total, COUNT_CAP), [row[1] for row in rows]
+    (page, capped_page), count, params = search.sql(today)
+    found = conn.execute(count, params).fetchone()
+    total = found[0] if found else 0
+    rows = conn.execute(capped_page if total > COUNT_CAP else page, params).fetchall()
+    return min(total, COUNT_CAP), [row[0] for row in rows]
 
 
 def get_page(client: Any, search: Search) -> str:
@@ -698,11 +691,14 @@ def measure(
 def explain(url: URL, search: Search, today: date) -> list[str]:
     """EXPLAIN ANALYZE of the search's page SELECT and count (parameters inlined by the
     client: the plan PostgreSQL makes for these values)."""
-    page, params = search.sql(today)
+    (page, capped_page), count, params = search.sql(today)
     lines = []
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
-        for name, sql in (("page SELECT (and count)", page),):
+        total = conn.execute(count, params).fetchone()
+        if total and total[0] > COUNT_CAP:
+            page = capped_page
+        for name, sql in (("page SELECT", page), ("count", count)):
             cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
             lines.append(f"  -- {name}")
             lines += [
@@ -715,7 +711,7 @@ def explain(url: URL, search: Search, today: date) -> list[str]:
 
 def scan_of(url: URL, search: Search, today: date) -> str:
     """How the page SELECT reads product_search: through the GIN index or not."""
-    page, params = search.sql(today)
+    (page, _), _, params = search.sql(today)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
         cursor.execute(f"EXPLAIN (COSTS OFF) {page}", params)
@@ -764,7 +760,7 @@ def report(timings: dict[Search, Timings], floor: list[float], url: URL, today: 
         f"{os.cpu_count()} cores, load average {load:.2f} at the end (other processes count)"
     )
     log(f"request p50 / p95       {ms(req50)} / {ms(req95)} ms  (GET /catalogue, test client)")
-    log(f"raw SQL p50 / p95       {ms(raw50)} / {ms(raw95)} ms  (page SELECT + count, psycopg)")
+    log(f"raw SQL p50 / p95       {ms(raw50)} / {ms(raw95)} ms  (count + page SELECT, psycopg)")
     log(f"ratio request / raw     p50 {req50 / raw50:.1f}×, p95 {req95 / raw95:.1f}×")
     log(
         f"floor: GET /healthz     {ms(statistics.median(floor))} / {ms(percentile(floor, 0.95))}"

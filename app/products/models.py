@@ -286,9 +286,6 @@ class Plan(Model):
 
     __table_args__ = (
         UniqueConstraint("version_id", "kind"),
-        # The storefront's offer and price filters: the versions with a plan of a kind in
-        # a price range, read from the index alone.
-        Index("ix_plan_kind_price", "kind", "price_cents", "version_id"),
         CheckConstraint("price_cents > 0", name="price_positive"),
         CheckConstraint(
             f"vat_rate_bp IN ({', '.join(str(rate) for rate in VAT_RATES_BP)})",
@@ -358,6 +355,11 @@ class ProductSearch(Model):
     logo_key: Mapped[str | None] = mapped_column(String(100))
     resource_type: Mapped[str] = mapped_column(String(40))
     price_from_cents: Mapped[Cents | None]
+    # The price of each plan the version offers (NULL for a kind it does not offer): the
+    # offer and price filters read the row and these columns' indexes.
+    teacher_cents: Mapped[Cents | None]
+    class_cents: Mapped[Cents | None]
+    school_cents: Mapped[Cents | None]
     # Codes separated by spaces, for the cards (the filters read the version's tables).
     disciplines: Mapped[str] = mapped_column(String(1000), default="")
     levels: Mapped[str] = mapped_column(String(1000), default="")
@@ -371,7 +373,19 @@ class ProductSearch(Model):
         ),
         Index("ix_product_search_created", "created_at", "version_id"),
         Index("ix_product_search_price", "price_from_cents", "created_at", "version_id"),
+        Index("ix_product_search_teacher", "teacher_cents"),
+        Index("ix_product_search_class", "class_cents"),
+        Index("ix_product_search_school", "school_cents"),
     )
+
+    @classmethod
+    def price_of(cls, kind: PlanKind) -> Any:
+        """The column of the price of `kind`'s plan."""
+        return {
+            PlanKind.TEACHER: cls.teacher_cents,
+            PlanKind.CLASS: cls.class_cents,
+            PlanKind.SCHOOL: cls.school_cents,
+        }[kind]
 
     @property
     def discipline_codes(self) -> list[str]:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    case,
     delete,
     event,
     exists,
@@ -35,6 +34,7 @@ from sqlalchemy import (
     insert,
     inspect,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session, UOWTransaction, selectinload
@@ -574,6 +574,14 @@ def _codes_of(table: type[VersionDiscipline] | type[VersionLevel]) -> Any:
     )
 
 
+def _price_of(kind: PlanKind) -> Any:
+    return (
+        select(Plan.price_cents)
+        .where(Plan.version_id == ProductVersion.id, Plan.kind == kind)
+        .scalar_subquery()
+    )
+
+
 def refresh_product_search(
     connection: Connection | Session, version_ids: Collection[int] | None = None
 ) -> None:
@@ -592,6 +600,7 @@ def refresh_product_search(
             ProductVersion.logo_key,
             ProductVersion.resource_type,
             ProductVersion.price_from_cents,
+            *(_price_of(kind) for kind in PlanKind),
             _codes_of(VersionDiscipline),
             _codes_of(VersionLevel),
             ProductVersion.search_vector,
@@ -613,6 +622,7 @@ def refresh_product_search(
         "logo_key",
         "resource_type",
         "price_from_cents",
+        *(f"{kind.value}_cents" for kind in PlanKind),
         "disciplines",
         "levels",
         "search_vector",
@@ -698,19 +708,13 @@ def _tsquery(words: list[str]) -> str:
 
 
 def search(query: StorefrontQuery) -> StorefrontPage:
-    """The purchasable products matching the query, one page of them, in one statement
-    (a second one only for a page past the last).
+    """The purchasable products matching the query, one page of them: two statements,
+    the matches counted (COUNT_CAP + 1 at most) and the page (not when none matches).
 
     It reads `product_search`, one narrow row per listed version (:func:`purchasable_row`).
     PostgreSQL: French full-text search (accents ignored, words stemmed) over its
     ``search_vector`` GIN index, ranked. SQLite: every word (accents removed, plural
-    trimmed) must appear in the version's searchable text; no ranking, newest first.
-
-    Counting and ranking every match of a common word ("mathematiques" can match a
-    quarter of the catalogue) would cost more than a page is worth: the matches are taken
-    in the page's order when it is by price, else newest first, COUNT_CAP + 1 at most;
-    their number is the total, and past COUNT_CAP the page says "more than 1,000" and
-    shows them newest first (by price when asked), unranked."""
+    trimmed) must appear in the version's searchable text; no ranking, newest first."""
     found = ProductSearch
     postgres = is_postgres(db.session)
     base = select(found.version_id).join(Vendor, Vendor.id == found.vendor_id)
@@ -735,21 +739,38 @@ def search(query: StorefrontQuery) -> StorefrontPage:
             )
     if query.resource_types:
         base = base.where(found.resource_type.in_(query.resource_types))
-    plan_filters: list[ColumnElement[bool]] = []
-    if query.plan_kinds:
-        plan_filters.append(Plan.kind.in_(query.plan_kinds))
-    if query.price_min_cents is not None:
-        plan_filters.append(Plan.price_cents >= query.price_min_cents)
-    if query.price_max_cents is not None:
-        plan_filters.append(Plan.price_cents <= query.price_max_cents)
-    if plan_filters:
-        base = base.where(exists().where(Plan.version_id == found.version_id, *plan_filters))
+    if query.plan_kinds or query.price_min_cents is not None or query.price_max_cents is not None:
+        # A plan of a kind asked (any kind when none is) within the price range: each
+        # kind's price is a column of the row, with its own index.
+        offers: list[ColumnElement[bool]] = []
+        for kind in query.plan_kinds or list(PlanKind):
+            price = found.price_of(kind)
+            within = [price.is_not(None)]
+            if query.price_min_cents is not None:
+                within.append(price >= query.price_min_cents)
+            if query.price_max_cents is not None:
+                within.append(price <= query.price_max_cents)
+            offers.append(and_(*within))
+        base = base.where(or_(*offers))
 
+    # Counting and ranking every match of a common word ("mathematiques" can match a
+    # quarter of the catalogue) would cost more than a page is worth: past COUNT_CAP
+    # matches the page says "more than 1,000" and shows the newest first, unranked.
+    matches = base.limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(matches)) or 0
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, query.page), pages)
     newest = (found.created_at.desc(), found.version_id.desc())
-    by_price = query.sort == "prix"
-    kept = (found.price_from_cents, *newest) if by_price else newest
-    card = (
-        found.version_id,
+    order: tuple[Any, ...]
+    if query.sort == "prix":
+        order = (found.price_from_cents, *newest)
+    elif query.sort == "recent" or rank is None or capped:
+        order = newest
+    else:
+        order = (rank.desc(), *newest)
+    card = base.with_only_columns(
         found.product_id,
         found.title,
         found.summary,
@@ -757,45 +778,10 @@ def search(query: StorefrontQuery) -> StorefrontPage:
         found.price_from_cents,
         found.disciplines,
         found.levels,
-        found.created_at,
         Vendor.legal_name,
     )
-    ranked = rank is not None and query.sort == "pertinence"
-    scores = (rank.label("rank"),) if ranked and rank is not None else ()
-    matches = base.with_only_columns(*card, *scores).order_by(*kept).limit(COUNT_CAP + 1)
-    taken = matches.subquery("matches")
-    total = func.count().over()
-    newest_taken = (taken.c.created_at.desc(), taken.c.version_id.desc())
-    order: tuple[ColumnElement[Any], ...]
-    if by_price:
-        order = (taken.c.price_from_cents, *newest_taken)
-    elif ranked:  # unless capped: then not every match was taken, they go newest first
-        relevance = case((total > COUNT_CAP, 0.0), else_=taken.c.rank)
-        order = (relevance.desc(), *newest_taken)
-    else:
-        order = newest_taken
-
-    def page_of(number: int) -> list[Any]:
-        statement = (
-            select(taken, total.label("total"))
-            .order_by(*order)
-            .limit(PAGE_SIZE)
-            .offset((number - 1) * PAGE_SIZE)
-        )
-        return list(db.session.execute(statement))
-
-    page = max(1, query.page)
-    rows = page_of(page)
-    if rows or page == 1:
-        taken_count = rows[0].total if rows else 0
-    else:  # a page past the last
-        taken_count = db.session.scalar(select(func.count()).select_from(taken)) or 0
-    capped = taken_count > COUNT_CAP
-    total_shown = min(taken_count, COUNT_CAP)
-    pages = max(1, math.ceil(total_shown / PAGE_SIZE))
-    if page > pages:
-        page = pages
-        rows = page_of(page) if taken_count else []
+    page_of = card.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    rows = db.session.execute(page_of).all() if total else []
     results = [
         (
             Card(
@@ -812,7 +798,7 @@ def search(query: StorefrontQuery) -> StorefrontPage:
         for row in rows
     ]
     return StorefrontPage(
-        results=results, total=total_shown, page=page, pages=pages, query=query, capped=capped
+        results=results, total=total, page=page, pages=pages, query=query, capped=capped
     )
 
 

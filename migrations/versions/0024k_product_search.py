@@ -1,13 +1,12 @@
-"""The storefront's search table and an index on plans by kind and price.
+"""The storefront's search table, `product_search`.
 
-- table `product_search`: one narrow row per listed version (its ids, vendor, label end
-  date, creation time, title, summary, logo, resource type, lowest price, discipline and
-  level codes, and on PostgreSQL the full-text vector), kept by the application
-  (`app.products.services.refresh_product_search`, on every flush that lists, withdraws
-  or changes a version); filled here from the versions listed. Indexes: GIN on the
-  vector (PostgreSQL), newest first, by price;
-- index `ix_plan_kind_price` on `plan (kind, price_cents, version_id)`: the offer and
-  price filters read it alone.
+One narrow row per listed version: its ids, vendor, label end date, creation time,
+title, summary, logo, resource type, lowest price, the price of each kind of plan (NULL
+when not offered), discipline and level codes, and on PostgreSQL the full-text vector.
+Kept by the application (`app.products.services.refresh_product_search`, on every flush
+that lists, withdraws or changes a version); filled here from the versions listed.
+Indexes: GIN on the vector (PostgreSQL), newest first, by lowest price, by each kind's
+price.
 
 Revision ID: 0024k
 Revises: 0024
@@ -38,6 +37,9 @@ def upgrade():
     sa.Column('logo_key', sa.String(length=100), nullable=True),
     sa.Column('resource_type', sa.String(length=40), nullable=False),
     sa.Column('price_from_cents', sa.BigInteger(), nullable=True),
+    sa.Column('teacher_cents', sa.BigInteger(), nullable=True),
+    sa.Column('class_cents', sa.BigInteger(), nullable=True),
+    sa.Column('school_cents', sa.BigInteger(), nullable=True),
     sa.Column('disciplines', sa.String(length=1000), nullable=False),
     sa.Column('levels', sa.String(length=1000), nullable=False),
     sa.Column('search_vector', postgresql.TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=True),
@@ -48,19 +50,24 @@ def upgrade():
     with op.batch_alter_table('product_search', schema=None) as batch_op:
         batch_op.create_index('ix_product_search_created', ['created_at', 'version_id'], unique=False)
         batch_op.create_index('ix_product_search_price', ['price_from_cents', 'created_at', 'version_id'], unique=False)
+        batch_op.create_index('ix_product_search_teacher', ['teacher_cents'], unique=False)
+        batch_op.create_index('ix_product_search_class', ['class_cents'], unique=False)
+        batch_op.create_index('ix_product_search_school', ['school_cents'], unique=False)
     if postgres:
         op.create_index('ix_product_search_vector', 'product_search', ['search_vector'], unique=False, postgresql_using='gin')
-    with op.batch_alter_table('plan', schema=None) as batch_op:
-        batch_op.create_index('ix_plan_kind_price', ['kind', 'price_cents', 'version_id'], unique=False)
 
     codes = "string_agg(t.code, ' ')" if postgres else "group_concat(t.code, ' ')"
     op.execute(
         "INSERT INTO product_search (version_id, product_id, vendor_id, label_expires_on,"
-        " created_at, title, summary, logo_key, resource_type, price_from_cents, disciplines,"
-        " levels, search_vector)"
+        " created_at, title, summary, logo_key, resource_type, price_from_cents, teacher_cents,"
+        " class_cents, school_cents, disciplines, levels, search_vector)"
         " SELECT pv.id, pv.product_id, p.vendor_id, pv.label_expires_on, pv.created_at,"
         " pv.title, pv.summary, pv.logo_key, pv.resource_type, pv.price_from_cents,"
-        f" coalesce((SELECT {codes} FROM product_version_discipline t WHERE t.version_id = pv.id), ''),"
+        + "".join(
+            f" (SELECT price_cents FROM plan WHERE version_id = pv.id AND kind = '{kind}'),"
+            for kind in ('teacher', 'class', 'school')
+        )
+        + f" coalesce((SELECT {codes} FROM product_version_discipline t WHERE t.version_id = pv.id), ''),"
         f" coalesce((SELECT {codes} FROM product_version_level t WHERE t.version_id = pv.id), ''),"
         " pv.search_vector"
         " FROM product_version pv JOIN product p ON p.id = pv.product_id WHERE pv.listed"
@@ -68,11 +75,12 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('plan', schema=None) as batch_op:
-        batch_op.drop_index('ix_plan_kind_price')
     if op.get_context().dialect.name == 'postgresql':
         op.drop_index('ix_product_search_vector', table_name='product_search', postgresql_using='gin')
     with op.batch_alter_table('product_search', schema=None) as batch_op:
+        batch_op.drop_index('ix_product_search_school')
+        batch_op.drop_index('ix_product_search_class')
+        batch_op.drop_index('ix_product_search_teacher')
         batch_op.drop_index('ix_product_search_price')
         batch_op.drop_index('ix_product_search_created')
     op.drop_table('product_search')

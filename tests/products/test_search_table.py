@@ -1,7 +1,6 @@
 """The storefront's search table `product_search`: one narrow row per listed version, kept
-in step when a version is listed, replaced or withdrawn; the matches capped and counted in
-the page's own statement; and the statements each hot request sends. Passes on PostgreSQL
-and SQLite."""
+in step when a version is listed, replaced or withdrawn; the matches capped; and the
+statements each hot request sends. Passes on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -160,23 +159,22 @@ def test_past_the_cap_the_cheapest_still_come_first_by_price(
 @pytest.mark.parametrize(
     ("address", "statements"),
     [
-        ("/catalogue", 1),
-        ("/catalogue?q=lecture", 1),
+        ("/catalogue", 2),
+        ("/catalogue?q=lecture", 2),
         (
             "/catalogue?q=lecture&discipline=francais&niveau=cycle_3&offre=teacher&prix_max=50"
             "&tri=prix",
-            1,
+            2,
         ),
-        # Past the last page: none found there, the count, then the last page.
-        ("/catalogue?q=lecture&page=3", 3),
+        ("/catalogue?q=lecture&page=3", 2),  # past the last page: the last one
     ],
     ids=["all", "words", "words-and-filters", "past-the-last-page"],
 )
-def test_the_catalogue_page_is_one_statement(
+def test_the_catalogue_page_is_two_statements(
     client: FlaskClient, vendor: Vendor, address: str, statements: int
 ) -> None:
-    """The page, its count and its cards' tags in one statement: no count apart, no lazy
-    load of disciplines or levels, nothing for the filters' form."""
+    """The matches counted (up to the cap) and the page with its cards' tags: no lazy load
+    of disciplines or levels, nothing for the filters' form."""
     for number in range(3):
         on_sale(vendor, f"Lecture suivie {number}", levels=["cycle_3"], plans=teacher_plan(1200))
     client.get(address)  # the first request loads what every request shares
@@ -193,7 +191,8 @@ def test_the_catalogue_page_is_one_statement(
 def test_a_search_finding_nothing_adds_the_did_you_mean_statements(
     client: FlaskClient, vendor: Vendor
 ) -> None:
-    """The search, the words known, the nearest word, the corrected search."""
+    """The search's count (none: no page to read), the words known, the nearest word, the
+    corrected search (count and page)."""
     on_sale(vendor, "Lecture suivie")
     client.get("/catalogue?q=lectrue")
 
@@ -201,7 +200,7 @@ def test_a_search_finding_nothing_adds_the_did_you_mean_statements(
         response = client.get("/catalogue?q=lectrue")
 
     assert "lecture" in response.get_data(as_text=True).casefold()
-    assert len(sent) == 4, str(sent)
+    assert len(sent) == 5, str(sent)
 
 
 def test_the_suggestions_are_two_statements(client: FlaskClient, vendor: Vendor) -> None:
