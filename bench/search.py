@@ -492,19 +492,13 @@ class Search:
         if words:
             where.append(f"s.search_vector @@ {tsquery}")
 
-        def in_list(name: str, values: Sequence[str]) -> str:
-            params.update({f"{name}{i}": value for i, value in enumerate(values)})
-            return "IN (" + ", ".join(f"%({name}{i})s" for i in range(len(values))) + ")"
-
-        for table, name, codes in (
-            ("product_version_discipline", "discipline", self.disciplines),
-            ("product_version_level", "level", self.levels),
-        ):
+        for column, codes in (("disciplines", self.disciplines), ("levels", self.levels)):
             if codes:
-                where.append(
-                    f"EXISTS (SELECT 1 FROM {table} t WHERE t.version_id = s.version_id "
-                    f"AND t.code {in_list(name, codes)})"
-                )
+                likes = []
+                for i, code in enumerate(codes):
+                    params[f"{column}{i}"] = "% " + code.replace("_", "/_") + " %"
+                    likes.append(f"s.{column} LIKE %({column}{i})s ESCAPE '/'")
+                where.append("(" + " OR ".join(likes) + ")")
         if self.offers or self.price_max_euros is not None:
             offers = []
             for kind in self.offers or ("teacher", "class", "school"):

@@ -360,7 +360,8 @@ class ProductSearch(Model):
     teacher_cents: Mapped[Cents | None]
     class_cents: Mapped[Cents | None]
     school_cents: Mapped[Cents | None]
-    # Codes separated by spaces, for the cards (the filters read the version's tables).
+    # The codes between spaces (" francais mathematiques "): the cards' tags and the
+    # discipline and level filters (`LIKE '% francais %'`), read in the row.
     disciplines: Mapped[str] = mapped_column(String(1000), default="")
     levels: Mapped[str] = mapped_column(String(1000), default="")
     # The version's French full-text vector (PostgreSQL; NULL on SQLite, whose search

@@ -29,10 +29,10 @@ from sqlalchemy import (
     and_,
     delete,
     event,
-    exists,
     func,
     insert,
     inspect,
+    literal,
     literal_column,
     or_,
     select,
@@ -567,11 +567,13 @@ def purchasable_row(on: date | None = None) -> ColumnElement[bool]:
 
 
 def _codes_of(table: type[VersionDiscipline] | type[VersionLevel]) -> Any:
-    return (
+    """The version's codes between spaces, " a b c ", for `LIKE '% b %'`."""
+    codes = (
         select(func.coalesce(func.aggregate_strings(table.code, " "), ""))
         .where(table.version_id == ProductVersion.id)
         .scalar_subquery()
     )
+    return literal(" ") + codes + literal(" ")
 
 
 def _price_of(kind: PlanKind) -> Any:
@@ -729,14 +731,9 @@ def search(query: StorefrontQuery) -> StorefrontPage:
         base = base.join(ProductVersion, ProductVersion.id == found.version_id)
         for word in words:
             base = base.where(ProductVersion.search_text.contains(_singular(word), autoescape=True))
-    for table, codes in (
-        (VersionDiscipline, query.disciplines),
-        (VersionLevel, query.levels),
-    ):
-        if codes:
-            base = base.where(
-                exists().where(table.version_id == found.version_id, table.code.in_(codes))
-            )
+    for column, codes in ((found.disciplines, query.disciplines), (found.levels, query.levels)):
+        if codes:  # one of them among the row's codes (" a b c ")
+            base = base.where(or_(*(column.contains(f" {c} ", autoescape=True) for c in codes)))
     if query.resource_types:
         base = base.where(found.resource_type.in_(query.resource_types))
     if query.plan_kinds or query.price_min_cents is not None or query.price_max_cents is not None:

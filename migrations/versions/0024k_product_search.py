@@ -2,7 +2,7 @@
 
 One narrow row per listed version: its ids, vendor, label end date, creation time,
 title, summary, logo, resource type, lowest price, the price of each kind of plan (NULL
-when not offered), discipline and level codes, and on PostgreSQL the full-text vector.
+when not offered), discipline and level codes (between spaces: " a b "), and on PostgreSQL the full-text vector.
 Kept by the application (`app.products.services.refresh_product_search`, on every flush
 that lists, withdraws or changes a version); filled here from the versions listed.
 Indexes: GIN on the vector (PostgreSQL), newest first, by lowest price, by each kind's
@@ -67,8 +67,8 @@ def upgrade():
             f" (SELECT price_cents FROM plan WHERE version_id = pv.id AND kind = '{kind}'),"
             for kind in ('teacher', 'class', 'school')
         )
-        + f" coalesce((SELECT {codes} FROM product_version_discipline t WHERE t.version_id = pv.id), ''),"
-        f" coalesce((SELECT {codes} FROM product_version_level t WHERE t.version_id = pv.id), ''),"
+        + f" ' ' || coalesce((SELECT {codes} FROM product_version_discipline t WHERE t.version_id = pv.id), '') || ' ',"
+        f" ' ' || coalesce((SELECT {codes} FROM product_version_level t WHERE t.version_id = pv.id), '') || ' ',"
         " pv.search_vector"
         " FROM product_version pv JOIN product p ON p.id = pv.product_id WHERE pv.listed"
     )
