@@ -8,7 +8,7 @@ that lists, withdraws or changes a version); filled here from the versions liste
 Indexes: GIN on the vector (PostgreSQL), newest first, by lowest price, by each kind's
 price.
 
-Revision ID: 0024k
+Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-06
 """
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
-revision = '0024k'
+revision = '0025'
 down_revision = '0024'
 branch_labels = None
 depends_on = None
