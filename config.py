@@ -72,6 +72,7 @@ class Config:
         "SENTRY_DSN": "SENTRY_DSN",
         "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
         "API_MAX_CONTENT_LENGTH": "API_MAX_CONTENT_LENGTH",
+        "JOBS_BATCH_SIZE": "JOBS_BATCH_SIZE",
     }
     REQUIRED: tuple[str, ...] = ()
 

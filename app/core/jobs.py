@@ -4,13 +4,16 @@ A business change that needs something done later (provision a licence, send a m
 calls :func:`enqueue` before its transaction commits: the job exists if and only if the
 change does, so nothing is lost between the database and a queue.
 
-Workers (``flask jobs work``) claim ready jobs with ``SELECT … FOR UPDATE SKIP LOCKED``
-(PostgreSQL), so any number of them, on any number of machines, share the table without
-ever running the same job at once. A claimed job holds a *lease*; a worker that dies
-leaves its job ``running`` with an expired lease, and :func:`reclaim_expired` puts it
-back in the queue (counting the lost attempt). A failed run is retried with exponential
-backoff and jitter; after ``max_attempts`` the job is ``dead``: listed for admins, who can
-retry it. The handler's own changes and the job's ``done`` are committed together.
+Workers (``flask jobs work``) claim ready jobs by small batches (``JOBS_BATCH_SIZE``, in
+one statement) with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL), so any number of
+them, on any number of machines, share the table without ever running the same job at
+once. Claimed jobs hold a *lease*; a worker that dies leaves its jobs ``running`` with an
+expired lease, and :func:`reclaim_expired` puts them back in the queue (counting the lost
+attempt). A failed run is retried with exponential backoff and jitter; after
+``max_attempts`` the job is ``dead``: listed for admins, who can retry it. Each job runs
+on its own: the handler's own changes and the job's ``done`` are committed together, and
+a failure concerns its job alone. Jobs whose handlers leave nothing to commit are marked
+done together, in one statement at the end of their batch (:func:`run_batch`).
 
 Handlers must be idempotent: a job may run again after a crash at the wrong moment.
 In development (``JOBS_INLINE``) ready jobs also run right after the request that queued
@@ -491,6 +494,9 @@ def _run(job: Claimed, worker: str) -> JobStatus | None:
         db.session.rollback()
         failed = db.session.get(Job, job.id)
         assert failed is not None  # noqa: S101 - it was there before the rollback
+        if failed.status is not JobStatus.RUNNING or failed.worker != worker:
+            db.session.commit()
+            return failed.status  # taken back meanwhile: its failure is not this run's to record
         expected = isinstance(error, RetryLater | GiveUp)
         message = str(error) if expected else f"{type(error).__name__}: {error}"
         if not expected:

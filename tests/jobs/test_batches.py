@@ -325,3 +325,24 @@ def test_a_job_whose_lease_was_taken_back_is_not_marked_done_by_its_late_run(
         1,
         INTERRUPTED,
     )
+
+
+def test_a_late_failure_of_a_job_taken_back_is_not_recorded(
+    session: Session, handlers: Calls
+) -> None:
+    jobs.enqueue(FAILING, {"n": 1}, key="test:batch:late-failure")
+    db.session.commit()
+    batch = jobs.claim_batch(worker=WORKER, size=1)
+    expire_leases()
+    assert jobs.reclaim_expired() == 1
+    make_ready(batch[0].id)
+    assert [job.id for job in jobs.claim_batch(worker="machine:8", size=1)] == [batch[0].id]
+
+    reported: list[JobStatus] = []
+    jobs.run_batch(batch, WORKER, lambda _id, status: reported.append(status))
+
+    assert reported == [JobStatus.RUNNING]  # another worker's run now
+    job = job_by_key("test:batch:late-failure")
+    assert (job.status, job.worker, job.attempts) == (JobStatus.RUNNING, "machine:8", 2)
+    assert job.last_error == INTERRUPTED  # not this late run's error
+    assert job.lease_expires_at is not None
