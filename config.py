@@ -72,6 +72,7 @@ class Config:
         "SENTRY_DSN": "SENTRY_DSN",
         "MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
         "API_MAX_CONTENT_LENGTH": "API_MAX_CONTENT_LENGTH",
+        "JOBS_BATCH_SIZE": "JOBS_BATCH_SIZE",
     }
     REQUIRED: tuple[str, ...] = ()
 
@@ -185,6 +186,9 @@ class Config:
     JOBS_BACKOFF_MAX_SECONDS = 6 * 3600
     JOBS_LEASE_SECONDS = 300
     JOBS_RECLAIM_EVERY_SECONDS = 30
+    # Jobs a worker claims at once (one statement), sharing one lease: the batch must run
+    # well within JOBS_LEASE_SECONDS (past half of it, the jobs not started go back).
+    JOBS_BATCH_SIZE = 10
     # A worker that cannot reach the database waits 1, 2, 4… seconds, at most this long.
     JOBS_RECONNECT_MAX_SECONDS = 30
     # Run queued jobs right after the request (development: no worker to start).

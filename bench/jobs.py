@@ -1,6 +1,6 @@
 """Benchmark: how fast do worker processes drain the jobs outbox (`app/core/jobs.py`)?
 
-    .venv/bin/python bench/jobs.py [--jobs N] [--workers W] [--database-url URL]
+    .venv/bin/python bench/jobs.py [--jobs N] [--workers W] [--batch-size B] [--database-url URL]
 
 1. drops and recreates its own database (`cr_bench_jobs`), builds the schema with the
    project's migrations;
@@ -16,15 +16,17 @@
    from their start (imports, app, connection) to their exit; the start-up of one such
    process on an empty queue is timed too;
 5. two raw SQL drains by W processes through psycopg, no SQLAlchemy: the SAME round
-   trips as the app (BEGIN, pool pre-ping `;`, the claim UPDATE, COMMIT; BEGIN, `;`,
-   SELECT of the job, UPDATE to done, COMMIT), then the baseline: one autocommit
+   trips as the app for B no-op jobs (BEGIN, pool pre-ping `;`, the claim of B jobs in
+   one UPDATE, COMMIT; BEGIN, `;`, one UPDATE to done of the B jobs, COMMIT), then the
+   baseline: one autocommit
    `UPDATE job SET status = 'done' … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)
    RETURNING id` per job;
 6. after every drain, checks that every job is `done` exactly once: attempts = 1 and
    finished_at set for all, none queued, running or dead, and the ids the workers report
    are the N ids, each once;
 7. the profile: ONE worker in this process over a few thousand jobs: the time per job in
-   each round trip and each commit, by step of `work()` (claim, run, reclaim), without a
+   each round trip and each commit, by step of `work()` (claim_batch, run_batch,
+   reclaim), without a
    profiler; then the same under cProfile, the functions that take the most time;
 8. prints a report. With --rounds R, the drains of steps 3-5 (and the one-worker
    latencies of step 7) are repeated R times, interleaved, and the fastest of each is
@@ -74,6 +76,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cr_bench_jobs"
 DEFAULT_JOBS = 20_000
 DEFAULT_WORKERS = 2
 DEFAULT_PROFILE_JOBS = 2_000
+DEFAULT_BATCH = 10  # config.py: JOBS_BATCH_SIZE
 KIND = "noop"
 BARRIER_SECONDS = 120
 DRAIN_SECONDS = 1_800
@@ -84,22 +87,23 @@ BASELINE_SQL = (
     "WHERE id = (SELECT id FROM job WHERE status = 'queued' AND run_after <= now() "
     "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
 )
-# The app's statements (app/core/jobs.py: claim, then run's session.get and flush),
-# written by hand; `;` is SQLAlchemy's pre-ping (pool_pre_ping) on each pool checkout.
+# The app's statements (app/core/jobs.py: claim_batch, then run_batch's one UPDATE to done
+# of the jobs whose handlers left nothing to commit), written by hand; `;` is
+# SQLAlchemy's pre-ping (pool_pre_ping) on each pool checkout.
 PING_SQL = ";"
 CLAIM_SQL = (
+    "WITH ready AS MATERIALIZED (SELECT job.id AS id FROM job WHERE job.status = 'queued' "
+    "AND job.run_after <= %(now)s AND job.kind IN (%(kind)s) ORDER BY job.run_after "
+    "LIMIT %(batch)s FOR UPDATE SKIP LOCKED) "
     "UPDATE job SET status = 'running', attempts = job.attempts + 1, "
     "lease_expires_at = %(lease)s, worker = %(worker)s "
-    "WHERE job.id = (SELECT job.id FROM job WHERE job.status = 'queued' "
-    "AND job.run_after <= %(now)s AND job.kind IN (%(kind)s) ORDER BY job.run_after "
-    "LIMIT 1 FOR UPDATE SKIP LOCKED) AND job.status = 'queued' RETURNING job.id"
-)
-LOAD_SQL = (
-    "SELECT id, kind, payload, key, status, attempts, max_attempts, run_after, "
-    "lease_expires_at, worker, last_error, created_at, finished_at FROM job WHERE id = %s"
+    "WHERE job.id IN (SELECT ready.id FROM ready) AND job.status = 'queued' "
+    "RETURNING job.id, job.kind, job.payload, job.request_id"
 )
 DONE_SQL = (
-    "UPDATE job SET status = 'done', lease_expires_at = NULL, finished_at = %s WHERE job.id = %s"
+    "UPDATE job SET status = 'done', finished_at = %(now)s, lease_expires_at = NULL, "
+    "last_error = NULL WHERE job.id = ANY(%(ids)s) AND job.status = 'running' "
+    "AND job.worker = %(worker)s RETURNING job.id"
 )
 FILL_SQL = (
     "INSERT INTO job (kind, payload, status, attempts, max_attempts, run_after, created_at) "
@@ -115,8 +119,8 @@ def log(message: str = "") -> None:
     print(message, flush=True)
 
 
-def make_app(url: str) -> Flask:
-    return create_app("test", SQLALCHEMY_DATABASE_URI=url)
+def make_app(url: str, batch: int = DEFAULT_BATCH) -> Flask:
+    return create_app("test", SQLALCHEMY_DATABASE_URI=url, JOBS_BATCH_SIZE=batch)
 
 
 # --- 1-2. the database and its jobs ------------------------------------------------------
@@ -153,11 +157,11 @@ def server_facts(url: URL) -> str:
 # --- 3-5. the drains ---------------------------------------------------------------------
 
 
-def sql_loop(conn: psycopg.Connection[Any], protocol: str, worker: str) -> list[int]:
+def sql_loop(conn: psycopg.Connection[Any], protocol: str, worker: str, batch: int) -> list[int]:
     """Drain the queue with raw SQL; returns the ids done, in order.
 
     `baseline`: one autocommit UPDATE … RETURNING per job (the connection must be in
-    autocommit). `app`: the app's round trips, two transactions per job (it must not).
+    autocommit). `app`: the app's round trips, two transactions per batch (it must not).
     """
     done: list[int] = []
     if protocol == "baseline":
@@ -168,17 +172,17 @@ def sql_loop(conn: psycopg.Connection[Any], protocol: str, worker: str) -> list[
         now = datetime.now(UTC)
         lease = now + timedelta(seconds=300)
         conn.execute(PING_SQL)
-        claimed = conn.execute(
-            CLAIM_SQL, {"lease": lease, "worker": worker, "now": now, "kind": KIND}
-        ).fetchone()
+        params = {"lease": lease, "worker": worker, "now": now, "kind": KIND, "batch": batch}
+        claimed = conn.execute(CLAIM_SQL, params).fetchall()
         conn.commit()
-        if claimed is None:
+        if not claimed:
             return done
+        ids = sorted(row[0] for row in claimed)
         conn.execute(PING_SQL)
-        conn.execute(LOAD_SQL, (claimed[0],)).fetchone()
-        conn.execute(DONE_SQL, (datetime.now(UTC), claimed[0]))
+        params = {"now": datetime.now(UTC), "ids": ids, "worker": worker}
+        marked = conn.execute(DONE_SQL, params).fetchall()
         conn.commit()
-        done.append(claimed[0])
+        done.extend(sorted(row[0] for row in marked))
 
 
 def backend_cpu(pid: int) -> float | None:
@@ -234,10 +238,10 @@ def _failed(results: Any, error: BaseException) -> None:
     results.put({"error": f"{type(error).__name__}: {error}"})
 
 
-def app_worker(url: str, barrier: Barrier, results: Any) -> None:
+def app_worker(url: str, batch: int, barrier: Barrier, results: Any) -> None:
     """A worker process: `jobs.work(kinds=["noop"], once=True)` in an app context."""
     try:
-        app = make_app(url)
+        app = make_app(url, batch)
         backend_pid = text("SELECT pg_backend_pid()")
         with app.app_context():
             # The pool's connection, opened now; one thread: every checkout gets it back.
@@ -261,14 +265,14 @@ def app_worker(url: str, barrier: Barrier, results: Any) -> None:
         raise
 
 
-def sql_worker(url: str, protocol: str, barrier: Barrier, results: Any) -> None:
+def sql_worker(url: str, protocol: str, batch: int, barrier: Barrier, results: Any) -> None:
     """A worker process draining with raw SQL (see `sql_loop`)."""
     try:
         with psycopg.connect(url, autocommit=protocol == "baseline") as conn:
             meter = Meter(conn.info.backend_pid)
             barrier.wait(BARRIER_SECONDS)
             meter.start()
-            ids = sql_loop(conn, protocol, jobs.worker_name())
+            ids = sql_loop(conn, protocol, jobs.worker_name(), batch)
             meter.report(results, conn.info.backend_pid, ids, Counter({"done": len(ids)}))
     except BaseException as error:
         _failed(results, error)
@@ -338,7 +342,7 @@ def drain(label: str, workers: int, target: Callable[..., None], *args: Any) -> 
 CLI_LINE = re.compile(r"^job (\d+): (\w+)$")
 
 
-def cli_run(url: URL, workers: int) -> tuple[float, float, list[str]]:
+def cli_run(url: URL, workers: int, batch: int) -> tuple[float, float, list[str]]:
     """`flask jobs work --once --kinds noop` in `workers` processes started together;
     returns the seconds from their start to the last one's exit, their CPU seconds, and
     their outputs."""
@@ -347,6 +351,7 @@ def cli_run(url: URL, workers: int) -> tuple[float, float, list[str]]:
         "APP_ENV": "test",
         "TEST_DATABASE_URL": url.render_as_string(hide_password=False),
         "FLASK_APP": "app",
+        "JOBS_BATCH_SIZE": str(batch),
     }
     command = [sys.executable, "-m", "flask", "jobs", "work", "--once", "--kinds", KIND]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -371,10 +376,10 @@ def cli_run(url: URL, workers: int) -> tuple[float, float, list[str]]:
     return elapsed, cpu, texts
 
 
-def cli_drain(url: URL, workers: int, startup: tuple[float, float]) -> Drain:
+def cli_drain(url: URL, workers: int, batch: int, startup: tuple[float, float]) -> Drain:
     """The real command; `startup`: the seconds and CPU seconds of one on an empty queue,
     taken out of the CPU figure (not of the wall time)."""
-    elapsed, cpu, texts = cli_run(url, workers)
+    elapsed, cpu, texts = cli_run(url, workers, batch)
     ids: list[list[int]] = []
     statuses: Counter[str] = Counter()
     for output in texts:
@@ -425,7 +430,7 @@ def check(url: URL, count: int, result: Drain) -> list[str]:
 
 @dataclass
 class Split:
-    """Time per step of `work()` (claim, run, reclaim) and, inside, per round trip
+    """Time per step of `work()` (claim_batch, run_batch, reclaim) and, inside, per round trip
     (psycopg `Cursor.execute` by statement, `Connection.commit`)."""
 
     steps: Counter[str] = field(default_factory=Counter)
@@ -441,8 +446,10 @@ def statement_name(query: Any) -> str:
     sql = str(query).strip()
     if sql == ";":
         return "BEGIN + pre-ping ';'"
+    if sql.startswith("WITH ready"):
+        return "WITH … UPDATE … RETURNING (claim)"
     if sql.startswith("UPDATE"):
-        return "UPDATE … RETURNING (claim)" if "RETURNING" in sql else "UPDATE (done)"
+        return "UPDATE (done)" if "'done'" in sql or "status=%(status)s" in sql else "UPDATE"
     if sql.startswith("SELECT job.id, job.kind"):
         return "SELECT job (session.get)" if "FOR UPDATE" not in sql else "SELECT (reclaim)"
     return sql.split()[0]
@@ -450,7 +457,8 @@ def statement_name(query: Any) -> str:
 
 @contextmanager
 def split_timing(split: Split) -> Iterator[None]:
-    """Wrap jobs.claim/run/reclaim_expired and psycopg's execute and commit, for a while."""
+    """Wrap jobs.claim_batch/run_batch/reclaim_expired and psycopg's execute and commit,
+    for a while."""
     patched: list[tuple[Any, str, Any]] = []
 
     def patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
@@ -495,8 +503,8 @@ def split_timing(split: Split) -> Iterator[None]:
 
         return timed
 
-    patch(jobs, "claim", step("claim"))
-    patch(jobs, "run", step("run"))
+    patch(jobs, "claim_batch", step("claim_batch"))
+    patch(jobs, "run_batch", step("run_batch"))
     patch(jobs, "reclaim_expired", step("reclaim_expired"))
     patch(psycopg.Cursor, "execute", execute)
     patch(psycopg.Connection, "commit", commit)
@@ -518,10 +526,10 @@ def one_app_worker(app: Flask) -> tuple[float, int]:
     return elapsed, count
 
 
-def one_sql_worker(url: URL, protocol: str) -> tuple[float, int]:
+def one_sql_worker(url: URL, protocol: str, batch: int) -> tuple[float, int]:
     with psycopg.connect(libpq_url(url), autocommit=protocol == "baseline") as conn:
         started = time.perf_counter()
-        ids = sql_loop(conn, protocol, jobs.worker_name())
+        ids = sql_loop(conn, protocol, jobs.worker_name(), batch)
         return time.perf_counter() - started, len(ids)
 
 
@@ -538,13 +546,15 @@ def short_name(key: tuple[str, int, str]) -> str:
 
 
 CUMULATIVE = (  # (file ends with, function): where the Python time of one job goes
-    ("app/core/jobs.py", "claim"),
-    ("app/core/jobs.py", "run"),
+    ("app/core/jobs.py", "claim_batch"),
+    ("app/core/jobs.py", "run_batch"),
+    ("app/core/jobs.py", "_run"),
     ("app/core/jobs.py", "reclaim_expired"),
     ("orm/scoping.py", "commit"),
     ("orm/session.py", "get"),
     ("orm/session.py", "flush"),
     ("orm/session.py", "execute"),
+    ("engine/base.py", "execute"),
     ("sql/elements.py", "_compile_w_cache"),
     ("sql/selectable.py", "with_for_update"),
     ("pool/base.py", "_checkout"),
@@ -554,14 +564,16 @@ CUMULATIVE = (  # (file ends with, function): where the Python time of one job g
 )
 
 
-def profile(app: Flask, url: URL, count: int, max_attempts: int, rounds: int, top: int) -> None:
+def profile(
+    app: Flask, url: URL, count: int, max_attempts: int, rounds: int, top: int, batch: int
+) -> None:
     """One worker in this process: per-job latency of the baseline, of the app's round
     trips in raw SQL and of the app; the app's time by step and round trip; cProfile."""
     log(f"\nprofile: ONE worker, in this process, {count} jobs each time")
     ladder: dict[str, tuple[float, int]] = {}
     runs: list[tuple[str, Callable[[], tuple[float, int]]]] = [
-        ("baseline (1 statement)", lambda: one_sql_worker(url, "baseline")),
-        ("app's SQL, raw", lambda: one_sql_worker(url, "app")),
+        ("baseline (1 statement)", lambda: one_sql_worker(url, "baseline", batch)),
+        ("app's SQL, raw", lambda: one_sql_worker(url, "app", batch)),
         ("app, jobs.work()", lambda: one_app_worker(app)),
     ]
     for _round in range(rounds):
@@ -585,7 +597,7 @@ def profile(app: Flask, url: URL, count: int, max_attempts: int, rounds: int, to
         f"{done / seconds:.0f} jobs/s):"
     )
     log("  step / what                           µs/job  calls/job")
-    for step in ("claim", "run", "reclaim_expired"):
+    for step in ("claim_batch", "run_batch", "reclaim_expired"):
         total = split.steps[f"{step}()"]
         log(
             f"  {step + '()':<36} {total / done * 1e6:8.0f}  {split.calls[f'{step}()'] / done:6.2f}"
@@ -598,7 +610,9 @@ def profile(app: Flask, url: URL, count: int, max_attempts: int, rounds: int, to
             )
         python = total - sum(split.steps[key] for key in inner)
         log(f"    {'Python (SQLAlchemy, ORM, Flask)':<34} {python / done * 1e6:8.0f}")
-    steps = sum(split.steps[f"{step}()"] for step in ("claim", "run", "reclaim_expired"))
+    steps = sum(
+        split.steps[f"{step}()"] for step in ("claim_batch", "run_batch", "reclaim_expired")
+    )
     log(f"  {'rest of the loop of work()':<36} {(seconds - steps) / done * 1e6:8.0f}")
     log(f"  {'total':<36} {seconds / done * 1e6:8.0f}")
 
@@ -647,16 +661,23 @@ def main(argv: list[str] | None = None) -> int:
         help="jobs of the one-worker profile (default 2000; 0: no profile)",
     )
     parser.add_argument("--top", type=int, default=15, help="functions listed by the profile")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"the app's JOBS_BATCH_SIZE, jobs per claim of raw SQL (default {DEFAULT_BATCH})",
+    )
     parser.add_argument("--no-cli", action="store_true", help="skip `flask jobs work` (step 4)")
     options = parser.parse_args(argv)
     url = make_url(options.database_url).set(drivername="postgresql+psycopg")
     count: int = options.jobs
     workers: int = options.workers
+    batch: int = options.batch_size
     app_url = url.render_as_string(hide_password=False)
     raw_url = libpq_url(url)
 
     recreate_database(url)
-    app = make_app(app_url)
+    app = make_app(app_url, batch)
     build_schema(app)
     max_attempts = int(app.config["JOBS_MAX_ATTEMPTS"])
     log(f"{server_facts(url)}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
@@ -665,19 +686,24 @@ def main(argv: list[str] | None = None) -> int:
     if not options.no_cli:
         with psycopg.connect(raw_url, autocommit=True) as conn:
             conn.execute("TRUNCATE job RESTART IDENTITY")
-        startup = cli_run(url, 1)[:2]
+        startup = cli_run(url, 1, batch)[:2]
 
     variants: list[tuple[str, Callable[[], Drain]]] = [
-        ("app", lambda: drain("app: jobs.work(once=True)", workers, app_worker, app_url)),
-        ("cli", lambda: cli_drain(url, workers, startup)),
+        (
+            "app",
+            lambda: drain("app: jobs.work(once=True)", workers, app_worker, app_url, batch),
+        ),
+        ("cli", lambda: cli_drain(url, workers, batch, startup)),
         (
             "raw",
-            lambda: drain("raw SQL, the app's round trips", workers, sql_worker, raw_url, "app"),
+            lambda: drain(
+                "raw SQL, the app's round trips", workers, sql_worker, raw_url, "app", batch
+            ),
         ),
         (
             "baseline",
             lambda: drain(
-                "baseline: 1 UPDATE, autocommit", workers, sql_worker, raw_url, "baseline"
+                "baseline: 1 UPDATE, autocommit", workers, sql_worker, raw_url, "baseline", batch
             ),
         ),
     ]
@@ -685,7 +711,10 @@ def main(argv: list[str] | None = None) -> int:
         variants = [variant for variant in variants if variant[0] != "cli"]
     best: dict[str, Drain] = {}
     problems: list[str] = []
-    log(f"draining {count} noop jobs with {workers} worker processes, {options.rounds} round(s):")
+    log(
+        f"draining {count} noop jobs with {workers} worker processes, batches of {batch}, "
+        f"{options.rounds} round(s):"
+    )
     for _round in range(options.rounds):
         for name, run_drain in variants:
             fill = refill(url, count, max_attempts)
@@ -727,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if options.profile_jobs > 0:
-        profile(app, url, options.profile_jobs, max_attempts, options.rounds, options.top)
+        profile(app, url, options.profile_jobs, max_attempts, options.rounds, options.top, batch)
 
     log("")
     if problems:

@@ -333,8 +333,9 @@ def product_text(rng: random.Random, codes: list[str], levels: list[str]) -> dic
     }
 
 
-def load_catalogue(url: URL, products: int, seed: int) -> Loaded:
-    """Vendors, products, versions, plans, disciplines and levels by COPY; ANALYZE."""
+def load_catalogue(app: Flask, url: URL, products: int, seed: int) -> Loaded:
+    """Vendors, products, versions, plans, disciplines and levels by COPY; the search
+    table made by the app (`services.refresh_product_search`); ANALYZE."""
     started = time.perf_counter()
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -429,6 +430,9 @@ def load_catalogue(url: URL, products: int, seed: int) -> Loaded:
                 f"FROM {table}))"
             )
         conn.commit()
+        with app.app_context():
+            services.refresh_product_search(db.session)
+            db.session.commit()
         conn.autocommit = True
         # VACUUM also moves the GIN index's pending list into the index proper, as
         # autovacuum does on a live database.
@@ -471,10 +475,11 @@ class Search:
         return "&".join(f"{key}={value}" for key, value in self.params())
 
     def sql(self, today: date) -> tuple[tuple[str, str], str, dict[str, Any]]:
-        """The page's SELECT and its count, as app.products.services.search builds them
-        on PostgreSQL (same WHERE, same ORDER BY), and their parameters. Only the columns
-        the page shows are selected."""
-        where = ["pv.listed", "pv.label_expires_on >= %(today)s", "v.status = 'active'"]
+        """The page's SELECT (ranked, and newest first for when the matches are past the
+        cap) and its count, as app.products.services.search builds them on PostgreSQL
+        (same WHERE, same ORDER BY), and their parameters. Only the columns the page shows
+        are selected."""
+        where = ["s.label_expires_on >= %(today)s", "v.status = 'active'"]
         params: dict[str, Any] = {"today": today}
         words = normalize_text(self.q).split()
         tsquery = ""
@@ -485,53 +490,41 @@ class Search:
             tsquery = "to_tsquery('french_unaccent', %(words)s)"
             params["words"] = tsquery_text(words)
         if words:
-            where.append(f"pv.search_vector @@ {tsquery}")
+            where.append(f"s.search_vector @@ {tsquery}")
 
-        def in_list(name: str, values: Sequence[str]) -> str:
-            params.update({f"{name}{i}": value for i, value in enumerate(values)})
-            return "IN (" + ", ".join(f"%({name}{i})s" for i in range(len(values))) + ")"
-
-        for table, name, codes in (
-            ("product_version_discipline", "discipline", self.disciplines),
-            ("product_version_level", "level", self.levels),
-        ):
+        for column, codes in (("disciplines", self.disciplines), ("levels", self.levels)):
             if codes:
-                where.append(
-                    f"EXISTS (SELECT 1 FROM {table} t WHERE t.version_id = pv.id "
-                    f"AND t.code {in_list(name, codes)})"
-                )
-        plan = []
-        if self.offers:
-            plan.append(f"pl.kind {in_list('offer', self.offers)}")
-        if self.price_max_euros is not None:
-            plan.append("pl.price_cents <= %(price_max)s")
-            params["price_max"] = self.price_max_euros * 100
-        if plan:
-            where.append(
-                "EXISTS (SELECT 1 FROM plan pl WHERE pl.version_id = pv.id AND "
-                + " AND ".join(plan)
-                + ")"
-            )
-        newest = "pv.created_at DESC, pv.id DESC"
+                likes = []
+                for i, code in enumerate(codes):
+                    params[f"{column}{i}"] = "% " + code.replace("_", "/_") + " %"
+                    likes.append(f"s.{column} LIKE %({column}{i})s ESCAPE '/'")
+                where.append("(" + " OR ".join(likes) + ")")
+        if self.offers or self.price_max_euros is not None:
+            offers = []
+            for kind in self.offers or ("teacher", "class", "school"):
+                within = [f"s.{kind}_cents IS NOT NULL"]
+                if self.price_max_euros is not None:
+                    within.append(f"s.{kind}_cents <= %(price_max)s")
+                offers.append(" AND ".join(within))
+            params["price_max"] = (self.price_max_euros or 0) * 100
+            where.append("(" + " OR ".join(f"({offer})" for offer in offers) + ")")
+        newest = "s.created_at DESC, s.version_id DESC"
         if self.sort == "prix":
-            order = f"pv.price_from_cents, {newest}"
+            order = f"s.price_from_cents, {newest}"
         elif self.sort == "recent" or not words:
             order = newest
         else:
-            order = f"ts_rank_cd(pv.search_vector, {tsquery}) DESC, {newest}"
-        tables = (
-            "FROM product_version pv JOIN product p ON p.id = pv.product_id "
-            "JOIN vendor v ON v.id = p.vendor_id WHERE " + " AND ".join(where)
+            order = f"ts_rank_cd(s.search_vector, {tsquery}) DESC, {newest}"
+        tables = "FROM product_search s JOIN vendor v ON v.id = s.vendor_id WHERE " + " AND ".join(
+            where
         )
         columns = (
-            "SELECT pv.id, pv.product_id, pv.title, pv.summary, pv.price_from_cents, "
-            "pv.logo_key, v.legal_name "
+            "SELECT s.product_id, s.title, s.summary, s.logo_key, s.price_from_cents, "
+            "s.disciplines, s.levels, v.legal_name "
         )
         page = f"{columns}{tables} ORDER BY {order} LIMIT {PAGE_SIZE}"
-        if words and order.startswith("ts_rank_cd"):
-            # Past COUNT_CAP matches the app shows the newest first, unranked.
-            capped_page = f"{columns}{tables} ORDER BY {newest} LIMIT {PAGE_SIZE}"
-        else:
+        capped_page = f"{columns}{tables} ORDER BY {newest} LIMIT {PAGE_SIZE}"
+        if self.sort == "prix":
             capped_page = page
         count = f"SELECT count(*) FROM (SELECT 1 {tables} LIMIT {COUNT_CAP + 1}) AS matches"
         return (page, capped_page), count, params
@@ -558,7 +551,7 @@ def raw_search(conn: psycopg.Connection[Any], search: Search, today: date) -> tu
     found = conn.execute(count, params).fetchone()
     total = found[0] if found else 0
     rows = conn.execute(capped_page if total > COUNT_CAP else page, params).fetchall()
-    return min(total, COUNT_CAP), [row[1] for row in rows]
+    return min(total, COUNT_CAP), [row[0] for row in rows]
 
 
 def get_page(client: Any, search: Search) -> str:
@@ -571,8 +564,8 @@ def get_page(client: Any, search: Search) -> str:
 
 def shown(html: str) -> tuple[int, list[int]]:
     """What a storefront page shows: (the count, the product ids linked, in order)."""
-    status = re.search(r'<p role="status">([^<]*)</p>', html)
-    total = int(re.sub(r"\D", "", status.group(1))) if status else -1
+    status = re.search(r'<p role="status"[^>]*>([^<]*)</p>', html)
+    total = int(re.sub(r"\D", "", status.group(1)) or 0) if status else -1
     return total, [int(id_) for id_ in re.findall(r'href="/catalogue/(\d+)"', html)]
 
 
@@ -606,7 +599,7 @@ class Split:
             kind = "count"
         elif statement.startswith("SELECT plan."):
             kind = "plans"  # selectinload(ProductVersion.plans)
-        elif "LIMIT" in statement and "FROM product_version" in statement:
+        elif "LIMIT" in statement and "FROM product_search" in statement:
             kind = "page"
         else:
             kind = "other SQL"
@@ -692,10 +685,13 @@ def measure(
 def explain(url: URL, search: Search, today: date) -> list[str]:
     """EXPLAIN ANALYZE of the search's page SELECT and count (parameters inlined by the
     client: the plan PostgreSQL makes for these values)."""
-    (_, page), count, params = search.sql(today)
+    (page, capped_page), count, params = search.sql(today)
     lines = []
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
+        total = conn.execute(count, params).fetchone()
+        if total and total[0] > COUNT_CAP:
+            page = capped_page
         for name, sql in (("page SELECT", page), ("count", count)):
             cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
             lines.append(f"  -- {name}")
@@ -708,15 +704,15 @@ def explain(url: URL, search: Search, today: date) -> list[str]:
 
 
 def scan_of(url: URL, search: Search, today: date) -> str:
-    """How the page SELECT reads product_version: through the GIN index or not."""
-    (_, page), _, params = search.sql(today)
+    """How the page SELECT reads product_search: through the GIN index or not."""
+    (page, _), _, params = search.sql(today)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         cursor = psycopg.ClientCursor(conn)
         cursor.execute(f"EXPLAIN (COSTS OFF) {page}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    if "ix_product_version_search" in plan:
+    if "ix_product_search_vector" in plan:
         return "GIN"
-    if "Seq Scan on product_version" in plan:
+    if "Seq Scan on product_search" in plan:
         return "seq scan"
     return "other"
 
@@ -725,7 +721,7 @@ def report(timings: dict[Search, Timings], floor: list[float], url: URL, today: 
     width = max(len(search.label) for search in timings)
     log("")
     log(
-        f"{'search: GET /catalogue?…':<{width}}  matches  pv read by  request p50   p95"
+        f"{'search: GET /catalogue?…':<{width}}  matches     read by  request p50   p95"
         "   raw SQL p50   p95   ratio p50  p95"
     )
     for search, t in timings.items():
@@ -802,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     recreate_database(url)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False))
     build_schema(app)
-    loaded = load_catalogue(url, options.products, options.seed)
+    loaded = load_catalogue(app, url, options.products, options.seed)
     log(
         f"setup: {loaded.products} products of {loaded.vendors} vendors ({loaded.suspended} "
         f"suspended), {loaded.purchasable} purchasable, {loaded.plans} plans; loaded by COPY "

@@ -4,13 +4,16 @@ A business change that needs something done later (provision a licence, send a m
 calls :func:`enqueue` before its transaction commits: the job exists if and only if the
 change does, so nothing is lost between the database and a queue.
 
-Workers (``flask jobs work``) claim ready jobs with ``SELECT … FOR UPDATE SKIP LOCKED``
-(PostgreSQL), so any number of them, on any number of machines, share the table without
-ever running the same job at once. A claimed job holds a *lease*; a worker that dies
-leaves its job ``running`` with an expired lease, and :func:`reclaim_expired` puts it
-back in the queue (counting the lost attempt). A failed run is retried with exponential
-backoff and jitter; after ``max_attempts`` the job is ``dead``: listed for admins, who can
-retry it. The handler's own changes and the job's ``done`` are committed together.
+Workers (``flask jobs work``) claim ready jobs by small batches (``JOBS_BATCH_SIZE``, in
+one statement) with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL), so any number of
+them, on any number of machines, share the table without ever running the same job at
+once. Claimed jobs hold a *lease*; a worker that dies leaves its jobs ``running`` with an
+expired lease, and :func:`reclaim_expired` puts them back in the queue (counting the lost
+attempt). A failed run is retried with exponential backoff and jitter; after
+``max_attempts`` the job is ``dead``: listed for admins, who can retry it. Each job runs
+on its own: the handler's own changes and the job's ``done`` are committed together, and
+a failure concerns its job alone. Jobs whose handlers leave nothing to commit are marked
+done together, in one statement at the end of their batch (:func:`run_batch`).
 
 Handlers must be idempotent: a job may run again after a crash at the wrong moment.
 In development (``JOBS_INLINE``) ready jobs also run right after the request that queued
@@ -30,11 +33,23 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context
 from flask_babel import gettext
-from sqlalchemy import JSON, Index, Integer, String, Text, literal, select, text, update
+from sqlalchemy import (
+    JSON,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -281,33 +296,113 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
 
 
-def claim(kinds: Iterable[str] | None = None, worker: str | None = None) -> int | None:
-    """Take the next ready job (committed at once, so other workers skip it); its id."""
-    now = utcnow()
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A job this worker holds, with what its run needs: returned by the claim itself,
+    so that running it loads nothing."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    request_id: str | None
+
+
+# The worker's hot path in SQLAlchemy Core, each statement built once with bind parameters
+# (building and caching a statement per job cost more than running it): claim a batch in
+# one UPDATE, mark jobs done in one UPDATE. The ORM `Job` is loaded only when a run fails.
+_JOB = cast(Table, Job.__table__)
+_job = _JOB.c
+
+
+def _claim_statement(by_kind: bool) -> Any:
     ready = (
-        select(Job.id)
-        .where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
-        .order_by(Job.run_after)
-        .limit(1)
+        select(_job.id)
+        .where(_job.status == JobStatus.QUEUED, _job.run_after <= bindparam("claim_now"))
+        .order_by(_job.run_after)
+        .limit(bindparam("claim_size"))
         .with_for_update(skip_locked=True)
     )
-    if kinds:
-        ready = ready.where(Job.kind.in_(list(kinds)))
-    lease = timedelta(seconds=current_app.config["JOBS_LEASE_SECONDS"])
-    claimed = db.session.execute(
-        update(Job)
-        .where(Job.id == ready.scalar_subquery(), Job.status == JobStatus.QUEUED)
+    if by_kind:
+        ready = ready.where(_job.kind.in_(bindparam("claim_kinds", expanding=True)))
+    # Materialized: run once. As a plain `IN (SELECT … LIMIT n)` PostgreSQL may scan the
+    # subquery again for each row to update, and claim more than n jobs.
+    batch = ready.cte("ready").prefix_with("MATERIALIZED")
+    return (
+        update(_JOB)
+        .where(_job.id.in_(select(batch.c.id)), _job.status == JobStatus.QUEUED)
         .values(
             status=JobStatus.RUNNING,
-            attempts=Job.attempts + 1,
-            lease_expires_at=now + lease,
-            worker=worker or worker_name(),
+            attempts=_job.attempts + 1,
+            lease_expires_at=bindparam("claim_lease"),
+            worker=bindparam("claim_worker"),
         )
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+        .returning(_job.id, _job.kind, _job.payload, _job.request_id)
+    )
+
+
+_CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
+# Only the jobs this worker still holds: one whose lease was taken back meanwhile
+# (reclaimed, perhaps claimed by another worker) is not marked done by a late run.
+_HELD = (
+    _job.id.in_(bindparam("held_ids", expanding=True)),
+    _job.status == JobStatus.RUNNING,
+    _job.worker == bindparam("held_by"),
+)
+_DONE = (
+    update(_JOB)
+    .where(*_HELD)
+    .values(
+        status=JobStatus.DONE,
+        finished_at=bindparam("done_at"),
+        lease_expires_at=None,
+        last_error=None,
+    )
+    .returning(_job.id)
+)
+# Claimed jobs not started (the worker stops, or the batch outlasts half its lease): back
+# in the queue as they were, the attempt not counted.
+_GIVE_BACK = (
+    update(_JOB)
+    .where(*_HELD)
+    .values(status=JobStatus.QUEUED, attempts=_job.attempts - 1, lease_expires_at=None)
+)
+
+
+def claim_batch(
+    kinds: Iterable[str] | None = None, worker: str | None = None, size: int = 1
+) -> list[Claimed]:
+    """Take up to `size` ready jobs, oldest first, in one statement committed at once (so
+    other workers skip them); they share one lease."""
+    now = utcnow()
+    wanted = list(kinds) if kinds else None
+    params: dict[str, Any] = {
+        "claim_now": now,
+        "claim_size": size,
+        "claim_lease": now + timedelta(seconds=current_app.config["JOBS_LEASE_SECONDS"]),
+        "claim_worker": worker or worker_name(),
+    }
+    if wanted:
+        params["claim_kinds"] = wanted
+    rows = db.session.connection().execute(_CLAIM[bool(wanted)], params).all()
     db.session.commit()
-    return claimed
+    return sorted((Claimed(*row) for row in rows), key=lambda job: job.id)
+
+
+def claim(kinds: Iterable[str] | None = None, worker: str | None = None) -> int | None:
+    """Take the next ready job (committed at once, so other workers skip it); its id."""
+    claimed = claim_batch(kinds, worker, size=1)
+    return claimed[0].id if claimed else None
+
+
+def _mark_done(ids: list[int], worker: str) -> set[int]:
+    """Mark done, in the current transaction, those of `ids` this worker still holds."""
+    params = {"held_ids": ids, "held_by": worker, "done_at": utcnow()}
+    return set(db.session.connection().execute(_DONE, params).scalars())
+
+
+def _give_back(ids: list[int], worker: str) -> None:
+    db.session.connection().execute(_GIVE_BACK, {"held_ids": ids, "held_by": worker})
+    db.session.commit()
 
 
 def reclaim_expired() -> int:
@@ -342,46 +437,105 @@ def _failed(job: Job, error: str, *, give_up: bool = False) -> None:
 
 
 def run(job_id: int) -> JobStatus:
-    """Run one claimed job: its handler's changes and its `done` commit together; on
-    failure they are rolled back and the failure is recorded in a new transaction. Its
-    log lines carry its id, kind and the id of the request that enqueued it."""
+    """Run one claimed job (see `run_batch`); a job no longer running is left alone."""
     job = db.session.get(Job, job_id)
     if job is None or job.status is not JobStatus.RUNNING:
         return JobStatus.DONE if job is None else job.status
-    fields = {"job_id": job.id, "job_kind": job.kind, "request_id": job.request_id}
-    started = time.perf_counter()
-    with logs.log_context(**fields):
-        status = _run(job)
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        extra = {**fields, "job_status": status.value, "duration_ms": duration_ms}
-        job_logger.info("Job %s (%s): %s", job_id, fields["job_kind"], status.value, extra=extra)
-    return status
+    claimed = Claimed(job.id, job.kind, job.payload, job.request_id)
+    worker = job.worker or ""
+    statuses: list[JobStatus] = []
+    run_batch([claimed], worker, lambda _id, status: statuses.append(status))
+    return statuses[0] if statuses else _status(job_id)
 
 
-def _run(job: Job) -> JobStatus:
-    job_id = job.id
+def run_batch(
+    batch: list[Claimed],
+    worker: str,
+    report: Callable[[int, JobStatus], None] | None = None,
+) -> None:
+    """Run claimed jobs one after the other, each on its own, and `report` each outcome.
+
+    A handler's changes and its job's `done` commit together, in one transaction per job;
+    a failure rolls back that job's changes only, and is recorded for it alone (retry with
+    backoff, or dead). A handler that leaves nothing to commit (it did not use the session,
+    or committed its own work) has its `done` written with the other such jobs of the
+    batch, in one UPDATE at the end. Until then, as when its worker dies, the job is still
+    `running` under its lease: run again after the lease, its attempt counted, as any job
+    whose worker dies before its `done` is committed (handlers are idempotent).
+    The jobs not started when the worker is asked to stop, or when half the lease has gone
+    by, go back to the queue as they were.
+    """
+    started = time.monotonic()
+    half_lease = float(current_app.config["JOBS_LEASE_SECONDS"]) / 2
+    unsaved: list[tuple[Claimed, float]] = []  # run, its `done` not written yet
+    for index, job in enumerate(batch):
+        if index and (_Stop.requested or time.monotonic() - started > half_lease):
+            _give_back([left.id for left in batch[index:]], worker)
+            break
+        with logs.log_context(job_id=job.id, job_kind=job.kind, request_id=job.request_id):
+            began = time.perf_counter()
+            status = _run(job, worker)
+            if status is None:
+                unsaved.append((job, time.perf_counter() - began))
+            else:
+                _report(job, status, time.perf_counter() - began, report)
+    if unsaved:
+        done = _mark_done([job.id for job, _ in unsaved], worker)
+        db.session.commit()
+        for job, seconds in unsaved:
+            status = JobStatus.DONE if job.id in done else _status(job.id)
+            _report(job, status, seconds, report)
+
+
+def _run(job: Claimed, worker: str) -> JobStatus | None:
+    """Run `job`'s handler; None when it is done but has nothing of its own to commit."""
     registered = HANDLERS.get(job.kind)
     try:
         if registered is None:
             raise LookupError(f"aucun traitement pour les tâches « {job.kind} »")
         registered.run(dict(job.payload))
-        job.status = JobStatus.DONE
-        job.finished_at = utcnow()
-        job.lease_expires_at = None
-        job.last_error = None
+        session = db.session()
+        if not session.in_transaction() and not session.dirty:
+            return None
+        if job.id not in _mark_done([job.id], worker):
+            db.session.rollback()  # no longer this worker's: its changes are not kept
+            return _status(job.id)
         db.session.commit()
         return JobStatus.DONE
     except Exception as error:  # noqa: BLE001 - any failure of a handler is recorded
         db.session.rollback()
-        failed = db.session.get(Job, job_id)
+        failed = db.session.get(Job, job.id)
         assert failed is not None  # noqa: S101 - it was there before the rollback
+        if failed.status is not JobStatus.RUNNING or failed.worker != worker:
+            db.session.commit()
+            return failed.status  # taken back meanwhile: its failure is not this run's to record
         expected = isinstance(error, RetryLater | GiveUp)
         message = str(error) if expected else f"{type(error).__name__}: {error}"
         if not expected:
-            current_app.logger.exception("Job %s (%s) failed", job_id, failed.kind)
+            current_app.logger.exception("Job %s (%s) failed", job.id, job.kind)
         _failed(failed, message, give_up=isinstance(error, GiveUp))
         db.session.commit()
         return failed.status
+
+
+def _status(job_id: int) -> JobStatus:
+    """The status of a job this worker no longer holds (another worker's now, or gone)."""
+    found = db.session.scalar(select(Job.status).where(Job.id == job_id))
+    db.session.commit()
+    return found or JobStatus.DONE
+
+
+def _report(
+    job: Claimed,
+    status: JobStatus,
+    seconds: float,
+    report: Callable[[int, JobStatus], None] | None,
+) -> None:
+    fields = {"job_id": job.id, "job_kind": job.kind, "request_id": job.request_id}
+    extra = {**fields, "job_status": status.value, "duration_ms": round(seconds * 1000, 1)}
+    job_logger.info("Job %s (%s): %s", job.id, job.kind, status.value, extra=extra)
+    if report is not None:
+        report(job.id, status)
 
 
 # What a lost database looks like (refused, reset, terminated, closed connection).
@@ -414,20 +568,31 @@ def work(
     """
     kinds = list(kinds) if kinds else None
     worker = worker_name()
+    batch_size = max(int(current_app.config["JOBS_BATCH_SIZE"]), 1)
     done = 0
     last_reclaim = 0.0
     reclaim_every = float(current_app.config["JOBS_RECLAIM_EVERY_SECONDS"])
     outage = 0  # failed attempts in a row to reach the database
+
+    def ran(job_id: int, status: JobStatus) -> None:
+        nonlocal done
+        done += 1
+        if on_job is not None:
+            on_job(job_id, status)
+
     try:
         while not _Stop.requested and (max_jobs is None or done < max_jobs):
+            batch: list[Claimed] = []
             try:
                 if time.monotonic() - last_reclaim > reclaim_every:
                     reclaim_expired()
                     last_reclaim = time.monotonic()
                 if tick is not None:
                     tick()
-                job_id = claim(kinds, worker)
-                status = run(job_id) if job_id is not None else None
+                size = batch_size if max_jobs is None else min(batch_size, max_jobs - done)
+                batch = claim_batch(kinds, worker, size)
+                if batch:
+                    run_batch(batch, worker, ran)
             except DATABASE_GONE as error:
                 if once:
                     raise
@@ -437,15 +602,11 @@ def work(
             if outage:
                 current_app.logger.warning("Database reachable again: worker %s resumes", worker)
                 outage = 0
-            if job_id is None or status is None:
+            if not batch:
                 _idle()
                 if once:
                     break
                 time.sleep(poll_seconds)
-                continue
-            done += 1
-            if on_job is not None:
-                on_job(job_id, status)
     finally:
         _idle()
     return done

@@ -327,3 +327,71 @@ class SearchWord(Model):
             postgresql_ops={"word": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
     )
+
+
+class ProductSearch(Model):
+    """The storefront's narrow copy of each listed version: what a search filters, ranks
+    and shows on a card, one short row per listed version. A search
+    reads these rows instead of `product_version`'s wide ones (description, declaration,
+    search text: 2–3 rows a page, the vector often out of line).
+
+    Kept in step by :func:`app.products.services.refresh_product_search`, which a flush
+    that lists, withdraws or changes a version calls (the session event below): a row
+    exists while its version is listed. The other conditions of being on sale are read at
+    search time, never copied: the label's end date is compared with today's
+    (:func:`app.products.services.purchasable`), and the vendor's status is joined."""
+
+    __tablename__ = "product_search"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("product_version.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(Integer)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    label_expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))
+    logo_key: Mapped[str | None] = mapped_column(String(100))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    price_from_cents: Mapped[Cents | None]
+    # The price of each plan the version offers (NULL for a kind it does not offer): the
+    # offer and price filters read the row and these columns' indexes.
+    teacher_cents: Mapped[Cents | None]
+    class_cents: Mapped[Cents | None]
+    school_cents: Mapped[Cents | None]
+    # The codes between spaces (" francais mathematiques "): the cards' tags and the
+    # discipline and level filters (`LIKE '% francais %'`), read in the row.
+    disciplines: Mapped[str] = mapped_column(String(1000), default="")
+    levels: Mapped[str] = mapped_column(String(1000), default="")
+    # The version's French full-text vector (PostgreSQL; NULL on SQLite, whose search
+    # reads product_version.search_text).
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+
+    __table_args__ = (
+        Index("ix_product_search_vector", "search_vector", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_product_search_created", "created_at", "version_id"),
+        Index("ix_product_search_price", "price_from_cents", "created_at", "version_id"),
+        Index("ix_product_search_teacher", "teacher_cents"),
+        Index("ix_product_search_class", "class_cents"),
+        Index("ix_product_search_school", "school_cents"),
+    )
+
+    @classmethod
+    def price_of(cls, kind: PlanKind) -> Any:
+        """The column of the price of `kind`'s plan."""
+        return {
+            PlanKind.TEACHER: cls.teacher_cents,
+            PlanKind.CLASS: cls.class_cents,
+            PlanKind.SCHOOL: cls.school_cents,
+        }[kind]
+
+    @property
+    def discipline_codes(self) -> list[str]:
+        return self.disciplines.split()
+
+    @property
+    def level_codes(self) -> list[str]:
+        return self.levels.split()

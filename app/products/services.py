@@ -15,7 +15,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -23,8 +23,21 @@ from typing import Any
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, and_, delete, exists, func, literal_column, select
-from sqlalchemy.orm import contains_eager, load_only, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, UOWTransaction, contains_eager, selectinload
 
 from app.accounts.models import User
 from app.core import audit, dates, schedule, storage
@@ -38,6 +51,7 @@ from app.products.models import (
     Plan,
     PlanKind,
     Product,
+    ProductSearch,
     ProductVersion,
     Screenshot,
     SearchWord,
@@ -531,12 +545,107 @@ def today() -> date:
 
 def purchasable(on: date | None = None) -> ColumnElement[bool]:
     """The rule for a version to be on sale: listed (approved), label valid on `on`
-    (today by default), vendor active. Needs Product and Vendor joined."""
+    (today by default), vendor active. Needs Product and Vendor joined.
+
+    The storefront's search reads the same rule from `product_search`
+    (:func:`purchasable_row`), whose rows are the listed versions."""
     return and_(
         ProductVersion.listed,
         ProductVersion.label_expires_on >= (on or today()),
         Vendor.status == VendorStatus.ACTIVE,
     )
+
+
+def purchasable_row(on: date | None = None) -> ColumnElement[bool]:
+    """:func:`purchasable` for a `product_search` row (a listed version, by construction):
+    label valid on `on` (today by default), vendor active. Needs Vendor joined. The dates
+    are compared at search time, so a label ending needs no update of the row."""
+    return and_(
+        ProductSearch.label_expires_on >= (on or today()),
+        Vendor.status == VendorStatus.ACTIVE,
+    )
+
+
+def _codes_of(table: type[VersionDiscipline] | type[VersionLevel]) -> Any:
+    """The version's codes between spaces, " a b c ", for `LIKE '% b %'`."""
+    codes = (
+        select(func.coalesce(func.aggregate_strings(table.code, " "), ""))
+        .where(table.version_id == ProductVersion.id)
+        .scalar_subquery()
+    )
+    return literal(" ") + codes + literal(" ")
+
+
+def _price_of(kind: PlanKind) -> Any:
+    return (
+        select(Plan.price_cents)
+        .where(Plan.version_id == ProductVersion.id, Plan.kind == kind)
+        .scalar_subquery()
+    )
+
+
+def refresh_product_search(
+    connection: Connection | Session, version_ids: Collection[int] | None = None
+) -> None:
+    """Make the `product_search` rows of these versions (all when None) again from
+    `product_version`: a row for each one listed, none for the others. Two statements."""
+    removed = delete(ProductSearch)
+    source = (
+        select(
+            ProductVersion.id,
+            ProductVersion.product_id,
+            Product.vendor_id,
+            ProductVersion.label_expires_on,
+            ProductVersion.created_at,
+            ProductVersion.title,
+            ProductVersion.summary,
+            ProductVersion.logo_key,
+            ProductVersion.resource_type,
+            ProductVersion.price_from_cents,
+            *(_price_of(kind) for kind in PlanKind),
+            _codes_of(VersionDiscipline),
+            _codes_of(VersionLevel),
+            ProductVersion.search_vector,
+        )
+        .join(Product, Product.id == ProductVersion.product_id)
+        .where(ProductVersion.listed)
+    )
+    if version_ids is not None:
+        removed = removed.where(ProductSearch.version_id.in_(version_ids))
+        source = source.where(ProductVersion.id.in_(version_ids))
+    columns = [
+        "version_id",
+        "product_id",
+        "vendor_id",
+        "label_expires_on",
+        "created_at",
+        "title",
+        "summary",
+        "logo_key",
+        "resource_type",
+        "price_from_cents",
+        *(f"{kind.value}_cents" for kind in PlanKind),
+        "disciplines",
+        "levels",
+        "search_vector",
+    ]
+    connection.execute(removed)
+    connection.execute(insert(ProductSearch).from_select(columns, source))
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_product_search(session: Session, _flush: UOWTransaction) -> None:
+    """A flush that writes a version listed now or until now refreshes its search row:
+    listed, withdrawn, superseded, its label's end date or anything a card shows changed."""
+    changed = [
+        version.id
+        for version in (*session.new, *session.dirty)
+        if isinstance(version, ProductVersion)
+        and (version.listed or True in inspect(version).attrs.listed.history.deleted)
+        and session.is_modified(version)
+    ]
+    if changed:
+        refresh_product_search(session.connection(), changed)
 
 
 def is_purchasable(version: ProductVersion, on: date | None = None) -> bool:
@@ -566,9 +675,22 @@ class StorefrontQuery:
     page: int = 1
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a storefront card shows of a version on sale (read from `product_search`)."""
+
+    product_id: int
+    title: str
+    summary: str
+    logo_key: str | None
+    price_from_cents: int | None
+    discipline_codes: list[str]
+    level_codes: list[str]
+
+
 @dataclass
 class StorefrontPage:
-    results: list[tuple[ProductVersion, str]]  # (listed version, vendor name)
+    results: list[tuple[Card, str]]  # (version on sale, vendor name)
     total: int
     page: int
     pages: int
@@ -588,76 +710,90 @@ def _tsquery(words: list[str]) -> str:
 
 
 def search(query: StorefrontQuery) -> StorefrontPage:
-    """The purchasable products matching the query, one page of them.
+    """The purchasable products matching the query, one page of them: two statements,
+    the matches counted (COUNT_CAP + 1 at most) and the page (not when none matches).
 
-    PostgreSQL: French full-text search (accents ignored, words stemmed) over the
+    It reads `product_search`, one narrow row per listed version (:func:`purchasable_row`).
+    PostgreSQL: French full-text search (accents ignored, words stemmed) over its
     ``search_vector`` GIN index, ranked. SQLite: every word (accents removed, plural
-    trimmed) must appear in the searchable text; no ranking, newest first."""
+    trimmed) must appear in the version's searchable text; no ranking, newest first."""
+    found = ProductSearch
     postgres = is_postgres(db.session)
-    base = (
-        select(ProductVersion, Vendor.legal_name)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .where(purchasable())
-    )
+    base = select(found.version_id).join(Vendor, Vendor.id == found.vendor_id)
+    base = base.where(purchasable_row())
     rank: ColumnElement[Any] | None = None
     words = normalize_text(query.text).split()
     if words and postgres:
         tsquery = func.to_tsquery(literal_column("'french_unaccent'::regconfig"), _tsquery(words))
-        base = base.where(ProductVersion.search_vector.op("@@")(tsquery))
-        rank = func.ts_rank_cd(ProductVersion.search_vector, tsquery)
-    for word in words if not postgres else ():
-        base = base.where(ProductVersion.search_text.contains(_singular(word), autoescape=True))
-    for table, codes in (
-        (VersionDiscipline, query.disciplines),
-        (VersionLevel, query.levels),
-    ):
-        if codes:
-            base = base.where(
-                exists().where(table.version_id == ProductVersion.id, table.code.in_(codes))
-            )
+        base = base.where(found.search_vector.op("@@")(tsquery))
+        rank = func.ts_rank_cd(found.search_vector, tsquery)
+    elif words:  # the embedded database: its catalogue is small
+        base = base.join(ProductVersion, ProductVersion.id == found.version_id)
+        for word in words:
+            base = base.where(ProductVersion.search_text.contains(_singular(word), autoescape=True))
+    for column, codes in ((found.disciplines, query.disciplines), (found.levels, query.levels)):
+        if codes:  # one of them among the row's codes (" a b c ")
+            base = base.where(or_(*(column.contains(f" {c} ", autoescape=True) for c in codes)))
     if query.resource_types:
-        base = base.where(ProductVersion.resource_type.in_(query.resource_types))
-    plan_filters: list[ColumnElement[bool]] = []
-    if query.plan_kinds:
-        plan_filters.append(Plan.kind.in_(query.plan_kinds))
-    if query.price_min_cents is not None:
-        plan_filters.append(Plan.price_cents >= query.price_min_cents)
-    if query.price_max_cents is not None:
-        plan_filters.append(Plan.price_cents <= query.price_max_cents)
-    if plan_filters:
-        base = base.where(exists().where(Plan.version_id == ProductVersion.id, *plan_filters))
+        base = base.where(found.resource_type.in_(query.resource_types))
+    if query.plan_kinds or query.price_min_cents is not None or query.price_max_cents is not None:
+        # A plan of a kind asked (any kind when none is) within the price range: each
+        # kind's price is a column of the row, with its own index.
+        offers: list[ColumnElement[bool]] = []
+        for kind in query.plan_kinds or list(PlanKind):
+            price = found.price_of(kind)
+            within = [price.is_not(None)]
+            if query.price_min_cents is not None:
+                within.append(price >= query.price_min_cents)
+            if query.price_max_cents is not None:
+                within.append(price <= query.price_max_cents)
+            offers.append(and_(*within))
+        base = base.where(or_(*offers))
 
     # Counting and ranking every match of a common word ("mathematiques" can match a
     # quarter of the catalogue) would cost more than a page is worth: past COUNT_CAP
-    # matches the page says "more than 1,000" and shows the newest first.
-    matches = base.with_only_columns(ProductVersion.id).limit(COUNT_CAP + 1).subquery()
+    # matches the page says "more than 1,000" and shows the newest first, unranked.
+    matches = base.limit(COUNT_CAP + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(matches)) or 0
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(1, query.page), pages)
-    newest = (ProductVersion.created_at.desc(), ProductVersion.id.desc())
+    newest = (found.created_at.desc(), found.version_id.desc())
+    order: tuple[Any, ...]
     if query.sort == "prix":
-        ordered = base.order_by(ProductVersion.price_from_cents, *newest)
+        order = (found.price_from_cents, *newest)
     elif query.sort == "recent" or rank is None or capped:
-        ordered = base.order_by(*newest)
+        order = newest
     else:
-        ordered = base.order_by(rank.desc(), *newest)
-    card = load_only(
-        ProductVersion.product_id,
-        ProductVersion.title,
-        ProductVersion.summary,
-        ProductVersion.price_from_cents,
-        ProductVersion.logo_key,
-        ProductVersion.label_expires_on,
-        ProductVersion.created_at,
+        order = (rank.desc(), *newest)
+    card = base.with_only_columns(
+        found.product_id,
+        found.title,
+        found.summary,
+        found.logo_key,
+        found.price_from_cents,
+        found.disciplines,
+        found.levels,
+        Vendor.legal_name,
     )
-    tags = (selectinload(ProductVersion.disciplines), selectinload(ProductVersion.levels))
-    rows = db.session.execute(
-        ordered.options(card, *tags).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    results = [(version, vendor_name) for version, vendor_name in rows]
+    page_of = card.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    rows = db.session.execute(page_of).all() if total else []
+    results = [
+        (
+            Card(
+                product_id=row.product_id,
+                title=row.title,
+                summary=row.summary,
+                logo_key=row.logo_key,
+                price_from_cents=row.price_from_cents,
+                discipline_codes=row.disciplines.split(),
+                level_codes=row.levels.split(),
+            ),
+            row.legal_name,
+        )
+        for row in rows
+    ]
     return StorefrontPage(
         results=results, total=total, page=page, pages=pages, query=query, capped=capped
     )
@@ -726,11 +862,11 @@ def _query_words(text: str) -> list[str]:
 
 
 def _on_sale() -> Any:
+    """The ids of the versions on sale, from the narrow search table."""
     return (
-        select(ProductVersion.id)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .where(purchasable())
+        select(ProductSearch.version_id.label("id"))
+        .join(Vendor, Vendor.id == ProductSearch.vendor_id)
+        .where(purchasable_row())
     )
 
 
