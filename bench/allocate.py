@@ -12,9 +12,11 @@
    to its last commit; every SQL statement it sends is timed too (the time split);
 5. checks the result (N teacher credit accounts of 300 €, the pool's 1 cent left,
    `ledger verify` clean) and times `verify`;
-6. times a baseline: COPY of as many rows as the allocation wrote into `posting` into a
-   table built like it (`LIKE posting INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING
-   CONSTRAINTS`), then the same with posting's two foreign keys added;
+6. times the fair baseline: COPY of every row the allocation inserted (the rows above
+   each table's max(id) noted before it: accounts, entries, postings, mail jobs, the
+   allocation and its audit event) into tables `LIKE … INCLUDING ALL` with the real
+   tables' foreign keys added, in one transaction; and, as before, the postings alone
+   into a table like `posting` without foreign keys;
 7. prints a report. Exit status 0 whatever the timings (a measurement), 1 when a check
    of step 5 fails.
 """

@@ -1015,9 +1015,12 @@ def _apply_rule(
 ) -> Iterator[tuple[int, int]]:
     """Credit every teacher the rule reaches and no earlier run of it served, in chunks.
 
-    The accounts to credit are listed once; each chunk then locks the pool and drops
-    whoever a concurrent run of the same rule served meanwhile, so two runs (each
-    committing chunk by chunk) never credit a teacher twice.
+    The teachers to credit are listed once and their accounts created in one statement;
+    each chunk then locks the pool and drops whoever a concurrent run of the same rule
+    served meanwhile, so two runs (each committing chunk by chunk) never credit a
+    teacher twice. A chunk is a fixed number of statements, whatever its size (one
+    INSERT of its postings, one UPDATE of its balances, one INSERT of its mails…): no
+    row goes through Python but the user ids.
     """
     rule = Rule.from_json(allocation.source)
     # The teachers to credit (user ids), listed once by a hashed set difference.
