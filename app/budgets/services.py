@@ -1020,7 +1020,7 @@ def _apply_rule(
     served meanwhile, so two runs (each committing chunk by chunk) never credit a
     teacher twice. A chunk is a fixed number of statements, whatever its size (one
     INSERT of its postings, one UPDATE of its balances, one INSERT of its mails…): no
-    row goes through Python but the user ids.
+    row goes through Python but the ids of the teachers and of their accounts.
     """
     rule = Rule.from_json(allocation.source)
     # The teachers to credit (user ids), listed once by a hashed set difference.
@@ -1045,12 +1045,29 @@ def _apply_rule(
     # Their accounts, in one statement, before the first yield: the caller may commit
     # them there, so that crediting them is an UPDATE of rows of an earlier transaction
     # (PostgreSQL re-checks the foreign keys of a row updated in the transaction that
-    # inserted it).
+    # inserted it). Then each teacher's account, read once (a join from the list).
+    teachers = integer_rows(db.session, "teachers", id=todo)
     ledger.ensure_teacher_credits(
-        select(integer_rows(db.session, "teachers", id=todo).c.id),
-        allocation.academy_code,
-        allocation.school_year_code,
+        select(teachers.c.id), allocation.academy_code, allocation.school_year_code
     )
+    account_ids: list[int] = []
+    user_ids: list[int] = []
+    for account_id, user_id in db.session.execute(
+        select(LedgerAccount.id, teachers.c.id)
+        .select_from(teachers)
+        .join(
+            LedgerAccount,
+            and_(
+                LedgerAccount.user_id == teachers.c.id,
+                LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+                LedgerAccount.academy_code == allocation.academy_code,
+                LedgerAccount.school_year_code == allocation.school_year_code,
+            ),
+        )
+        .order_by(LedgerAccount.id)
+    ):
+        account_ids.append(account_id)
+        user_ids.append(user_id)
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
     size = ALLOCATION_CHUNK if is_postgres(db.session) else min(ALLOCATION_CHUNK, 20_000)
     done = 0
@@ -1061,24 +1078,11 @@ def _apply_rule(
         db.session.execute(
             select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
         )
-        users = integer_rows(db.session, "users", id=todo[start : start + size])
-        # The chunk, set-based: one entry crediting the accounts of its teachers (those
-        # no run of the same rule served), one INSERT of the activation mails.
-        served = _served_accounts(allocation).where(Posting.account_id == LedgerAccount.id)
-        still_unserved = (
-            select(LedgerAccount.id, literal(rule.cents))
-            .select_from(users)
-            .join(
-                LedgerAccount,
-                and_(
-                    LedgerAccount.user_id == users.c.id,
-                    LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-                    LedgerAccount.academy_code == allocation.academy_code,
-                    LedgerAccount.school_year_code == allocation.school_year_code,
-                ),
-            )
-            .where(~served.exists())
-        )
+        # The chunk, set-based: one entry crediting its accounts (those no run of the
+        # same rule served meanwhile), one INSERT of the activation mails.
+        ids = integer_rows(db.session, "ids", id=account_ids[start : start + size])
+        served = _served_accounts(allocation).where(Posting.account_id == ids.c.id)
+        still_unserved = select(ids.c.id, literal(rule.cents)).where(~served.exists())
         part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
         entry = ledger.post_batch(
             EntryKind.ALLOCATE,
@@ -1092,6 +1096,7 @@ def _apply_rule(
         count = 0
         if entry is not None:
             count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
+        users = integer_rows(db.session, "users", id=user_ids[start : start + size])
         _invite_waiting_teachers(select(users.c.id))
         _tell_credited(allocation, entry)
         done += min(size, len(todo) - start)
