@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, cast, except_, func, literal, or_, select
+from sqlalchemy import Integer, and_, cast, except_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -1015,48 +1015,72 @@ def _apply_rule(
 ) -> Iterator[tuple[int, int]]:
     """Credit every teacher the rule reaches and no earlier run of it served, in chunks.
 
-    The accounts to credit are listed once; each chunk then locks the pool and drops
-    whoever a concurrent run of the same rule served meanwhile, so two runs (each
-    committing chunk by chunk) never credit a teacher twice.
+    The teachers to credit are listed once and their accounts created in one statement;
+    each chunk then locks the pool and drops whoever a concurrent run of the same rule
+    served meanwhile, so two runs (each committing chunk by chunk) never credit a
+    teacher twice. A chunk is a fixed number of statements, whatever its size (one
+    INSERT of its postings, one UPDATE of its balances, one INSERT of its mails…): no
+    row goes through Python but the ids of the teachers and of their accounts.
     """
     rule = Rule.from_json(allocation.source)
-    teachers = _rule_teachers(allocation.academy_code, rule)
-    ledger.ensure_teacher_credits(
-        _unserved(allocation, teachers), allocation.academy_code, allocation.school_year_code
+    # The teachers to credit (user ids), listed once by a hashed set difference.
+    todo = sorted(
+        db.session.scalars(_unserved(allocation, _rule_teachers(allocation.academy_code, rule)))
     )
-    candidates = select(LedgerAccount.id).where(
-        LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-        LedgerAccount.academy_code == allocation.academy_code,
-        LedgerAccount.school_year_code == allocation.school_year_code,
-        LedgerAccount.user_id.in_(teachers),
-    )
-    todo_ids = sorted(db.session.scalars(except_(candidates, _served_accounts(allocation))))
     available = ledger.balance(pool)
-    if len(todo_ids) * rule.cents > available:
+    if len(todo) * rule.cents > available:
         raise InsufficientFunds(
             ngettext(
                 "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignant "
                 "à %(each)s (%(total)s).",
                 "L'enveloppe de l'académie (%(pool)s) ne suffit pas pour %(num)s enseignants "
                 "à %(each)s (%(total)s).",
-                len(todo_ids),
+                len(todo),
                 pool=format_euros(available),
                 each=format_euros(rule.cents),
-                total=format_euros(len(todo_ids) * rule.cents),
+                total=format_euros(len(todo) * rule.cents),
             ),
             details={"amount": ["L'enveloppe de l'académie ne suffit pas pour ce montant."]},
         )
+    # Their accounts, in one statement, before the first yield: the caller may commit
+    # them there, so that crediting them is an UPDATE of rows of an earlier transaction
+    # (PostgreSQL re-checks the foreign keys of a row updated in the transaction that
+    # inserted it). Then each teacher's account, read once (a join from the list).
+    teachers = integer_rows(db.session, "teachers", id=todo)
+    ledger.ensure_teacher_credits(
+        select(teachers.c.id), allocation.academy_code, allocation.school_year_code
+    )
+    account_ids: list[int] = []
+    user_ids: list[int] = []
+    for account_id, user_id in db.session.execute(
+        select(LedgerAccount.id, teachers.c.id)
+        .select_from(teachers)
+        .join(
+            LedgerAccount,
+            and_(
+                LedgerAccount.user_id == teachers.c.id,
+                LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
+                LedgerAccount.academy_code == allocation.academy_code,
+                LedgerAccount.school_year_code == allocation.school_year_code,
+            ),
+        )
+        .order_by(LedgerAccount.id)
+    ):
+        account_ids.append(account_id)
+        user_ids.append(user_id)
     allocation.teacher_count, allocation.total_cents = _allocated_so_far(allocation, pool)
     size = ALLOCATION_CHUNK if is_postgres(db.session) else min(ALLOCATION_CHUNK, 20_000)
     done = 0
-    yield done, len(todo_ids)
-    for start in range(0, len(todo_ids), size):
+    yield done, len(todo)
+    for start in range(0, len(todo), size):
         # The caller may have committed: take the pool's lock again before reading who
         # is served, so a concurrent run's chunk is seen once it is committed.
         db.session.execute(
             select(LedgerAccount.id).where(LedgerAccount.id == pool.id).with_for_update()
         )
-        ids = integer_rows(db.session, "ids", id=todo_ids[start : start + size])
+        # The chunk, set-based: one entry crediting its accounts (those no run of the
+        # same rule served meanwhile), one INSERT of the activation mails.
+        ids = integer_rows(db.session, "ids", id=account_ids[start : start + size])
         served = _served_accounts(allocation).where(Posting.account_id == ids.c.id)
         still_unserved = select(ids.c.id, literal(rule.cents)).where(~served.exists())
         part = _count(select(JournalEntry.id).where(JournalEntry.reference == allocation.reference))
@@ -1072,12 +1096,13 @@ def _apply_rule(
         count = 0
         if entry is not None:
             count = _count(select(Posting.id).where(Posting.entry_id == entry.id)) - 1
-        _invite_waiting_teachers(LedgerAccount.id.in_(select(ids.c.id)))
+        users = integer_rows(db.session, "users", id=user_ids[start : start + size])
+        _invite_waiting_teachers(select(users.c.id))
         _tell_credited(allocation, entry)
-        done += min(size, len(todo_ids) - start)
+        done += min(size, len(todo) - start)
         allocation.teacher_count += count
         allocation.total_cents += count * rule.cents
-        yield done, len(todo_ids)
+        yield done, len(todo)
 
 
 def _allocated_so_far(allocation: Allocation, pool: LedgerAccount) -> tuple[int, int]:
@@ -1133,18 +1158,16 @@ def _apply_lines(
         actor=actor,
         memo=f"Répartition n°{allocation.id} : {allocation.description}",
     )
-    _invite_waiting_teachers(LedgerAccount.id.in_(select(amounts.c.account_id)))
+    _invite_waiting_teachers(select(teachers.c.user_id))
     _tell_credited(allocation, entry)
     yield len(parsed.lines), len(parsed.lines)
 
 
-def _invite_waiting_teachers(credited: ColumnElement[bool]) -> None:
-    """Queue the activation mail of every credited teacher who has no password yet, in
+def _invite_waiting_teachers(user_ids: AnySelect) -> None:
+    """Queue the activation mail of every teacher of `user_ids` who has no password yet, in
     one statement: at most once per person, however many allocations reach them."""
-    waiting = (
-        select(User.id.label("user"), User.email.label("to"))
-        .join(LedgerAccount, LedgerAccount.user_id == User.id)
-        .where(credited, User.password_hash.is_(None), User.active.is_(True))
+    waiting = select(User.id.label("user"), User.email.label("to")).where(
+        User.id.in_(user_ids), User.password_hash.is_(None), User.active.is_(True)
     )
     mail.send_many("account_activation", waiting, key="user")
 

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Column,
     MetaData,
     Table,
-    except_,
     func,
     insert,
     literal,
@@ -166,18 +165,14 @@ def purchase_accounts(
 
 
 def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
-    """Create, in one statement, the missing teacher credit accounts of these users."""
-    owners = select(LedgerAccount.user_id).where(
-        LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
-        LedgerAccount.academy_code == academy_code,
-        LedgerAccount.school_year_code == school_year,
-    )
-    # A set difference (hashed), not a per-row probe: its plan does not depend on
-    # statistics that a bulk insert has just made stale.
-    missing = except_(user_ids, owners).subquery()
+    """Create, in one statement, the missing teacher credit accounts of these users.
+
+    Every user is offered; the unique index of teacher credit accounts skips those who
+    have one (ON CONFLICT DO NOTHING, one index probe a row, whatever the statistics),
+    so the statement costs the users given, not the accounts of the whole academy."""
     rows = select(
         literal(AccountKind.TEACHER_CREDIT.value),
-        missing.c[0],
+        user_ids.subquery().c[0],
         literal(academy_code),
         literal(school_year),
         literal(0),
