@@ -358,6 +358,8 @@ def seed_demo() -> dict[str, int]:
     seed_orders()
     # The dashboards' figures, summed now: the first visit shows them, not zeros.
     reporting.refresh(year.code)
+    # The search's vocabulary, made again: a database seeded before it existed has none.
+    products.rebuild_vocabulary()
     return demo_counts()
 
 
