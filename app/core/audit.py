@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from sqlalchemy import JSON, ForeignKey, String, func, select
+from sqlalchemy import JSON, ForeignKey, String, Table, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.dates import PARIS
@@ -85,7 +85,7 @@ def _values(
     }
 
 
-_INSERT = AuditEvent.__table__.insert()
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 def history(object_type: str, object_id: object) -> list[AuditEvent]:

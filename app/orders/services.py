@@ -501,7 +501,7 @@ def _place_order(
         int(account.balance_cents or 0) for account in other_credits
     )
 
-    lines: list[OrderLine] = []
+    order_lines: list[OrderLine] = []
     for item, found in zip(items, offers, strict=True):
         seats = _check_seats(found.plan, item.seats)
         title = found.version.title  # a failed statement expires every object
@@ -522,7 +522,7 @@ def _place_order(
                 }
             ],
         ).one()
-        lines.append(line)
+        order_lines.append(line)
         try:
             licences.create_licence(
                 version=found.version,
@@ -537,7 +537,7 @@ def _place_order(
         except IntegrityError as error:  # bought at the same moment in another tab
             # No savepoint: the refusal rolls the whole checkout back anyway.
             raise Conflict(f"Vous disposez déjà de « {title} ».") from error
-    set_committed_value(order, "lines", lines)
+    set_committed_value(order, "lines", order_lines)
     # Last: the vendors' invoice counters stay locked until the commit, keep that short.
     invoices.issue_invoices(order)
     audit.record_now(teacher, "order.placed", "order", order.id, total_cents=total)
