@@ -23,8 +23,9 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext, ngettext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.budgets.models import Academy
 from app.core import dates, jobs, storage
@@ -92,20 +93,26 @@ def _description(line: OrderLine) -> str:
     return f"{text} — {gettext('année scolaire %(year)s', year=line.order.school_year_code)}"
 
 
-def _invoice_line(line: OrderLine) -> InvoiceLine:
+def _invoice_line(line: OrderLine) -> dict[str, Any]:
     """One order line billed: one licence, its price without VAT and the VAT it included."""
     excl_vat = line.price_cents - line.vat_cents
-    return InvoiceLine(
-        order_line_id=line.id,
-        title=line.title,
-        description=_description(line),
-        quantity=1,
-        unit_price_excl_vat_cents=excl_vat,
-        vat_rate_bp=line.vat_rate_bp,
-        vat_cents=line.vat_cents,
-        total_excl_vat_cents=excl_vat,
-        total_incl_vat_cents=line.price_cents,
-    )
+    return {
+        "order_line_id": line.id,
+        "title": line.title,
+        "description": _description(line),
+        "quantity": 1,
+        "unit_price_excl_vat_cents": excl_vat,
+        "vat_rate_bp": line.vat_rate_bp,
+        "vat_cents": line.vat_cents,
+        "total_excl_vat_cents": excl_vat,
+        "total_incl_vat_cents": line.price_cents,
+    }
+
+
+# Built once, the values given at execution: every checkout writes an invoice and its lines
+# (ORM INSERT … RETURNING: the objects come back without the unit of work's flush).
+_INVOICE_INSERT = insert(Invoice).returning(Invoice)
+_LINES_INSERT = insert(InvoiceLine).returning(InvoiceLine, sort_by_parameter_order=True)
 
 
 def _issue(
@@ -125,37 +132,42 @@ def _issue(
     sequence = take_number(vendor.id, kind, day.year)
     academy = db.session.get(Academy, order.academy_code)
     assert academy is not None  # noqa: S101 - the order's foreign key
-    invoice = Invoice(
-        kind=kind,
-        vendor_id=vendor.id,
-        year=day.year,
-        sequence=sequence,
-        number=format_number(kind, day.year, sequence),
-        order_id=order.id,
-        academy_code=order.academy_code,
-        credited_invoice=credited,
-        issued_at=now,
-        issued_on=day,
-        seller_name=vendor.legal_name,
-        seller_legal_form=vendor.legal_form,
-        seller_siret=vendor.siret,
-        seller_vat_number=vendor.vat_number,
-        seller_street=vendor.street,
-        seller_postcode=vendor.postcode,
-        seller_city=vendor.city,
-        mandate_accepted_on=dates.local_date(vendor.billing_mandate_accepted_at),
-        buyer_name=budget_office(academy),
-        teacher_name=order.teacher.name,
-        school_name=order.school.name,
-        school_city=order.school.city,
-        school_uai=order.school.uai,
-        lines=[_invoice_line(line) for line in lines],
-    )
-    invoice.total_excl_vat_cents = sum(line.total_excl_vat_cents for line in invoice.lines)
-    invoice.vat_cents = sum(line.vat_cents for line in invoice.lines)
-    invoice.total_incl_vat_cents = sum(line.total_incl_vat_cents for line in invoice.lines)
-    db.session.add(invoice)
-    db.session.flush()
+    lines_values = [_invoice_line(line) for line in lines]
+    values = {
+        "kind": kind,
+        "vendor_id": vendor.id,
+        "year": day.year,
+        "sequence": sequence,
+        "number": format_number(kind, day.year, sequence),
+        "order_id": order.id,
+        "academy_code": order.academy_code,
+        "credited_invoice_id": credited.id if credited is not None else None,
+        "issued_at": now,
+        "issued_on": day,
+        "seller_name": vendor.legal_name,
+        "seller_legal_form": vendor.legal_form,
+        "seller_siret": vendor.siret,
+        "seller_vat_number": vendor.vat_number,
+        "seller_street": vendor.street,
+        "seller_postcode": vendor.postcode,
+        "seller_city": vendor.city,
+        "mandate_accepted_on": dates.local_date(vendor.billing_mandate_accepted_at),
+        "buyer_name": budget_office(academy),
+        "teacher_name": order.teacher.name,
+        "school_name": order.school.name,
+        "school_city": order.school.city,
+        "school_uai": order.school.uai,
+        "total_excl_vat_cents": sum(line["total_excl_vat_cents"] for line in lines_values),
+        "vat_cents": sum(line["vat_cents"] for line in lines_values),
+        "total_incl_vat_cents": sum(line["total_incl_vat_cents"] for line in lines_values),
+        "pdf_key": None,
+    }
+    invoice = db.session.scalars(_INVOICE_INSERT, [values]).one()
+    for line_values in lines_values:
+        line_values["invoice_id"] = invoice.id
+    billed = list(db.session.scalars(_LINES_INSERT, lines_values))
+    set_committed_value(invoice, "lines", billed)
+    set_committed_value(invoice, "credited_invoice", credited)
     jobs.enqueue(RENDER, {"invoice": invoice.id}, key=f"invoice-pdf:{invoice.id}")
     return invoice
 

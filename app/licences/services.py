@@ -26,6 +26,7 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import notifications
 from app.accounts.models import User
@@ -70,26 +71,33 @@ def create_licence(
 ) -> Licence:
     """A pending licence and, in the same transaction, the job that provisions it. A GAR
     licence gets its subscription identifier now, so that every try names the same one.
-    `order_line`: the line that bought it, written in the same flush."""
-    licence = Licence(
-        order_line=order_line,
-        product_id=version.product_id,
-        version=version,
-        vendor_id=version.product.vendor_id,
-        plan_kind=plan.kind,
-        seats=seats if plan.kind is PlanKind.CLASS else 1,
-        teacher=teacher,
-        school=school,
-        school_year_code=school_year_code,
-        valid_from=valid_from,
-        valid_until=school_year_end(school_year_code),
-        status=LicenceStatus.PENDING,
-        gar_subscription_id=gar.new_subscription_id() if version.channel is Channel.GAR else None,
-    )
-    db.session.add(licence)
-    db.session.flush()
+    `order_line`: the line that bought it (already written)."""
+    values = {
+        "order_line_id": order_line.id if order_line is not None else None,
+        "product_id": version.product_id,
+        "version_id": version.id,
+        "vendor_id": version.product.vendor_id,
+        "plan_kind": plan.kind,
+        "seats": seats if plan.kind is PlanKind.CLASS else 1,
+        "teacher_id": teacher.id,
+        "school_id": school.id,
+        "school_year_code": school_year_code,
+        "valid_from": valid_from,
+        "valid_until": school_year_end(school_year_code),
+        "status": LicenceStatus.PENDING,
+        "gar_subscription_id": (
+            gar.new_subscription_id() if version.channel is Channel.GAR else None
+        ),
+    }
+    # No unit of work: an INSERT … RETURNING built once (every checkout writes licences).
+    licence: Licence = db.session.scalars(_LICENCE_INSERT, [values]).one()
+    if order_line is not None:
+        set_committed_value(order_line, "licence", licence)
     jobs.enqueue(PROVISION, {"licence_id": licence.id}, key=f"provision:licence:{licence.id}")
     return licence
+
+
+_LICENCE_INSERT = insert(Licence).returning(Licence)
 
 
 def _locked(licence_id: int) -> Licence | None:

@@ -83,15 +83,23 @@ def event(name: str, label: str, topic: Topic | None = None) -> Callable[[Builde
 # --- telling -----------------------------------------------------------------------------------
 
 
-def notify(name: str, payload: dict[str, Any], *, users: Iterable[int], key: str) -> None:
-    """Tell `users` (ids) about the event `name`, once per person for this `key`."""
+def notify(name: str, payload: dict[str, Any], *, users: Iterable[int | User], key: str) -> None:
+    """Tell `users` (ids, or users already loaded: their address is not read again) about
+    the event `name`, once per person for this `key`."""
     if name not in EVENTS:
         raise ValueError(f"unknown event: {name}")
-    ids = sorted(set(users))
+    people = list(users)
+    loaded = {user.id: user for user in people if isinstance(user, User)}
+    ids = sorted({user if isinstance(user, int) else user.id for user in people})
     if not ids:
         return
-    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active))
-    addresses = dict(rows.all())
+    addresses = {user.id: user.email for user in loaded.values() if user.active}
+    unknown = [user_id for user_id in ids if user_id not in loaded]
+    if unknown:
+        rows = db.session.execute(
+            select(User.id, User.email).where(User.id.in_(unknown), User.active)
+        )
+        addresses.update((user_id, email) for user_id, email in rows)
     for user_id in ids:
         if user_id not in addresses:
             continue

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -469,7 +469,6 @@ def _place_order(
         replay = _replay(teacher, idempotency_key)
         assert replay is not None  # noqa: S101 - the unique key is there
         return replay
-    set_committed_value(order, "lines", [])  # a new order has no lines: nothing to load
 
     payable: dict[int, int] = defaultdict(int)
     for found in offers:
@@ -502,23 +501,29 @@ def _place_order(
         int(account.balance_cents or 0) for account in other_credits
     )
 
+    order_lines: list[OrderLine] = []
     for item, found in zip(items, offers, strict=True):
         seats = _check_seats(found.plan, item.seats)
-        line = OrderLine(
-            order=order,
-            product_id=found.version.product_id,
-            version_id=found.version.id,
-            vendor_id=found.version.product.vendor_id,
-            title=found.version.title,
-            plan_kind=found.plan.kind,
-            seats=seats,
-            price_cents=found.plan.price_cents,
-            vat_rate_bp=found.plan.vat_rate_bp,
-            vat_cents=found.plan.vat_cents,
-        )
-        db.session.add(line)
-        title = found.version.title  # a failed flush expires every object
-        try:  # written with its line (and the order's entry) in one flush
+        title = found.version.title  # a failed statement expires every object
+        line = db.session.scalars(  # an INSERT … RETURNING built once: no unit of work
+            _LINE_INSERT,
+            [
+                {
+                    "order_id": order.id,
+                    "product_id": found.version.product_id,
+                    "version_id": found.version.id,
+                    "vendor_id": found.version.product.vendor_id,
+                    "title": title,
+                    "plan_kind": found.plan.kind,
+                    "seats": seats,
+                    "price_cents": found.plan.price_cents,
+                    "vat_rate_bp": found.plan.vat_rate_bp,
+                    "vat_cents": found.plan.vat_cents,
+                }
+            ],
+        ).one()
+        order_lines.append(line)
+        try:
             licences.create_licence(
                 version=found.version,
                 plan=found.plan,
@@ -532,16 +537,20 @@ def _place_order(
         except IntegrityError as error:  # bought at the same moment in another tab
             # No savepoint: the refusal rolls the whole checkout back anyway.
             raise Conflict(f"Vous disposez déjà de « {title} ».") from error
+    set_committed_value(order, "lines", order_lines)
     # Last: the vendors' invoice counters stay locked until the commit, keep that short.
     invoices.issue_invoices(order)
-    audit.record(teacher, "order.placed", "order", order.id, total_cents=total)
+    audit.record_now(teacher, "order.placed", "order", order.id, total_cents=total)
     notifications.notify(
         "order_confirmed",
         {"order": order.id},
-        users=[teacher.id],
+        users=[teacher],  # loaded: no need to read the address again
         key=f"order-confirmed:{order.id}",
     )
     return order
+
+
+_LINE_INSERT = insert(OrderLine).returning(OrderLine)
 
 
 def _check_gar(school: School, offers: Sequence[Offer]) -> None:
