@@ -222,32 +222,6 @@ def _replay(idempotency_key: str, kind: EntryKind, reference: str) -> JournalEnt
     return entry
 
 
-def _insert_entry(
-    kind: EntryKind,
-    idempotency_key: str,
-    reference: str,
-    actor: User | None,
-    memo: str,
-    reverses_id: int | None = None,
-) -> int | None:
-    """Insert the entry; None when another transaction wrote the same key first."""
-    statement = (
-        insert_or_ignore(db.session, JournalEntry)
-        .values(
-            kind=kind.value,
-            idempotency_key=idempotency_key,
-            reference=reference,
-            memo=memo,
-            created_by=actor.id if actor else None,
-            reverses_id=reverses_id,
-            created_at=func.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(JournalEntry.id)
-    )
-    return db.session.execute(statement).scalar_one_or_none()
-
-
 def _refuse_closed_years(year_codes: set[str], kind: EntryKind) -> None:
     if kind in (EntryKind.EXPIRE, EntryKind.REVERSAL) or not year_codes:
         return
@@ -335,7 +309,7 @@ def post(
         if replay is not None:
             return replay
         raise
-    entry = _insert_entry_row(
+    entry = _insert_entry(
         kind, idempotency_key, reference, actor, memo, reverses.id if reverses else None
     )
     if entry is None:  # a concurrent twin won the key
@@ -389,7 +363,7 @@ def _undo(moved: Sequence[tuple[LedgerAccount, int]]) -> None:
         db.session.expire(account, ["balance_cents"])
 
 
-def _insert_entry_row(
+def _insert_entry(
     kind: EntryKind,
     idempotency_key: str,
     reference: str,
@@ -516,9 +490,10 @@ def _post_batch(
         year_codes.add(counterpart.school_year_code)
     _refuse_closed_years(year_codes, kind)
 
-    entry_id = _insert_entry(kind, idempotency_key, reference, actor, memo)
-    if entry_id is None:  # a concurrent twin won the key
+    entry = _insert_entry(kind, idempotency_key, reference, actor, memo, None)
+    if entry is None:  # a concurrent twin won the key
         return _replay(idempotency_key, kind, reference)
+    entry_id = entry.id
     # The counterpart takes the opposite of the lines: a pool debited for the whole
     # batch (allocation) or credited by it (year closing).
     if counterpart.kind in GUARDED_KINDS:
