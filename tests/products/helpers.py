@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.products.models import Product, ProductVersion
+from app.vendors.models import Vendor
 from catalog import conduct
+from tests import factories
 from tests.helpers import page_text
 
 
@@ -72,3 +74,14 @@ def result_titles(response: Any) -> list[str]:
 
 def all_criteria_met() -> dict[str, bool]:
     return {criterion.code: True for criterion in conduct.label_criteria()}
+
+
+def on_sale(vendor: Vendor, title: str, state: str = "approved", **overrides: Any) -> Product:
+    """A product whose texts say nothing but what the test gives them."""
+    fields: dict[str, Any] = {
+        "summary": "Une ressource pour la classe.",
+        "description": "Une ressource numérique pour travailler en classe avec les élèves.",
+        "disciplines": ["francais"],
+    }
+    fields.update(overrides)
+    return factories.product(vendor, state=state, title=title, **fields)

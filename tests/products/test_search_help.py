@@ -19,7 +19,7 @@ from app.vendors.models import Vendor, VendorStatus
 from tests import factories
 from tests.conftest import DATABASE_URL, AuthActions, requires_postgres
 from tests.helpers import page_text
-from tests.products.helpers import result_titles
+from tests.products.helpers import on_sale, result_titles
 
 TODAY = dates.today()
 
@@ -27,16 +27,6 @@ TODAY = dates.today()
 @pytest.fixture
 def vendor(session: object) -> Vendor:
     return factories.VendorFactory(legal_name="Éditions du Préau")
-
-
-def on_sale(vendor: Vendor, title: str, state: str = "approved", **overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "summary": "Une ressource pour la classe.",
-        "description": "Une ressource numérique pour travailler en classe avec les élèves.",
-        "disciplines": ["francais"],
-    }
-    fields.update(overrides)
-    return factories.product(vendor, state=state, title=title, **fields)
 
 
 def suggested(client: FlaskClient, q: str) -> list[tuple[str, str]]:

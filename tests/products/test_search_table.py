@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,14 +15,14 @@ from app.accounts.models import Role
 from app.core import dates
 from app.extensions import db
 from app.products import services
-from app.products.models import PlanKind, Product, ProductSearch
+from app.products.models import PlanKind, ProductSearch
 from app.products.services import PlanDraft, StorefrontQuery
 from app.vendors.models import Vendor
 from app.vetting import services as vetting
 from app.vetting.models import Decision
 from tests import factories
 from tests.helpers import count_statements
-from tests.products.helpers import all_criteria_met, result_titles
+from tests.products.helpers import all_criteria_met, on_sale, result_titles
 
 TODAY = dates.today()
 
@@ -31,16 +30,6 @@ TODAY = dates.today()
 @pytest.fixture
 def vendor(session: object) -> Vendor:
     return factories.VendorFactory(legal_name="Éditions du Préau")
-
-
-def on_sale(vendor: Vendor, title: str, **overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "summary": "Une ressource pour la classe.",
-        "description": "Une ressource numérique pour travailler en classe avec les élèves.",
-        "disciplines": ["francais"],
-    }
-    fields.update(overrides)
-    return factories.product(vendor, title=title, **fields)
 
 
 def teacher_plan(cents: int) -> list[PlanDraft]:

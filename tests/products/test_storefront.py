@@ -18,7 +18,7 @@ from app.vendors.models import Vendor, VendorStatus
 from catalog import conduct, privacy
 from tests import factories
 from tests.helpers import page_text
-from tests.products.helpers import result_titles
+from tests.products.helpers import on_sale, result_titles
 
 TODAY = dates.today()
 
@@ -26,17 +26,6 @@ TODAY = dates.today()
 @pytest.fixture
 def vendor(session: object) -> Vendor:
     return factories.VendorFactory(legal_name="Éditions du Préau")
-
-
-def on_sale(vendor: Vendor, title: str, state: str = "approved", **overrides: Any) -> Product:
-    """A product whose texts say nothing but what the test gives them."""
-    fields: dict[str, Any] = {
-        "summary": "Une ressource pour la classe.",
-        "description": "Une ressource numérique pour travailler en classe avec les élèves.",
-        "disciplines": ["francais"],
-    }
-    fields.update(overrides)
-    return factories.product(vendor, state=state, title=title, **fields)
 
 
 def plans(*offers: tuple[PlanKind, int]) -> list[PlanDraft]:
