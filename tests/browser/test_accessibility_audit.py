@@ -99,7 +99,14 @@ AXE_OPTIONS = {
 # axe looks at each page at both widths; the HTML checker once.
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 MOBILE: ViewportSize = {"width": 375, "height": 812}
-NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# Two frames for the new layout, then the end of the transitions it started: a DSFR modal
+# fades out over 0.3 s when the page narrows, and axe would read its fading text as faint.
+LAID_OUT = """async () => {
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    const ending = document.getAnimations().filter(
+        animation => animation.effect?.getComputedTiming().endTime !== Infinity);
+    await Promise.all(ending.map(animation => animation.finished.catch(() => null)));
+}"""
 
 
 def package_version(folder: Path) -> str:
@@ -249,7 +256,7 @@ def test_accessibility_audit(
             files[file] = audited
             violations = run_axe(page, axe_source)
             page.set_viewport_size(MOBILE)  # the same page on a phone: DSFR lays it out anew
-            page.evaluate(NEXT_FRAMES)
+            page.evaluate(LAID_OUT)
             violations = run_axe(page, axe_source) | violations  # an element counts once
             page.set_viewport_size(DESKTOP)
             axe_counts[audited] = len(violations)
