@@ -95,10 +95,6 @@ def accessibility_audit(path: Path | None = None) -> AccessibilityAudit:
 
 # --- retention ------------------------------------------------------------------------------
 
-# Orders, invoices and the ledger are accounting records: kept ten years (Code de commerce,
-# article L123-22). No task removes them; the ledger is append-only (app/ledger).
-ACCOUNTING_YEARS = 10
-
 
 @dataclass(frozen=True)
 class Retention:
