@@ -34,7 +34,7 @@ from app.orders import services as orders
 from app.orders.models import Order
 from app.products.models import PlanKind, Product, ProductVersion, VersionStatus
 from app.vendors.models import Vendor
-from tests.browser.conftest import ARTIFACTS, REPORT_VIOLATIONS, watch
+from tests.browser.conftest import ARTIFACTS, REPORT_VIOLATIONS, settle, watch
 
 pytestmark = pytest.mark.browser
 
@@ -99,14 +99,6 @@ AXE_OPTIONS = {
 # axe looks at each page at both widths; the HTML checker once.
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 MOBILE: ViewportSize = {"width": 375, "height": 812}
-# Two frames for the new layout, then the end of the transitions it started: a DSFR modal
-# fades out over 0.3 s when the page narrows, and axe would read its fading text as faint.
-LAID_OUT = """async () => {
-    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-    const ending = document.getAnimations().filter(
-        animation => animation.effect?.getComputedTiming().endTime !== Infinity);
-    await Promise.all(ending.map(animation => animation.finished.catch(() => null)));
-}"""
 
 
 def package_version(folder: Path) -> str:
@@ -256,7 +248,7 @@ def test_accessibility_audit(
             files[file] = audited
             violations = run_axe(page, axe_source)
             page.set_viewport_size(MOBILE)  # the same page on a phone: DSFR lays it out anew
-            page.evaluate(LAID_OUT)
+            settle(page)
             violations = run_axe(page, axe_source) | violations  # an element counts once
             page.set_viewport_size(DESKTOP)
             axe_counts[audited] = len(violations)
