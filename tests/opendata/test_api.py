@@ -60,7 +60,9 @@ def test_the_api_serves_the_rows_of_the_files_page_by_page(
     assert body["genere_le"].startswith(published.generated_at.date().isoformat())
 
 
-def test_etag_and_cache_control(client: FlaskClient, published: services.OpenDataGeneration) -> None:
+def test_etag_and_cache_control(
+    client: FlaskClient, published: services.OpenDataGeneration
+) -> None:
     first = client.get(CATALOGUE)
     etag = first.headers["ETag"]
 

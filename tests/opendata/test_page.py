@@ -72,7 +72,8 @@ def test_the_nightly_task_is_registered_and_can_run_again(app: Flask, world: Wor
     task.run()
     second = services.latest()
 
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert second.id > first.id
     assert second.files == first.files  # the same data: the same files
 

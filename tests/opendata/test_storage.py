@@ -33,9 +33,10 @@ def test_a_generation_in_s3_is_served_by_the_page_and_the_api(
 
     keys = s3_server.keys(url)
     assert sorted(f"fichiers/{entry['key']}" for entry in generation.files.values()) == keys
-    assert client.get("/donnees-ouvertes/depenses.csv").get_data() == files_of(generation)[
-        "depenses.csv"
-    ]
+    assert (
+        client.get("/donnees-ouvertes/depenses.csv").get_data()
+        == files_of(generation)["depenses.csv"]
+    )
     served = client.get("/api/v1/donnees-ouvertes/catalogue").json["items"]
     assert served == json_rows(files_of(generation)["catalogue.json"])
 
