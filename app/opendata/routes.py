@@ -6,6 +6,7 @@ import io
 
 from flask import Blueprint, render_template, send_file
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.core.errors import NotFound
 from app.opendata import services
@@ -24,7 +25,7 @@ def index() -> ResponseReturnValue:
     generation = services.latest()
     return render_template(
         "opendata/index.html",
-        title="Données ouvertes",
+        title=_("Données ouvertes"),
         generation=generation,
         small_count=services.SMALL_COUNT,
         separator=services.LIST_SEPARATOR.strip(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
@@ -115,3 +116,19 @@ def test_no_token_is_needed_and_the_api_is_documented(client: FlaskClient) -> No
         assert "304" in operation["responses"]
         parameters = {parameter["name"] for parameter in operation["parameters"]}
         assert parameters == {"page", "per_page"}
+
+
+def test_the_api_is_limited_per_address(
+    app: Flask,
+    client: FlaskClient,
+    published: services.OpenDataGeneration,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "OPENDATA_API_PER_ADDRESS", "2 per minute")
+
+    assert client.get(CATALOGUE).status_code == 200
+    assert client.get(SPENDING).status_code == 200  # one limit for both
+    refused = client.get(CATALOGUE)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json["error"]["message"]
