@@ -75,7 +75,7 @@ def _answer(
         raise NotFound("Les données ouvertes n'ont pas encore été publiées.")
     found = services.page_of(generation, name, page, per_page)
     cache = {"ETag": f'"{found.etag}"', "Cache-Control": f"public, max-age={MAX_AGE}"}
-    if request.if_none_match.contains(found.etag):
+    if request.if_none_match.contains_weak(found.etag):
         return Response(status=304, headers=cache)
     pages = math.ceil(found.total / per_page) if found.total else 0
     header: dict[str, int] = {"total": found.total, "total_pages": pages, "page": page}

@@ -256,6 +256,11 @@ def _category_labels(public: conduct.Public, codes: Iterable[str]) -> list[str]:
     return [labels.get(code, code) for code in codes]
 
 
+def _percent(basis_points: int) -> Decimal:
+    """550 → 5.5, 2000 → 20 (never 2E+1)."""
+    return Decimal(format((Decimal(basis_points) / 100).normalize(), "f"))
+
+
 def _euros(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
@@ -316,7 +321,7 @@ def catalogue_rows() -> list[Row]:
                     "offre": str(PLAN_LABELS[plan.kind]),
                     "eleves_max": plan.max_pupils,
                     "prix_ttc_euros": _euros(plan.price_cents),
-                    "taux_tva_pourcent": (Decimal(plan.vat_rate_bp) / 100).normalize(),
+                    "taux_tva_pourcent": _percent(plan.vat_rate_bp),
                 }
             )
     return [{field["name"]: row[field["name"]] for field in CATALOGUE_FIELDS} for row in rows]

@@ -199,6 +199,9 @@ def test_the_catalogue_lists_each_offer_on_sale(
     assert teacher["siren_editeur"] == "123456782"
     assert teacher["prix_ttc_euros"] == 20.0
     assert teacher["taux_tva_pourcent"] == 5.5
+    school_csv = csv_rows(files_of(published)["catalogue.csv"])[1]
+    assert (school_csv["offre"], school_csv["taux_tva_pourcent"]) == ("Licence établissement", "20")
+    assert school_csv["prix_ttc_euros"] == "40.00"
     assert teacher["disciplines"] == "Mathématiques"
     assert teacher["hebergement_pays"] == "FR"
     assert teacher["publicite"] is False
