@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.core import schedule
+from app.core import jobs, schedule
 from app.extensions import db
 from app.opendata import services
 from tests.opendata.conftest import World
@@ -76,6 +76,19 @@ def test_the_nightly_task_is_registered_and_can_run_again(app: Flask, world: Wor
     assert second is not None
     assert second.id > first.id
     assert second.files == first.files  # the same data: the same files
+
+
+def test_the_nightly_task_publishes_through_the_outbox(world: World) -> None:
+    """As the scheduler runs it: a job `schedule` of the outbox, whose commit publishes."""
+    jobs.enqueue(schedule.KIND, {"task": "opendata.publish", "period": None}, key="test:opendata:1")
+    db.session.commit()
+
+    assert jobs.work(once=True, kinds=[schedule.KIND]) == 1
+
+    db.session.expire_all()
+    generation = services.latest()
+    assert generation is not None
+    assert generation.rows == {"catalogue": 8, "depenses": 5}
 
 
 def test_the_command_publishes_and_says_what_it_wrote(app: Flask, world: World) -> None:
