@@ -3,8 +3,8 @@
 One row per published generation: when it was made, the storage keys of its files and
 the number of rows of each dataset. The newest row is the one served.
 
-Revision ID: 0026a
-Revises: 0025
+Revision ID: 0027a
+Revises: 0026
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0026a'
-down_revision = '0025'
+revision = '0027a'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
