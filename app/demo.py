@@ -29,6 +29,7 @@ from app.extensions import db
 from app.ledger.models import JournalEntry
 from app.licences import services as licences
 from app.licences.models import ActivationCode
+from app.opendata import services as opendata
 from app.orders import services as orders
 from app.payouts.models import BankDetails
 from app.products import services as products
@@ -360,6 +361,8 @@ def seed_demo() -> dict[str, int]:
     reporting.refresh(year.code)
     # The search's vocabulary, made again: a database seeded before it existed has none.
     products.rebuild_vocabulary()
+    # The open data, published once: the page « Données ouvertes » has its files at once.
+    opendata.publish()
     return demo_counts()
 
 

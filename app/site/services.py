@@ -181,6 +181,7 @@ def _public_links(signed_in: bool) -> list[Link]:
         *links,
         Link(str(_l("Inscrire votre entreprise (éditeurs)")), url_for("vendors.register")),
         Link(str(_l("Conditions d’utilisation pour les éditeurs")), url_for("vendors.terms")),
+        Link(str(_l("Données ouvertes")), url_for("opendata.index")),
     ]
 
 
