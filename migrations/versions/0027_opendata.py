@@ -3,7 +3,7 @@
 One row per published generation: when it was made, the storage keys of its files and
 the number of rows of each dataset. The newest row is the one served.
 
-Revision ID: 0027a
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0027a'
+revision = '0027'
 down_revision = '0026'
 branch_labels = None
 depends_on = None
