@@ -4,6 +4,7 @@ the demo's: published by the seed, valid, nothing personal."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import frictionless
@@ -11,9 +12,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.budgets.services import school_year_code
 from app.core import storage
+from app.demo import DEMO_COLLEAGUE_BUYERS
 from app.extensions import db
 from app.opendata import services
+from app.reporting import services as reporting
 from tests.opendata.conftest import World
 from tests.opendata.helpers import files_of, json_rows, write_package
 from tests.s3 import S3Server
@@ -53,7 +57,17 @@ def test_the_demo_publishes_valid_open_data(app: Flask, session: object, tmp_pat
     everything = b"".join(files_of(generation).values()).decode("utf-8")
     assert re.search(r"[\w.+-]+@[\w-]+\.[\w.-]+", everything) is None
     assert "camille" not in everything.lower()  # the demo teacher
-    # The demo teacher is alone: every cell of the demo's spending is under the secret.
+    # The demo teacher and twelve Paris colleagues bought mathematics for cycle 3 this
+    # month (app/demo.py): that cell is published; the demo teacher's older orders are not.
     spending = json_rows(files_of(generation)["depenses.json"])
-    assert spending
-    assert all(row["secret_statistique"] for row in spending)
+    published = [row for row in spending if not row["secret_statistique"]]
+    month = date.today().strftime("%Y-%m")  # noqa: DTZ011 - as the seed
+    assert [
+        (row["mois"], row["code_academie"], row["code_discipline"], row["code_niveau"])
+        for row in published
+    ] == [(month, "01", "mathematiques", "cycle_3")]
+    assert published[0]["nombre_enseignants"] == 1 + DEMO_COLLEAGUE_BUYERS
+    # The dashboard counts the same buyers in Paris this year.
+    dash = reporting.dashboard(school_year_code(date.today()), "01")  # noqa: DTZ011
+    assert dash.buyers == published[0]["nombre_enseignants"]
+    assert any(row["secret_statistique"] for row in spending)
