@@ -67,6 +67,7 @@ PAGES = (
     Audited("Connexion", "/connexion", "visitor"),
     Audited("Catalogue", "/catalogue", "visitor"),
     Audited("Fiche d’une ressource", "/catalogue/{product}", "visitor"),
+    Audited("Données ouvertes", "/donnees-ouvertes", "visitor"),
     Audited("Mon compte ressources", "/mon-compte", "teacher"),
     Audited("Mon panier", "/panier", "teacher"),
     Audited("Détail d’une commande", "/mes-commandes/{order}", "teacher"),

@@ -26,6 +26,10 @@ def test_the_open_data_page_offers_its_files(live_server: str, page: Page) -> No
             page.get_by_role("link", name=f"Télécharger {name}").click()
         assert download.value.suggested_filename == name
         assert download.value.path().stat().st_size > 0
+    columns = page.get_by_role("button", name="Les 12 colonnes de « Dépenses par académie")
+    expect(page.get_by_role("cell", name="secret_statistique")).to_be_hidden()  # folded
+    columns.click()
+    expect(page.get_by_role("cell", name="secret_statistique")).to_be_visible()
     package = page.request.get(live_server + "/donnees-ouvertes/datapackage.json").json()
     assert [resource["path"] for resource in package["resources"]] == [
         "catalogue.csv",
