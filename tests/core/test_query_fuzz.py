@@ -147,6 +147,7 @@ def _ids(session: Session) -> dict[str, Any]:
         "lang": "fr",
         "kind": "achats",
         "key": "logos/inconnu.png",
+        "filename": "catalogue.csv",
     }
 
 
