@@ -9,6 +9,7 @@ from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
 from app.notifications.models import MailChoice, Notification
 from app.orders.models import CartLine, Order, OrderLine
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.products.models import (
     Plan,
@@ -47,6 +48,8 @@ __all__ = [
     "PayoutAccount",
     "PayoutLine",
     "Plan",
+    "PooledPurchase",
+    "PooledShare",
     "Posting",
     "Product",
     "ProductVersion",

@@ -89,7 +89,13 @@ class IdempotencyConflict(Conflict):
 def _account(kind: AccountKind, **owner: Any) -> LedgerAccount:
     """The account of `kind` for `owner`, created on first use (safe under concurrency)."""
     query = select(LedgerAccount).where(LedgerAccount.kind == kind)
-    for column in ("school_year_code", "academy_code", "user_id", "vendor_id"):
+    for column in (
+        "school_year_code",
+        "academy_code",
+        "user_id",
+        "vendor_id",
+        "pooled_purchase_id",
+    ):
         query = query.where(
             getattr(LedgerAccount, column).is_(None)
             if owner.get(column) is None
@@ -130,6 +136,18 @@ def vendor_payable(vendor_id: int) -> LedgerAccount:
 
 def vendor_paid(vendor_id: int) -> LedgerAccount:
     return _account(AccountKind.VENDOR_PAID, vendor_id=vendor_id)
+
+
+def pooled_purchase_hold(
+    pooled_purchase_id: int, academy_code: str, school_year: str
+) -> LedgerAccount:
+    """The account holding the shares of a pooled purchase until it completes (guarded)."""
+    return _account(
+        AccountKind.POOLED_PURCHASE_HOLD,
+        pooled_purchase_id=pooled_purchase_id,
+        academy_code=academy_code,
+        school_year_code=school_year,
+    )
 
 
 def purchase_accounts(
