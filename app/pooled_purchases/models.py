@@ -91,6 +91,15 @@ class PooledPurchase(Model):
             "(status = 'completed') = (order_id IS NOT NULL)", name="completed_has_order"
         ),
         CheckConstraint("(status = 'open') = (ended_at IS NULL)", name="ended_when_not_open"),
+        # One open pooled purchase of a product per school: colleagues join it.
+        Index(
+            "uq_pooled_purchase_open",
+            "school_id",
+            "product_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         Index(
             "ix_pooled_purchase_open_deadline",
             "deadline",
@@ -117,8 +126,9 @@ class PooledPurchase(Model):
 
 
 class PooledShare(Model):
-    """One teacher's share: taken from their credit by `entry_id`, given back (withdrawn,
-    expired or cancelled) by `refund_entry_id`."""
+    """One teacher's share: taken from their credit by `entry_id`, given back by
+    `refund_entry_id` when the teacher withdrew it (`withdrawn_at`) or the purchase ended
+    without completing (expired, cancelled)."""
 
     __tablename__ = "pooled_share"
 
@@ -137,7 +147,7 @@ class PooledShare(Model):
     __table_args__ = (
         CheckConstraint("amount_cents >= 100", name="at_least_one_euro"),
         CheckConstraint(
-            "(withdrawn_at IS NULL) = (refund_entry_id IS NULL)", name="withdrawn_is_refunded"
+            "withdrawn_at IS NULL OR refund_entry_id IS NOT NULL", name="withdrawn_is_refunded"
         ),
         # One share at a time per teacher and purchase (withdrawn ones are kept).
         Index(

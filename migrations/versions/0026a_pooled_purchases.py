@@ -80,6 +80,7 @@ def upgrade():
     sa.UniqueConstraint('order_id', name=op.f('uq_pooled_purchase_order_id'))
     )
     with op.batch_alter_table('pooled_purchase', schema=None) as batch_op:
+        batch_op.create_index('uq_pooled_purchase_open', ['school_id', 'product_id'], unique=True, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.create_index('ix_pooled_purchase_open_deadline', ['deadline'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.create_index(batch_op.f('ix_pooled_purchase_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pooled_purchase_school_id'), ['school_id'], unique=False)
@@ -94,7 +95,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount_cents >= 100', name=op.f('ck_pooled_share_at_least_one_euro')),
-    sa.CheckConstraint('(withdrawn_at IS NULL) = (refund_entry_id IS NULL)', name=op.f('ck_pooled_share_withdrawn_is_refunded')),
+    sa.CheckConstraint('withdrawn_at IS NULL OR refund_entry_id IS NOT NULL', name=op.f('ck_pooled_share_withdrawn_is_refunded')),
     sa.ForeignKeyConstraint(['entry_id'], ['journal_entry.id'], name=op.f('fk_pooled_share_entry_id_journal_entry')),
     sa.ForeignKeyConstraint(['pooled_purchase_id'], ['pooled_purchase.id'], name=op.f('fk_pooled_share_pooled_purchase_id_pooled_purchase')),
     sa.ForeignKeyConstraint(['refund_entry_id'], ['journal_entry.id'], name=op.f('fk_pooled_share_refund_entry_id_journal_entry')),
@@ -150,6 +151,7 @@ def downgrade():
     with op.batch_alter_table('pooled_purchase', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pooled_purchase_school_id'))
         batch_op.drop_index(batch_op.f('ix_pooled_purchase_product_id'))
+        batch_op.drop_index('uq_pooled_purchase_open', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.drop_index('ix_pooled_purchase_open_deadline', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
 
     op.drop_table('pooled_purchase')
