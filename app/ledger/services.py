@@ -150,6 +150,31 @@ def pooled_purchase_hold(
     )
 
 
+def pooled_share_accounts(
+    user_id: int, pooled_purchase_id: int, academy_code: str, school_year: str
+) -> tuple[LedgerAccount, LedgerAccount]:
+    """In one SELECT, what a share of a pooled purchase moves money between: the teacher's
+    credit account (of the school's academy, for the year) and the purchase's hold
+    account; either created when missing."""
+    rows = db.session.scalars(
+        select(LedgerAccount).where(
+            (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
+            & (LedgerAccount.user_id == user_id)
+            & (LedgerAccount.academy_code == academy_code)
+            & (LedgerAccount.school_year_code == school_year)
+            | (LedgerAccount.kind == AccountKind.POOLED_PURCHASE_HOLD)
+            & (LedgerAccount.pooled_purchase_id == pooled_purchase_id)
+        )
+    ).all()
+    credit = next((a for a in rows if a.kind is AccountKind.TEACHER_CREDIT), None)
+    hold = next((a for a in rows if a.kind is AccountKind.POOLED_PURCHASE_HOLD), None)
+    if credit is None:
+        credit = teacher_credit(user_id, academy_code, school_year)
+    if hold is None:
+        hold = pooled_purchase_hold(pooled_purchase_id, academy_code, school_year)
+    return credit, hold
+
+
 def purchase_accounts(
     user_id: int, academy_code: str, school_year: str, vendor_ids: Sequence[int]
 ) -> tuple[LedgerAccount, list[LedgerAccount], dict[int, LedgerAccount]]:

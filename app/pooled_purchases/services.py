@@ -33,6 +33,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, literal, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import notifications
 from app.accounts.models import Role, RoleGrant, User
@@ -272,10 +273,10 @@ def start(
     )
     db.session.add(pooled)
     db.session.flush()  # a start at the same moment: uq_pooled_purchase_open refuses it
-    ledger.pooled_purchase_hold(pooled.id, pooled.academy_code, year)
+    hold = ledger.pooled_purchase_hold(pooled.id, pooled.academy_code, year)
     audit.record(teacher, "pooled_purchase.started", "pooled_purchase", pooled.id, price=price)
     _tell_school(pooled, teacher)
-    _add_share(pooled, teacher, share_cents, day, found)
+    _add_share(pooled, teacher, share_cents, day, found, (credit, hold))
     return pooled
 
 
@@ -315,8 +316,11 @@ def join(
             "Vous participez déjà à cet achat groupé : retirez votre participation pour en "
             "changer le montant."
         )
-    _check_share(share_cents, pooled.remaining_cents, credit_for(teacher, pooled))
-    return _add_share(pooled, teacher, share_cents, day, found)
+    accounts = ledger.pooled_share_accounts(
+        teacher.id, pooled.id, pooled.academy_code, pooled.school_year_code
+    )
+    _check_share(share_cents, pooled.remaining_cents, int(accounts[0].balance_cents or 0))
+    return _add_share(pooled, teacher, share_cents, day, found, accounts)
 
 
 def _ended_message(pooled: PooledPurchase) -> str:
@@ -367,12 +371,21 @@ def _refusal_after_race(pooled: PooledPurchase, cents: int, day: date) -> Domain
 
 
 def _add_share(
-    pooled: PooledPurchase, teacher: User, cents: int, day: date, found: orders.Offer
+    pooled: PooledPurchase,
+    teacher: User,
+    cents: int,
+    day: date,
+    found: orders.Offer,
+    accounts: tuple[LedgerAccount, LedgerAccount],
 ) -> PooledShare:
+    """Take the share: the cap first (the row lock that serialises joins and the deadline
+    task), then the share row, then the money; the purchase completes if it is reached."""
+    credit, hold = accounts
+    told = {pooled.started_by, *(s.teacher_id for s in pooled.active_shares)} - {teacher.id}
     collected = _take(pooled, cents, day)
     if collected is None:
         raise _refusal_after_race(pooled, cents, day)
-    share_id = db.session.scalar(
+    share: PooledShare | None = db.session.scalars(
         insert_or_ignore(db.session, PooledShare)
         .values(
             pooled_purchase_id=pooled.id,
@@ -381,13 +394,12 @@ def _add_share(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing()
-        .returning(PooledShare.id)
-    )
-    if share_id is None:  # the same form sent twice at once: the other one is in
+        .returning(PooledShare)
+    ).one_or_none()
+    if share is None:  # the same form sent twice at once: the other one is in
         _give_back(pooled, cents)
         raise Conflict("Vous participez déjà à cet achat groupé.")
-    credit = ledger.teacher_credit(teacher.id, pooled.academy_code, pooled.school_year_code)
-    hold = ledger.pooled_purchase_hold(pooled.id, pooled.academy_code, pooled.school_year_code)
+    share_id = share.id
     try:
         entry = ledger.post(
             EntryKind.POOL_SHARE,
@@ -407,18 +419,17 @@ def _add_share(
             details={"amount": ["crédit insuffisant"]},
         ) from error
     db.session.execute(
-        update(PooledShare).where(PooledShare.id == share_id).values(entry_id=entry.id)
+        update(PooledShare)
+        .where(PooledShare.id == share_id)
+        .values(entry_id=entry.id)
+        .execution_options(synchronize_session=False)
     )
-    db.session.expire(pooled, ["collected_cents", "shares"])
-    share = db.session.get(PooledShare, share_id)
-    assert share is not None
-    others = [
-        user_id
-        for user_id in {pooled.started_by, *(s.teacher_id for s in pooled.active_shares)}
-        if user_id != teacher.id
-    ]
+    set_committed_value(share, "entry_id", entry.id)
+    set_committed_value(pooled, "collected_cents", collected)
+    if "shares" in pooled.__dict__:
+        set_committed_value(pooled, "shares", [*pooled.shares, share])
     notifications.notify(
-        "pooled_joined", {"share": share_id}, users=others, key=f"pooled-joined:{share_id}"
+        "pooled_joined", {"share": share_id}, users=sorted(told), key=f"pooled-joined:{share_id}"
     )
     if collected == pooled.price_cents:
         _complete(pooled, found, hold, day)
