@@ -9,8 +9,8 @@ from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
 from app.notifications.models import MailChoice, Notification
 from app.orders.models import CartLine, Order, OrderLine
-from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.products.models import (
     Plan,
     Product,

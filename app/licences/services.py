@@ -489,7 +489,9 @@ def teacher_licences(teacher: User) -> list[Licence]:
     """The teacher's licences, newest first, with what "Mes ressources" shows of each."""
     query = (
         select(Licence)
-        .where((Licence.teacher_id == teacher.id) | Licence.order_line_id.in_(_pooled_lines(teacher)))
+        .where(
+            (Licence.teacher_id == teacher.id) | Licence.order_line_id.in_(_pooled_lines(teacher))
+        )
         .options(
             selectinload(Licence.version),
             selectinload(Licence.school),

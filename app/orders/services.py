@@ -707,9 +707,7 @@ def teacher_order(teacher: User, order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound("Commande introuvable.")
-    if order.teacher_id != teacher.id and order_id not in db.session.scalars(
-        _contributed(teacher)
-    ):
+    if order.teacher_id != teacher.id and order_id not in db.session.scalars(_contributed(teacher)):
         raise NotFound("Commande introuvable.")
     return order
 
@@ -727,7 +725,7 @@ def pooled_shares(teacher: User, order_ids: Sequence[int]) -> dict[int, PooledSh
             PooledShare.withdrawn_at.is_(None),
         )
     )
-    return {int(order_id): share for order_id, share in rows}
+    return {int(order_id or 0): share for order_id, share in rows}
 
 
 # --- cancellation ----------------------------------------------------------------------

@@ -67,7 +67,13 @@ def join(pooled_id: int) -> ResponseReturnValue:
         return _detail_page(pooled_id, form, refused)
     db.session.commit()
     if share is None:
-        flash(_("Cet achat groupé a été annulé (la ressource a changé) : les participations ont été rendues."), "warning")
+        flash(
+            _(
+                "Cet achat groupé a été annulé (la ressource a changé) : "
+                "les participations ont été rendues."
+            ),
+            "warning",
+        )
     else:
         flash(_("Votre participation est enregistrée."), "success")
     return redirect(url_for("pooled_purchases.detail", pooled_id=pooled_id))

@@ -45,11 +45,11 @@ from app.core.errors import Conflict, DomainError, Forbidden, NotFound, Validati
 from app.core.money import format_euros
 from app.extensions import db
 from app.ledger import services as ledger
-from app.ledger.models import EntryKind, LedgerAccount
+from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount
 from app.licences.services import school_year_end
 from app.orders import services as orders
 from app.pooled_purchases.models import PooledPurchase, PooledShare, PooledStatus
-from app.products.models import Channel, PlanKind
+from app.products.models import Channel, PlanKind, Product
 
 MAX_DAYS = 30  # the deadline is at most this many days after the start
 MIN_SHARE_CENTS = 100  # 1 €
@@ -141,7 +141,7 @@ def credit_for(teacher: User, pooled: PooledPurchase) -> int:
     """The teacher's credit a share of `pooled` is taken from (the school's academy)."""
     balance = db.session.scalar(
         select(LedgerAccount.balance_cents).where(
-            LedgerAccount.kind == ledger.AccountKind.TEACHER_CREDIT,
+            LedgerAccount.kind == AccountKind.TEACHER_CREDIT,
             LedgerAccount.user_id == teacher.id,
             LedgerAccount.academy_code == pooled.academy_code,
             LedgerAccount.school_year_code == pooled.school_year_code,
@@ -310,7 +310,9 @@ def join(
         return None
     assert found is not None
     if pooled.deadline < day:
-        raise Conflict("Cet achat groupé n'accepte plus de participation : la date limite est passée.")
+        raise Conflict(
+            "Cet achat groupé n'accepte plus de participation : la date limite est passée."
+        )
     if my_share(pooled, teacher) is not None:
         raise Conflict(
             "Vous participez déjà à cet achat groupé : retirez votre participation pour en "
@@ -361,13 +363,14 @@ def _refusal_after_race(pooled: PooledPurchase, cents: int, day: date) -> Domain
     if not pooled.is_open:
         return Conflict(_ended_message(pooled))
     if pooled.deadline < day:
-        return Conflict("Cet achat groupé n'accepte plus de participation : la date limite est passée.")
+        return Conflict(
+            "Cet achat groupé n'accepte plus de participation : la date limite est passée."
+        )
     return ValidationFailed(
         f"Participation : au plus {format_euros(pooled.remaining_cents)}, ce qui reste à "
         "réunir (d'autres collègues viennent de participer).",
         details={"amount": [f"au plus {format_euros(pooled.remaining_cents)}"]},
     )
-
 
 
 def _add_share(
@@ -439,14 +442,13 @@ def _add_share(
 # --- complete ------------------------------------------------------------------------------
 
 
-def _complete(
-    pooled: PooledPurchase, found: orders.Offer, hold: LedgerAccount, day: date
-) -> None:
+def _complete(pooled: PooledPurchase, found: orders.Offer, hold: LedgerAccount, day: date) -> None:
     """The shares reached the price (the row is locked by the UPDATE that got there): one
     order for the school, paid from the hold account; one school licence."""
     school = db.session.get(School, pooled.school_id)
     starter = db.session.get(User, pooled.started_by)
-    assert school is not None and starter is not None
+    assert school is not None
+    assert starter is not None
     order = orders.place_paid_order(
         starter,
         school,
@@ -514,7 +516,9 @@ def withdraw(teacher: User, pooled_id: int) -> PooledShare:
     return share
 
 
-def _refund(pooled: PooledPurchase, share: PooledShare, actor: User | None, why: str) -> ledger.JournalEntry:
+def _refund(
+    pooled: PooledPurchase, share: PooledShare, actor: User | None, why: str
+) -> JournalEntry:
     credit = ledger.teacher_credit(share.teacher_id, pooled.academy_code, pooled.school_year_code)
     hold = ledger.pooled_purchase_hold(pooled.id, pooled.academy_code, pooled.school_year_code)
     return ledger.post(
@@ -554,7 +558,9 @@ def _end(pooled: PooledPurchase, status: PooledStatus, reason: str, *, due: date
     for share in shares:
         share.refund_entry_id = _refund(pooled, share, None, reason).id
     db.session.expire(pooled)
-    audit.record(None, f"pooled_purchase.{status.value}", "pooled_purchase", pooled.id, reason=reason)
+    audit.record(
+        None, f"pooled_purchase.{status.value}", "pooled_purchase", pooled.id, reason=reason
+    )
     notifications.notify(
         "pooled_refunded",
         {"pooled": pooled.id},
@@ -597,28 +603,31 @@ def end_due(on: date | None = None) -> Ended:
     left the catalogue or changed price. Safe to run again (each end is guarded)."""
     day = on or today()
     expired = sum(expire(p, day) for p in _open(PooledPurchase.deadline < day))
-    still_open = _open()
+    return Ended(expired, _cancel_stale(_open()))
+
+
+def cancel_for_product(product_id: int) -> int:
+    """Called where a product stops being on sale or changes price (a new version listed):
+    cancel its open purchases that can no longer go on. Returns how many were cancelled."""
+    return _cancel_stale(_open(PooledPurchase.product_id == product_id))
+
+
+def cancel_for_vendor(vendor_id: int) -> int:
+    """Called when a vendor is suspended: its products left the catalogue."""
+    products = select(Product.id).where(Product.vendor_id == vendor_id)
+    return _cancel_stale(_open(PooledPurchase.product_id.in_(products)))
+
+
+def _cancel_stale(still_open: Sequence[PooledPurchase]) -> int:
+    if not still_open:
+        return 0
+    db.session.flush()  # the change that brought us here is seen by the offer's query
     on_sale = orders.offers_on_sale({(p.product_id, p.plan_kind) for p in still_open})
     cancelled = 0
     for pooled in still_open:
         problem = _offer_problem(pooled, on_sale.get((pooled.product_id, pooled.plan_kind)))
         if problem is not None:
-            cancelled += cancel(pooled, f"Achat groupé annulé : {problem}")
-    return Ended(expired, cancelled)
-
-
-def cancel_for_product(product_id: int) -> int:
-    """Called where a product stops being on sale or changes price: cancel its open
-    purchases that can no longer go on. Returns how many were cancelled."""
-    still_open = _open(PooledPurchase.product_id == product_id)
-    if not still_open:
-        return 0
-    found = orders.offer(product_id, PlanKind.SCHOOL)
-    cancelled = 0
-    for pooled in still_open:
-        problem = _offer_problem(pooled, found)
-        if problem is not None:
-            cancelled += cancel(pooled, f"Achat groupé annulé : {problem}")
+            cancelled += cancel(pooled, f"Achat groupé annulé : {problem}.")
     return cancelled
 
 
@@ -639,32 +648,3 @@ def end_year(school_year: str) -> int:
 @schedule.task("pooled-purchases.end", "10 * * * *", _l("Fin des achats groupés échus"))
 def end_due_now() -> None:
     end_due()
-
-
-# --- contributors --------------------------------------------------------------------------
-
-
-def contributed_order_ids(teacher: User) -> Sequence[int]:
-    """The orders of completed pooled purchases the teacher has a share in."""
-    return db.session.scalars(
-        select(PooledPurchase.order_id)
-        .join(PooledShare, PooledShare.pooled_purchase_id == PooledPurchase.id)
-        .where(
-            PooledShare.teacher_id == teacher.id,
-            PooledShare.withdrawn_at.is_(None),
-            PooledPurchase.order_id.is_not(None),
-        )
-    ).all()
-
-
-def share_in_order(teacher: User, order_id: int) -> PooledShare | None:
-    return db.session.scalar(
-        select(PooledShare)
-        .join(PooledPurchase, PooledPurchase.id == PooledShare.pooled_purchase_id)
-        .where(
-            PooledPurchase.order_id == order_id,
-            PooledShare.teacher_id == teacher.id,
-            PooledShare.withdrawn_at.is_(None),
-        )
-    )
-

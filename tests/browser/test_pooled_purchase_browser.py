@@ -43,9 +43,7 @@ def test_three_teachers_of_a_school_buy_a_school_licence_together(
     # Dominique finds it in « Achats groupés », tries too much, then joins with 70,50 €.
     login(page, live_server, "dominique.enseignant@ac-paris.fr")
     _menu(page, "Achats groupés")
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Achats groupés de mon établissement"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Achats groupés de mon établissement")
     page.get_by_role("link", name=TITLE).click()
     page.get_by_label("Votre participation (en euros)").fill("200")
     page.get_by_role("button", name="Participer").click()
@@ -76,7 +74,9 @@ def test_three_teachers_of_a_school_buy_a_school_licence_together(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Votre participation (en euros)").fill("80")
     page.get_by_role("button", name="Participer").click()
-    expect(page.get_by_text("Le prix est réuni : la licence établissement est commandée.")).to_be_visible()
+    expect(
+        page.get_by_text("Le prix est réuni : la licence établissement est commandée.")
+    ).to_be_visible()
     _menu(page, "Mes ressources")
     expect(page.get_by_text(TITLE).first).to_be_visible()
     logout(page)

@@ -21,7 +21,9 @@ def assert_invariants() -> None:
     collected, every ended one's holds nothing; no purchase collected beyond its price."""
     report = ledger.verify()
     assert report.ok, report
-    for pooled in db.session.scalars(select(PooledPurchase).execution_options(populate_existing=True)):
+    for pooled in db.session.scalars(
+        select(PooledPurchase).execution_options(populate_existing=True)
+    ):
         held = hold_balance(pooled)
         assert 0 <= pooled.collected_cents <= pooled.price_cents
         if pooled.status is PooledStatus.OPEN:

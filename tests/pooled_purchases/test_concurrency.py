@@ -68,7 +68,9 @@ def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
         return task
 
     # 5 € remain: 30 teachers ask 1 € or 2 € each, all at once.
-    outcome = run_together(app, [join(user_id, 100 + 100 * (n % 2)) for n, user_id in enumerate(ids)])
+    outcome = run_together(
+        app, [join(user_id, 100 + 100 * (n % 2)) for n, user_id in enumerate(ids)]
+    )
 
     assert outcome.errors == []
     assert outcome.results
@@ -83,10 +85,12 @@ def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
         assert len(outcome.results) + len(outcome.refusals) == 30
         if pooled.collected_cents == pooled.price_cents:
             assert pooled.status is PooledStatus.COMPLETED
-            assert count(Order) == 1 and count(Licence) == 1
+            assert count(Order) == 1
+            assert count(Licence) == 1
             assert count(JournalEntry, JournalEntry.kind == EntryKind.PURCHASE) == 1
         else:  # 2 € asked when 1 € remained: the last euro may wait for a 1 € share
-            assert pooled.status is PooledStatus.OPEN and count(Order) == 0
+            assert pooled.status is PooledStatus.OPEN
+            assert count(Order) == 0
         assert hold_balance(pooled) == (0 if pooled.order_id else pooled.collected_cents)
         joined = {s.teacher_id: s.amount_cents for s in shares}
         for user_id in ids:
@@ -127,7 +131,8 @@ def test_thirty_teachers_for_the_last_euros_complete_it_once(committed: Flask) -
         pooled = _pooled(pooled_id)
         assert pooled.status is PooledStatus.COMPLETED
         assert pooled.collected_cents == pooled.price_cents == 40_00
-        assert count(Order) == 1 and count(Licence) == 1
+        assert count(Order) == 1
+        assert count(Licence) == 1
         assert count(JournalEntry, JournalEntry.kind == EntryKind.PURCHASE) == 1
         assert count(JournalEntry, JournalEntry.kind == EntryKind.POOL_SHARE) == 4
         assert hold_balance(pooled) == 0
@@ -164,14 +169,16 @@ def test_the_deadline_task_and_a_last_join_never_both_win(committed: Flask, roun
     with app.app_context():
         pooled = _pooled(pooled_id)
         if pooled.status is PooledStatus.COMPLETED:  # the join came first
-            assert sorted(outcome.results) == [0, 1] and outcome.refusals == []
+            assert sorted(outcome.results) == [0, 1]
+            assert outcome.refusals == []
             assert count(Order) == 1
             assert count(JournalEntry, JournalEntry.kind == EntryKind.POOL_REFUND) == 0
             assert credit_of(_user(starter_id)) == 70_00
             assert credit_of(_user(last_id)) == 90_00
         else:  # the task came first: refunded, the join refused
             assert pooled.status is PooledStatus.EXPIRED
-            assert outcome.results == [1] and len(outcome.refusals) == 1
+            assert outcome.results == [1]
+            assert len(outcome.refusals) == 1
             assert count(Order) == 0
             assert credit_of(_user(starter_id)) == 100_00
             assert credit_of(_user(last_id)) == 100_00

@@ -43,10 +43,12 @@ def test_the_product_page_offers_to_start_then_to_join(
     )
     assert response.status_code == 302
     pooled = db.session.query(PooledPurchase).one()
-    assert pooled.collected_cents == 12_50 and credit_of(staff.camille) == 87_50
+    assert pooled.collected_cents == 12_50
+    assert credit_of(staff.camille) == 87_50
 
     page = visible_text(client.get(f"/catalogue/{staff.atlas.id}"))
-    assert "12,50 € réunis sur 40,00 €" in page and "Participer" in page
+    assert "12,50 € réunis sur 40,00 €" in page
+    assert "Participer" in page
     assert "1 participant" in page
 
 
@@ -100,7 +102,8 @@ def test_bad_shares_are_refused_naming_the_field_and_change_nothing(
         response = client.post(f"/achats-groupes/{pooled.id}/participer", data={"amount": amount})
         assert response.status_code == 422, amount
         assert message in visible_text(response), amount
-    assert count(PooledShare) == 1 and credit_of(staff.dominique) == 100_00
+    assert count(PooledShare) == 1
+    assert credit_of(staff.dominique) == 100_00
 
 
 def test_a_teacher_of_another_school_does_not_see_it(
@@ -109,9 +112,10 @@ def test_a_teacher_of_another_school_does_not_see_it(
     pooled = _start(staff)
     auth.login(staff.outsider.email)
     assert client.get(f"/achats-groupes/{pooled.id}").status_code == 404
-    assert client.post(
-        f"/achats-groupes/{pooled.id}/participer", data={"amount": "5"}
-    ).status_code == 404
+    assert (
+        client.post(f"/achats-groupes/{pooled.id}/participer", data={"amount": "5"}).status_code
+        == 404
+    )
     assert "Aucun achat groupé en cours" in visible_text(client.get("/achats-groupes"))
 
 
@@ -123,7 +127,8 @@ def test_the_list_of_my_school_and_the_navigation(
     auth.login(staff.sacha.email)
     page = client.get("/achats-groupes")
     text = visible_text(page)
-    assert "Achats groupés de mon établissement" in text and "Financé" in text
+    assert "Achats groupés de mon établissement" in text
+    assert "Financé" in text
     assert 'href="/achats-groupes"' in page.get_data(as_text=True)
 
 

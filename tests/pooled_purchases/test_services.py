@@ -49,13 +49,15 @@ def _told(event: str) -> set[int]:
 
 def test_three_teachers_pay_a_school_licence_together(staff: Staff) -> None:
     pooled = _start(staff)
-    assert pooled.status is PooledStatus.OPEN and pooled.price_cents == 40_00
+    assert pooled.status is PooledStatus.OPEN
+    assert pooled.price_cents == 40_00
     assert hold_balance(pooled) == 10_00
     assert_invariants()
 
     services.join(staff.dominique, pooled.id, 20_00)
     db.session.commit()
-    assert pooled.collected_cents == 30_00 and pooled.is_open
+    assert pooled.collected_cents == 30_00
+    assert pooled.is_open
     assert_invariants()
 
     services.join(staff.sacha, pooled.id, 10_00)
@@ -71,13 +73,16 @@ def test_three_teachers_pay_a_school_licence_together(staff: Staff) -> None:
     ]
     order = db.session.get(Order, pooled.order_id)
     assert order is not None
-    assert order.teacher_id == staff.camille.id and order.school_id == staff.school.id
+    assert order.teacher_id == staff.camille.id
+    assert order.school_id == staff.school.id
     assert order.total_cents == 40_00
     assert [line.plan_kind for line in order.lines] == [PlanKind.SCHOOL]
-    assert _count(Order) == 1 and _count(Licence) == 1
+    assert _count(Order) == 1
+    assert _count(Licence) == 1
     assert ledger.balance(ledger.vendor_payable(staff.vendor.id)) == 40_00
     purchase = db.session.get(JournalEntry, order.entry_id)
-    assert purchase is not None and purchase.kind is EntryKind.PURCHASE
+    assert purchase is not None
+    assert purchase.kind is EntryKind.PURCHASE
     for teacher in (staff.camille, staff.dominique, staff.sacha):
         assert [lic.id for lic in licences.teacher_licences(teacher)] == [order.lines[0].licence.id]
         assert [o.id for o in orders.teacher_orders(teacher)] == [order.id]
@@ -117,7 +122,8 @@ def test_a_share_out_of_bounds_is_refused_and_changes_nothing(
         services.join(staff.dominique, pooled.id, cents)
     assert refused.value.message == message
     assert "amount" in refused.value.details
-    assert _count(JournalEntry) == entries and _count(PooledShare) == 1
+    assert _count(JournalEntry) == entries
+    assert _count(PooledShare) == 1
     assert pooled.collected_cents == 10_00
     assert_invariants()
 
@@ -208,9 +214,11 @@ def test_a_share_is_withdrawn_once(staff: Staff) -> None:
 
     share = services.withdraw(staff.dominique, pooled.id)
     db.session.commit()
-    assert share.withdrawn_at is not None and share.refund_entry_id is not None
+    assert share.withdrawn_at is not None
+    assert share.refund_entry_id is not None
     assert credit_of(staff.dominique) == 100_00
-    assert pooled.collected_cents == 10_00 and hold_balance(pooled) == 10_00
+    assert pooled.collected_cents == 10_00
+    assert hold_balance(pooled) == 10_00
     with pytest.raises(Conflict, match="pas \\(ou plus\\) de participation"):
         services.withdraw(staff.dominique, pooled.id)
     assert_invariants()
@@ -231,7 +239,8 @@ def test_at_the_deadline_every_share_goes_back(staff: Staff) -> None:
     db.session.commit()
 
     assert pooled.status is PooledStatus.EXPIRED
-    assert credit_of(staff.camille) == 100_00 and credit_of(staff.dominique) == 100_00
+    assert credit_of(staff.camille) == 100_00
+    assert credit_of(staff.dominique) == 100_00
     assert _told("pooled_refunded") == {staff.camille.id, staff.dominique.id}
     assert_invariants()
     assert services.end_due(after) == services.Ended(0, 0)  # run again: nothing more
@@ -249,10 +258,10 @@ def test_a_join_after_the_deadline_is_refused(staff: Staff) -> None:
 
 def test_a_new_price_cancels_the_purchase_and_gives_the_shares_back(staff: Staff) -> None:
     pooled = _start(staff)
-    approve_new_version(staff.atlas, [PlanDraft(PlanKind.SCHOOL, 50_00, 2000)])
+    services.join(staff.dominique, pooled.id, 5_00)
     db.session.commit()
 
-    assert services.join(staff.dominique, pooled.id, 5_00) is None
+    approve_new_version(staff.atlas, [PlanDraft(PlanKind.SCHOOL, 50_00, 2000)])
     db.session.commit()
 
     assert pooled.status is PooledStatus.CANCELLED
@@ -260,11 +269,23 @@ def test_a_new_price_cancels_the_purchase_and_gives_the_shares_back(staff: Staff
         "Achat groupé annulé : le prix de la licence établissement a changé "
         "(40,00\u00a0€ → 50,00\u00a0€)."
     )
-    assert credit_of(staff.camille) == 100_00 and credit_of(staff.dominique) == 100_00
+    assert credit_of(staff.camille) == 100_00
+    assert credit_of(staff.dominique) == 100_00
+    assert _told("pooled_refunded") == {staff.camille.id, staff.dominique.id}
     assert_invariants()
 
 
-def test_the_hourly_task_cancels_when_the_vendor_is_suspended(staff: Staff) -> None:
+def test_a_new_version_at_the_same_price_keeps_it_open(staff: Staff) -> None:
+    pooled = _start(staff)
+    approve_new_version(staff.atlas, [PlanDraft(PlanKind.SCHOOL, 40_00, 2000)])
+    db.session.commit()
+    assert pooled.status is PooledStatus.OPEN
+    services.join(staff.dominique, pooled.id, 30_00)
+    assert pooled.status is PooledStatus.COMPLETED
+    assert_invariants()
+
+
+def test_suspending_the_vendor_cancels_it_at_once(staff: Staff) -> None:
     from app.vendors import services as vendors
     from tests import factories
 
@@ -272,10 +293,32 @@ def test_the_hourly_task_cancels_when_the_vendor_is_suspended(staff: Staff) -> N
     vendors.suspend(factories.with_role(factories.Role.ADMIN), staff.vendor, "Contrôle")
     db.session.commit()
 
-    assert services.end_due() == services.Ended(0, 1)
     assert pooled.status is PooledStatus.CANCELLED
     assert "n'est plus proposée au catalogue" in (pooled.end_reason or "")
     assert credit_of(staff.camille) == 100_00
+    assert_invariants()
+
+
+def test_a_label_that_ends_cancels_it_at_the_next_join_or_hourly_task(staff: Staff) -> None:
+    first = _start(staff)
+    listed = staff.atlas.listed
+    assert listed is not None
+    listed.label_expires_on = services.today() - timedelta(days=1)  # nothing is called
+    db.session.commit()
+
+    assert services.join(staff.dominique, first.id, 5_00) is None  # cancelled instead
+    db.session.commit()
+    assert first.status is PooledStatus.CANCELLED
+    assert credit_of(staff.dominique) == 100_00
+    assert credit_of(staff.camille) == 100_00
+
+    listed.label_expires_on = services.today() + timedelta(days=100)
+    second = _start(staff)
+    listed.label_expires_on = services.today() - timedelta(days=1)
+    db.session.commit()
+    assert services.end_due() == services.Ended(0, 1)
+    assert second.status is PooledStatus.CANCELLED
+    assert services.end_due() == services.Ended(0, 0)
     assert_invariants()
 
 
