@@ -150,3 +150,20 @@ def test_a_join_sends_this_many_statements(
     shares = db.session.query(PooledShare).filter_by(teacher_id=dominique_id).all()
     assert [share.amount_cents for share in shares] == [5_00]
     assert len(sent) == 15, str(sent)
+
+
+def test_each_contributor_sees_the_order_with_their_share(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _start(staff, 15_00)
+    services.join(staff.dominique, pooled.id, 25_00)
+    db.session.commit()
+    assert pooled.order_id is not None
+    auth.login(staff.dominique.email)
+
+    orders_page = visible_text(client.get("/mes-commandes"))
+    assert "Achat groupé — votre part : 25,00 €" in orders_page
+    order_page = visible_text(client.get(f"/mes-commandes/{pooled.order_id}"))
+    assert "votre part : 25,00 €." in order_page
+    assert "payée par un achat groupé de plusieurs enseignants" in order_page
+    assert "Atlas des océans" in visible_text(client.get("/mes-ressources"))
