@@ -138,9 +138,9 @@ test-sqlite: install ## The suite on the embedded default, SQLite (PostgreSQL-on
 	mkdir -p instance
 	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test.sqlite $(BIN)/python -m pytest -n auto -q -m "not browser"
 
-# axe-core and the Nu HTML Checker over 20 pages, every role (tests/browser/test_accessibility_audit.py);
+# axe-core and the Nu HTML Checker over a sample of pages of every role (tests/browser/test_accessibility_audit.py);
 # the figures go to app/site/accessibility_audit.json, which the accessibility declaration shows.
-accessibility-audit: install system-packages ## Audit 20 pages (axe, HTML checker) into app/site/accessibility_audit.json
+accessibility-audit: install system-packages ## Audit the sample of pages (axe, HTML checker) into app/site/accessibility_audit.json
 	UPDATE_ACCESSIBILITY_AUDIT=1 $(BIN)/python -m pytest -q tests/browser/test_accessibility_audit.py
 
 format: install ## Format the code

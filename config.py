@@ -131,6 +131,8 @@ class Config:
     # Suggestions as one types in the catalogue's search (a request every few keystrokes),
     # per network address: a whole school may search from behind one address.
     SEARCH_SUGGESTIONS_PER_ADDRESS = "600 per minute"
+    # The open-data API (public, no token), per network address.
+    OPENDATA_API_PER_ADDRESS = "300 per minute"
     # The vendors' API, per token (requests without a valid token: per network address).
     API_REQUESTS_PER_TOKEN = "600 per minute"  # noqa: S105 - a rate, not a secret
 

@@ -113,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.licences.api import blueprint as licences_api
     from app.licences.routes import blueprint as licences
     from app.notifications.routes import blueprint as notifications
+    from app.opendata.api import blueprint as opendata_api
+    from app.opendata.routes import blueprint as opendata
     from app.orders.routes import blueprint as orders
     from app.payouts.routes import blueprint as payouts
     from app.pooled_purchases.routes import blueprint as pooled_purchases
@@ -142,12 +144,14 @@ def _register_blueprints(app: Flask) -> None:
         documents,
         jobs,
         notifications,
+        opendata,
         site,
         users,
         audit,
     ):
         app.register_blueprint(blueprint)
     api.register_blueprint(licences_api)
+    api.register_blueprint(opendata_api)
     if app.config["DEMO_PEERS"]:
         from app.licences.demo_peers import blueprint as demo_peers
 
@@ -180,6 +184,7 @@ def _register_cli(app: Flask) -> None:
     from app.demo import seed_demo_command
     from app.ledger.cli import ledger_cli
     from app.licences.cli import gar_cli, licences_cli
+    from app.opendata.cli import opendata_cli
     from app.payouts.cli import payouts_cli
     from app.vendors.cli import vendors_cli
 
@@ -192,3 +197,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(gar_cli)
     app.cli.add_command(payouts_cli)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(opendata_cli)

@@ -21,7 +21,7 @@ from stdnum import iban
 from werkzeug.security import generate_password_hash
 
 from app.accounts import services as accounts
-from app.accounts.models import Role, User
+from app.accounts.models import Role, RoleGrant, User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
 from app.core.db import utcnow
@@ -29,6 +29,7 @@ from app.extensions import db
 from app.ledger.models import JournalEntry
 from app.licences import services as licences
 from app.licences.models import ActivationCode
+from app.opendata import services as opendata
 from app.orders import services as orders
 from app.payouts.models import BankDetails
 from app.products import services as products
@@ -363,6 +364,8 @@ def seed_demo() -> dict[str, int]:
     reporting.refresh(year.code)
     # The search's vocabulary, made again: a database seeded before it existed has none.
     products.rebuild_vocabulary()
+    # The open data, published once: the page « Données ouvertes » has its files at once.
+    opendata.publish()
     return demo_counts()
 
 
@@ -394,30 +397,56 @@ DEMO_ORDERS = (
 )
 
 
+# Paris teachers who bought the same resource as the demo teacher this month: 10 buyers or
+# more, so the open data publishes that cell of the spending instead of hiding it.
+DEMO_COLLEAGUE_BUYERS = 12
+DEMO_COLLEAGUE_PRODUCT = "lumiere-fractions-en-images"
+
+
+def _demo_item(key: str, plan: str, seats: int) -> orders.Item:
+    """The item of a demo catalogue product (by its key) at today's price."""
+    title = next(item.title for item in demo_catalogue().products if item.key == key)
+    product_id = db.session.scalar(
+        select(ProductVersion.product_id).where(
+            ProductVersion.title == title, ProductVersion.listed
+        )
+    )
+    assert product_id is not None, key
+    found = orders.offer(product_id, PlanKind(plan))
+    assert found is not None, key
+    return orders.Item(product_id, PlanKind(plan), seats, found.plan.price_cents)
+
+
 def seed_orders() -> None:
     """A few orders of the demo teacher, two of them a month old (so a settlement has
-    something to pay), one line cancelled. Replayed by their keys."""
+    something to pay), one line cancelled; then the same resource bought by Paris
+    colleagues. Replayed by their keys."""
     teacher = accounts.find_user("camille.enseignante@ac-paris.fr")
     assert teacher is not None
-    titles = {item.key: item.title for item in demo_catalogue().products}
     for number, (days_ago, wanted, cancelled) in enumerate(DEMO_ORDERS, start=1):
-        items = []
-        for key, plan, seats in wanted:
-            product_id = db.session.scalar(
-                select(ProductVersion.product_id).where(
-                    ProductVersion.title == titles[key], ProductVersion.listed
-                )
-            )
-            assert product_id is not None, key
-            found = orders.offer(product_id, PlanKind(plan))
-            assert found is not None, key
-            items.append(orders.Item(product_id, PlanKind(plan), seats, found.plan.price_cents))
+        items = [_demo_item(key, plan, seats) for key, plan, seats in wanted]
         order = orders.place_order(teacher, items, f"demo:teacher:order:{number}")
         if days_ago and order.created_at > utcnow() - timedelta(days=days_ago - 1):
             order.created_at = utcnow() - timedelta(days=days_ago)  # demo history only
         if cancelled is not None:
             ordered_on = order.created_at.date()
             orders.cancel_line(teacher, order.lines[cancelled].id, on=ordered_on)
+    colleagues = db.session.scalars(
+        select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(School, School.id == RoleGrant.school_id)
+        .where(
+            RoleGrant.role == Role.TEACHER,
+            School.academy_code == "01",
+            User.id != teacher.id,
+            User.email.not_like("%@demo.test"),
+        )
+        .order_by(User.id)
+        .limit(DEMO_COLLEAGUE_BUYERS)
+    ).all()
+    for colleague in colleagues:
+        item = _demo_item(DEMO_COLLEAGUE_PRODUCT, "teacher", 1)
+        orders.place_order(colleague, [item], f"demo:colleague:order:{colleague.email}")
 
 
 def seed_delivery(vendors: dict[str, Vendor]) -> None:

@@ -8,6 +8,7 @@ from app.invoices.models import Invoice, InvoiceCounter, InvoiceLine
 from app.ledger.models import JournalEntry, LedgerAccount, Posting
 from app.licences.models import ActivationCode, Licence
 from app.notifications.models import MailChoice, Notification
+from app.opendata.models import OpenDataGeneration
 from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
 from app.pooled_purchases.models import PooledPurchase, PooledShare
@@ -58,6 +59,7 @@ __all__ = [
     "RoleGrant",
     "School",
     "SettlementRun",
+    "OpenDataGeneration",
     "SpendingSummary",
     "StripeEvent",
     "SchoolYear",

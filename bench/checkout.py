@@ -72,6 +72,7 @@ from common import libpq_url, recreate_database  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
+from app.accounts.routes import load_user  # noqa: E402
 from app.budgets import services as budgets  # noqa: E402
 from app.core.db import utcnow  # noqa: E402
 from app.core.errors import DomainError  # noqa: E402
@@ -451,7 +452,7 @@ class Shopper:
         item = orders.Item(offer.product_id, PlanKind.TEACHER, 1, offer.price_cents)
         started = time.perf_counter()
         try:
-            teacher = db.session.get(User, teacher_id)  # what flask-login does per request
+            teacher = load_user(f"{teacher_id}.1")  # flask-login's loader, as every request
             assert teacher is not None
             orders.place_order(teacher, [item], f"{BENCH_KEY}{uuid.uuid4()}")
             db.session.commit()
@@ -660,7 +661,7 @@ def record_one_checkout(app: Flask, shopper: Shopper) -> OneCheckout:
             conn.exec_driver_sql("SELECT 1")  # its check-in starts the trace
         teacher_id, offer = shopper.pick()
         phase[0] = "load"
-        teacher = db.session.get(User, teacher_id)
+        teacher = load_user(f"{teacher_id}.1")  # session version 1: the column's default
         assert teacher is not None
         phase[0] = "place"
         item = orders.Item(offer.product_id, PlanKind.TEACHER, 1, offer.price_cents)
@@ -1133,7 +1134,7 @@ def report(
     log("one checkout (steady state), the statements SQLAlchemy sends:")
     number = 0
     for label, statements in (
-        ("loading the teacher (flask-login)", one.load_teacher),
+        ("loading the teacher (flask-login's loader)", one.load_teacher),
         ("place_order()", one.place_order),
         ("commit (flush)", one.commit),
     ):

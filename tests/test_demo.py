@@ -12,7 +12,7 @@ from app import create_app
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets.models import School
 from app.budgets.services import school_year_code
-from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.demo import DEMO_ACCOUNTS, DEMO_COLLEAGUE_BUYERS, DEMO_PASSWORD
 from app.extensions import db
 from app.ledger.models import LedgerAccount
 from app.payouts.models import BankDetails
@@ -41,7 +41,7 @@ def test_the_demo_dashboards_have_their_figures_from_the_start(app: Flask, sessi
     dash = reporting.dashboard(school_year_code(date.today()), "01")  # noqa: DTZ011 - as the seed
     assert dash.refreshed_at is not None
     assert dash.ledger["received"] > 0
-    assert dash.buyers == 1  # the demo teacher's orders
+    assert dash.buyers == 1 + DEMO_COLLEAGUE_BUYERS  # the demo teacher and Paris colleagues
 
 
 def test_every_demo_account_logs_in_and_sees_its_home(

@@ -221,7 +221,7 @@ def field_errors(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, lis
     return flat
 
 
-def _invalid_arguments(error: UnprocessableEntity) -> tuple[Response | str, int]:
+def invalid_arguments(error: UnprocessableEntity) -> tuple[Response | str, int]:
     """webargs' 422 (a schema refused the query or the body) in the application's shape."""
     data = getattr(error, "data", None) or {}
     details: dict[str, list[str]] = {}
@@ -275,7 +275,7 @@ class ApiBlueprint(Blueprint):
         )(self)
         self.before_request(_authenticate)
         self.register_error_handler(Unauthorized, _unauthorized)
-        self.register_error_handler(UnprocessableEntity, _invalid_arguments)
+        self.register_error_handler(UnprocessableEntity, invalid_arguments)
         self._prepare_doc_cbks.append(_document_security_and_errors)
 
     def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:

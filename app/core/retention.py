@@ -30,12 +30,17 @@ from sqlalchemy import String, cast, delete, literal, literal_column, select, up
 
 from app.accounts.models import ApiToken, ExternalIdentity, User
 from app.core import dates, jobs, schedule
+from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import Job
 from app.extensions import db
 from app.notifications.models import MailChoice, Notification
 
 BATCH = 5000
+# Orders, invoices and the ledger are accounting records: kept ten years (Code de commerce,
+# article L123-22). No task removes them (the ledger is append-only); the audit log, which
+# tells where they came from, goes with them.
+ACCOUNTING_YEARS = 10
 JOB_KIND = "retention"
 # What a closed account's address becomes ("compte-ferme-42@anonyme.invalid"): a reserved
 # domain (RFC 2606) no mail goes to, unique per account as the column requires.
@@ -86,6 +91,11 @@ def _read_notifications(cutoff: datetime, limit: int) -> int:
 
 def _revoked_api_tokens(cutoff: datetime, limit: int) -> int:
     return _delete(ApiToken, select(ApiToken.id).where(ApiToken.revoked_at < cutoff).limit(limit))
+
+
+def _audit_events(cutoff: datetime, limit: int) -> int:
+    oldest = select(AuditEvent.id).where(AuditEvent.created_at < cutoff)
+    return _delete(AuditEvent, oldest.order_by(AuditEvent.created_at).limit(limit))
 
 
 def _closed_accounts(cutoff: datetime, limit: int) -> int:
@@ -177,6 +187,16 @@ PERIODS: tuple[Period, ...] = (
             "au seul numéro du compte."
         ),
         _closed_accounts,
+    ),
+    Period(
+        "audit_events",
+        timedelta(days=ACCOUNTING_YEARS * 365),
+        _l(
+            "Journal des actions (connexions, commandes, répartitions, décisions de la "
+            "commission, versements) : effacé dix ans après l’action, comme les pièces "
+            "comptables dont il retrace l’origine."
+        ),
+        _audit_events,
     ),
 )
 BY_CATEGORY = {period.category: period for period in PERIODS}

@@ -33,6 +33,8 @@ MIMETYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
     "webp": "image/webp",
+    "csv": "text/csv",
+    "json": "application/json",
 }
 S3_OPTIONS = ("endpoint_url", "region", "addressing_style")
 

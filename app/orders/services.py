@@ -450,7 +450,7 @@ def _place_order(
     day = on or today()
     school = _school_of(teacher, school_id)
     year = budgets.school_year_code(day)
-    offers = _checked(teacher, items)
+    offers = _checked(items)
     _check_gar(school, offers)
     total = sum(found.plan.price_cents for found in offers)
 
@@ -636,12 +636,14 @@ def _check_gar(school: School, offers: Sequence[Offer]) -> None:
         )
 
 
-def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
-    """Each item still on sale at the price agreed; else the refusal naming them all."""
+def _checked(items: Sequence[Item]) -> list[Offer]:
+    """Each item still on sale at the price agreed; else the refusal naming them all.
+    A teacher plan already held is refused by the licence's unique index, when the
+    licence is written (no look-up first: the index is the rule, and a look-up would not
+    see a purchase made in another tab at the same moment anyway)."""
     offers: list[Offer] = []
     withdrawn: list[str] = []
     changed: list[str] = []
-    owned: list[str] = []
     on_sale = offers_on_sale({(item.product_id, item.plan_kind) for item in items})
     for item in items:
         found = on_sale.get((item.product_id, item.plan_kind))
@@ -654,8 +656,6 @@ def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
                 f"{found.version.title} : {format_euros(item.agreed_price_cents)} → "
                 f"{format_euros(found.plan.price_cents)}"
             )
-        if item.plan_kind is PlanKind.TEACHER and _owned(teacher, item.product_id):
-            owned.append(found.version.title)
         offers.append(found)
     if withdrawn:
         raise NotPurchasable(
@@ -667,10 +667,6 @@ def _checked(teacher: User, items: Sequence[Item]) -> list[Offer]:
             "Le prix a changé depuis l'ajout au panier : " + " ; ".join(changed) + ". "
             "Vérifiez le panier et confirmez les nouveaux prix.",
             details={"prix": changed},
-        )
-    if owned:
-        raise Conflict(
-            "Vous disposez déjà de : " + ", ".join(owned) + ".", details={"acquis": owned}
         )
     return offers
 

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.accounts.models import Role, User
+from app.core.retention import ACCOUNTING_YEARS
 from app.site import services
 
 blueprint = Blueprint("site", __name__, template_folder="templates")
@@ -34,7 +35,7 @@ def privacy() -> ResponseReturnValue:
         "site.privacy",
         "privacy",
         periods=services.retention_periods(),
-        accounting=services.duration_words(services.ACCOUNTING_YEARS * 365),
+        accounting=services.duration_words(ACCOUNTING_YEARS * 365),
     )
 
 

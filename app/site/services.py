@@ -95,10 +95,6 @@ def accessibility_audit(path: Path | None = None) -> AccessibilityAudit:
 
 # --- retention ------------------------------------------------------------------------------
 
-# Orders, invoices and the ledger are accounting records: kept ten years (Code de commerce,
-# article L123-22). No task removes them; the ledger is append-only (app/ledger).
-ACCOUNTING_YEARS = 10
-
 
 @dataclass(frozen=True)
 class Retention:
@@ -185,6 +181,7 @@ def _public_links(signed_in: bool) -> list[Link]:
         *links,
         Link(str(_l("Inscrire votre entreprise (éditeurs)")), url_for("vendors.register")),
         Link(str(_l("Conditions d’utilisation pour les éditeurs")), url_for("vendors.terms")),
+        Link(str(_l("Données ouvertes")), url_for("opendata.index")),
     ]
 
 

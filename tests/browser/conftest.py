@@ -126,3 +126,19 @@ def screenshot(page: Page, name: str) -> Path:
     # inline style is refused by the policy, a violation no real visitor can cause.
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
+
+
+# Two frames for a new layout, then the end of the transitions it started (DSFR fades its
+# modals and unfolds its accordions over 0.3 s): a click or a check made meanwhile may
+# land on an element still moving, or read a fading text as faint.
+_SETTLED = """async () => {
+    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    const ending = document.getAnimations().filter(
+        animation => animation.effect?.getComputedTiming().endTime !== Infinity);
+    await Promise.all(ending.map(animation => animation.finished.catch(() => null)));
+}"""
+
+
+def settle(page: Page) -> None:
+    """Wait until the page's transitions are over."""
+    page.evaluate(_SETTLED)

@@ -34,7 +34,7 @@ from app.orders import services as orders
 from app.orders.models import Order
 from app.products.models import PlanKind, Product, ProductVersion, VersionStatus
 from app.vendors.models import Vendor
-from tests.browser.conftest import ARTIFACTS, REPORT_VIOLATIONS, watch
+from tests.browser.conftest import ARTIFACTS, REPORT_VIOLATIONS, settle, watch
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +67,7 @@ PAGES = (
     Audited("Connexion", "/connexion", "visitor"),
     Audited("Catalogue", "/catalogue", "visitor"),
     Audited("Fiche d’une ressource", "/catalogue/{product}", "visitor"),
+    Audited("Données ouvertes", "/donnees-ouvertes", "visitor"),
     Audited("Mon compte ressources", "/mon-compte", "teacher"),
     Audited("Mon panier", "/panier", "teacher"),
     Audited("Détail d’une commande", "/mes-commandes/{order}", "teacher"),
@@ -99,7 +100,6 @@ AXE_OPTIONS = {
 # axe looks at each page at both widths; the HTML checker once.
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 MOBILE: ViewportSize = {"width": 375, "height": 812}
-NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def package_version(folder: Path) -> str:
@@ -249,7 +249,7 @@ def test_accessibility_audit(
             files[file] = audited
             violations = run_axe(page, axe_source)
             page.set_viewport_size(MOBILE)  # the same page on a phone: DSFR lays it out anew
-            page.evaluate(NEXT_FRAMES)
+            settle(page)
             violations = run_axe(page, axe_source) | violations  # an element counts once
             page.set_viewport_size(DESKTOP)
             axe_counts[audited] = len(violations)

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +45,12 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_in_a_modal(
     page.get_by_role("button", name="Filtrer", exact=True).click()
     filters = page.get_by_role("dialog", name="Filtrer les ressources")
     expect(filters).to_be_visible()
-    filters.get_by_role("button", name="Discipline").click()  # a long list, folded
+    folded = filters.get_by_role("button", name="Discipline")
+    folded.click()  # a long list, folded
+    expect(folded).to_have_attribute("aria-expanded", "true")
+    settle(page)
     filters.locator("label", has_text="Mathématiques").click()  # as a finger would
+    expect(filters.get_by_label("Mathématiques")).to_be_checked()
     screenshot(page, "catalogue-phone-filters")
     filters.get_by_role("button", name="Appliquer les filtres").click()
 

@@ -19,6 +19,7 @@ PAGES = {
     "Mentions légales": ("/mentions-legales", "Mentions légales"),
     "Données personnelles": ("/donnees-personnelles", "Données personnelles"),
     "Gestion des cookies": ("/cookies", "Gestion des cookies"),
+    "Données ouvertes": ("/donnees-ouvertes", "Données ouvertes"),
     "Aide": ("/aide", "Aide"),
     "Contact": ("/contact", "Contact"),
 }

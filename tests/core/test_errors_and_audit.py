@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import Flask
 from sqlalchemy import text
@@ -7,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import create_app
 from app.core import audit
+from app.core.db import utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from tests import factories
@@ -85,3 +88,20 @@ def test_the_database_keeps_the_audit_log_append_only(session: object, statement
     db.session.flush()
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(text(statement))
+
+
+def test_the_database_lets_only_events_past_their_ten_years_go(session: object) -> None:
+    """The retention's period (app/core/retention.py), kept by the trigger too: an event
+    older than 3,650 days may be deleted, never changed; a younger one neither."""
+    now = utcnow()
+    old = audit.record(None, "test.event", "thing", 1)
+    old.created_at = now - timedelta(days=3651)
+    young = audit.record(None, "test.event", "thing", 2)
+    young.created_at = now - timedelta(days=3649)
+    db.session.flush()
+
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text(f"UPDATE audit_event SET action = 'x' WHERE id = {old.id}"))
+    with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {young.id}"))
+    db.session.execute(text(f"DELETE FROM audit_event WHERE id = {old.id}"))

@@ -16,7 +16,7 @@ from app.accounts import services as accounts
 from app.accounts.models import ApiToken, ExternalIdentity, User
 from app.budgets.services import ensure_school_year
 from app.core import jobs, retention, schedule
-from app.core.audit import history
+from app.core.audit import AuditEvent, history
 from app.core.db import utcnow
 from app.core.jobs import Job, JobStatus
 from app.ledger import services as ledger
@@ -243,3 +243,23 @@ def test_the_command_purges_everything_due_and_prints_the_counts(
     assert "sent_mails : 1" in result.output
     assert "closed_accounts : 0" in result.output
     assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_the_audit_log_goes_ten_years_after_each_action(session: Session) -> None:
+    now = utcnow()
+    user = factories.teacher()
+    old = AuditEvent(
+        actor_id=user.id, action="user.logged_in", object_type="user", object_id=str(user.id)
+    )
+    old.created_at = now - (3650 + 1) * DAY
+    recent = AuditEvent(
+        actor_id=user.id, action="user.logged_in", object_type="user", object_id=str(user.id)
+    )
+    recent.created_at = now - 3649 * DAY
+    session.add_all([old, recent])
+    session.flush()
+
+    assert retention.purge_batch("audit_events") == 1
+
+    assert ids(session, AuditEvent) >= {recent.id}
+    assert old.id not in ids(session, AuditEvent)

@@ -31,7 +31,7 @@ def test_the_checkout_sends_this_many_statements(teacher_client: FlaskClient, sh
 
     assert response.status_code == 302
     assert credit_of(shop.teacher) == 35_00
-    assert len(sent) == 23, str(sent)
+    assert len(sent) == 21, str(sent)
 
 
 def test_adding_to_the_cart_sends_this_many_statements(

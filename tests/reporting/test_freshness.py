@@ -85,6 +85,11 @@ def test_missing_figures_are_summed_at_once_and_nothing_is_queued(
     assert dash.refreshed_at is not None
     when = dash.refreshed_at.astimezone(PARIS_TIME).strftime("%d/%m/%Y %H:%M")
     assert f"Chiffres de l’année 2026-2027 arrêtés le {when}" in page
+    # What the routes and the hourly task do, in the configuration's figure.
+    assert (
+        "ils sont recalculés chaque heure, et à l’ouverture d’un tableau de bord quand ils "
+        "ont plus de 10 minutes."
+    ) in page
     assert COMPUTING not in page
     assert "3 sur 4 (75,0 %)" in page  # the buyers: true figures, not zeros
     assert refresh_jobs() == []

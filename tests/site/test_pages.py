@@ -20,6 +20,7 @@ FOOTER_PAGES = {
     "/mentions-legales": "Mentions légales",
     "/donnees-personnelles": "Données personnelles",
     "/cookies": "Gestion des cookies",
+    "/donnees-ouvertes": "Données ouvertes",
     "/aide": "Aide",
     "/contact": "Contact",
 }

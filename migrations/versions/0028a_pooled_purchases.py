@@ -9,8 +9,8 @@ The kinds are VARCHAR + CHECK (non-native enums): their CHECK constraints, and t
 ledger_account naming the guarded kinds, are rewritten (SQLite: batch mode, which
 rebuilds the tables; journal_entry's append-only triggers are created again after).
 
-Revision ID: 0026a
-Revises: 0025
+Revision ID: 0028a
+Revises: 0027
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0026a'
-down_revision = '0025'
+revision = '0028a'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
