@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.opendata.routes import blueprint as opendata
     from app.orders.routes import blueprint as orders
     from app.payouts.routes import blueprint as payouts
+    from app.pooled_purchases.routes import blueprint as pooled_purchases
     from app.products.routes import blueprint as products
     from app.reporting.routes import blueprint as reporting
     from app.site.routes import blueprint as site
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         vetting,
         licences,
         orders,
+        pooled_purchases,
         payouts,
         invoices,
         reporting,
@@ -168,6 +170,7 @@ def _register_messages() -> None:
     from app.orders import notices as orders_notices  # noqa: F401
     from app.payouts import mails as payouts_mails  # noqa: F401
     from app.payouts import notices as payouts_notices  # noqa: F401
+    from app.pooled_purchases import notices as pooled_notices  # noqa: F401
     from app.reporting import notices as reporting_notices  # noqa: F401
     from app.vendors import mails as vendors_mails  # noqa: F401
     from app.vendors import notices as vendors_notices  # noqa: F401

@@ -194,6 +194,9 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("camille.enseignante@ac-paris.fr", "Camille Enseignante", Role.TEACHER),
+    # Two colleagues of Camille's school: an « achat groupé » needs several teachers.
+    DemoAccount("dominique.enseignant@ac-paris.fr", "Dominique Enseignant", Role.TEACHER),
+    DemoAccount("sacha.enseignante@ac-paris.fr", "Sacha Enseignante", Role.TEACHER),
     DemoAccount("vendor@demo.test", "Marc Éditeur", Role.VENDOR),
     DemoAccount("reviewer@demo.test", "Rachida Commission", Role.REVIEWER),
     DemoAccount("academy@demo.test", "Alain Rectorat", Role.ACADEMY_MANAGER),

@@ -11,6 +11,7 @@ from app.notifications.models import MailChoice, Notification
 from app.opendata.models import OpenDataGeneration
 from app.orders.models import CartLine, Order, OrderLine
 from app.payouts.models import Payout, PayoutAccount, PayoutLine, SettlementRun, StripeEvent
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.products.models import (
     Plan,
     Product,
@@ -48,6 +49,8 @@ __all__ = [
     "PayoutAccount",
     "PayoutLine",
     "Plan",
+    "PooledPurchase",
+    "PooledShare",
     "Posting",
     "Product",
     "ProductVersion",

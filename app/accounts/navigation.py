@@ -26,6 +26,7 @@ def role_links(user: User) -> list[tuple[Role, Link]]:
         links.append((Role.TEACHER, Link(_("Catalogue"), url_for("products.storefront"))))
         links.append((Role.TEACHER, Link(_("Mes ressources"), url_for("licences.my_resources"))))
         links.append((Role.TEACHER, Link(_("Mes commandes"), url_for("orders.my_orders"))))
+        links.append((Role.TEACHER, Link(_("Achats groupés"), url_for("pooled_purchases.index"))))
         links.append((Role.TEACHER, Link(_("Panier"), url_for("orders.cart"))))
     if user.has_role(Role.ACADEMY_MANAGER):
         for grant in user.grants:

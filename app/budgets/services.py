@@ -1340,6 +1340,11 @@ def close_year(actor: User | None, school_year: str) -> Iterator[tuple[Academy, 
     if year is None:
         raise NotFound(f"Année scolaire inconnue : {school_year}.")
     if year.closed_at is None:
+        # No pooled purchase keeps teachers' money in its hold account past the year:
+        # the open ones end first, their shares back to the credit that expires below.
+        from app.pooled_purchases import services as pooled_purchases
+
+        pooled_purchases.end_year(year.code)
         year.closed_at = utcnow()
         audit.record(actor, "school_year.closed", "school_year", year.code)
         db.session.flush()

@@ -41,6 +41,8 @@ class AccountKind(enum.StrEnum):
     VENDOR_PAYABLE = "vendor_payable"  # what the marketplace owes a vendor
     VENDOR_PAID = "vendor_paid"  # what was transferred to a vendor
     EXPIRED = "expired"  # credit that lapsed and was not returned to a pool
+    # The teachers' shares of a pooled purchase, reserved until it completes (guarded).
+    POOLED_PURCHASE_HOLD = "pooled_purchase_hold"
 
     @property
     def label(self) -> str:
@@ -54,10 +56,15 @@ ACCOUNT_KIND_LABELS = {
     AccountKind.VENDOR_PAYABLE: _l("Dû à l’éditeur"),
     AccountKind.VENDOR_PAID: _l("Versé à l’éditeur"),
     AccountKind.EXPIRED: _l("Crédit expiré"),
+    AccountKind.POOLED_PURCHASE_HOLD: _l("Réserve d’un achat groupé"),
 }
 
 
-GUARDED_KINDS = (AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT)
+GUARDED_KINDS = (
+    AccountKind.ACADEMY_POOL,
+    AccountKind.TEACHER_CREDIT,
+    AccountKind.POOLED_PURCHASE_HOLD,
+)
 
 
 class EntryKind(enum.StrEnum):
@@ -68,6 +75,8 @@ class EntryKind(enum.StrEnum):
     PAYOUT = "payout"
     EXPIRE = "expire"
     REVERSAL = "reversal"
+    POOL_SHARE = "pool_share"  # a teacher's credit → a pooled purchase's hold account
+    POOL_REFUND = "pool_refund"  # the share back to the teacher
 
     @property
     def label(self) -> str:
@@ -82,6 +91,8 @@ ENTRY_KIND_LABELS = {
     EntryKind.PAYOUT: _l("Versement"),
     EntryKind.EXPIRE: _l("Expiration"),
     EntryKind.REVERSAL: _l("Correction"),
+    EntryKind.POOL_SHARE: _l("Participation à un achat groupé"),
+    EntryKind.POOL_REFUND: _l("Restitution d’une participation"),
 }
 
 
@@ -94,6 +105,7 @@ class LedgerAccount(Model):
     academy_code: Mapped[str | None] = mapped_column(ForeignKey("academy.code"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"))
+    pooled_purchase_id: Mapped[int | None] = mapped_column(ForeignKey("pooled_purchase.id"))
     # Materialised for guarded kinds only; NULL (no balance kept) for the others.
     balance_cents: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -101,15 +113,21 @@ class LedgerAccount(Model):
     __table_args__ = (
         CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
         CheckConstraint(
-            "(kind IN ('academy_pool', 'teacher_credit')) = (balance_cents IS NOT NULL)",
+            "(kind IN ('academy_pool', 'teacher_credit', 'pooled_purchase_hold'))"
+            " = (balance_cents IS NOT NULL)",
             name="guarded_kinds_keep_a_balance",
         ),
         CheckConstraint(
             "(kind = 'teacher_credit') = (user_id IS NOT NULL)", name="teacher_credit_has_teacher"
         ),
         CheckConstraint(
-            "(kind IN ('academy_pool', 'teacher_credit')) = (academy_code IS NOT NULL)",
+            "(kind IN ('academy_pool', 'teacher_credit', 'pooled_purchase_hold'))"
+            " = (academy_code IS NOT NULL)",
             name="academy_accounts_have_academy",
+        ),
+        CheckConstraint(
+            "(kind = 'pooled_purchase_hold') = (pooled_purchase_id IS NOT NULL)",
+            name="hold_has_pooled_purchase",
         ),
         CheckConstraint(
             "(kind IN ('vendor_payable', 'vendor_paid')) = (vendor_id IS NOT NULL)",
@@ -153,6 +171,13 @@ class LedgerAccount(Model):
             unique=True,
             postgresql_where=text("kind IN ('national_funding', 'expired')"),
             sqlite_where=text("kind IN ('national_funding', 'expired')"),
+        ),
+        Index(
+            "uq_ledger_account_pooled_purchase",
+            "pooled_purchase_id",
+            unique=True,
+            postgresql_where=text("pooled_purchase_id IS NOT NULL"),
+            sqlite_where=text("pooled_purchase_id IS NOT NULL"),
         ),
         Index("ix_ledger_account_academy_year", "academy_code", "school_year_code", "kind"),
     )

@@ -89,7 +89,13 @@ class IdempotencyConflict(Conflict):
 def _account(kind: AccountKind, **owner: Any) -> LedgerAccount:
     """The account of `kind` for `owner`, created on first use (safe under concurrency)."""
     query = select(LedgerAccount).where(LedgerAccount.kind == kind)
-    for column in ("school_year_code", "academy_code", "user_id", "vendor_id"):
+    for column in (
+        "school_year_code",
+        "academy_code",
+        "user_id",
+        "vendor_id",
+        "pooled_purchase_id",
+    ):
         query = query.where(
             getattr(LedgerAccount, column).is_(None)
             if owner.get(column) is None
@@ -130,6 +136,43 @@ def vendor_payable(vendor_id: int) -> LedgerAccount:
 
 def vendor_paid(vendor_id: int) -> LedgerAccount:
     return _account(AccountKind.VENDOR_PAID, vendor_id=vendor_id)
+
+
+def pooled_purchase_hold(
+    pooled_purchase_id: int, academy_code: str, school_year: str
+) -> LedgerAccount:
+    """The account holding the shares of a pooled purchase until it completes (guarded)."""
+    return _account(
+        AccountKind.POOLED_PURCHASE_HOLD,
+        pooled_purchase_id=pooled_purchase_id,
+        academy_code=academy_code,
+        school_year_code=school_year,
+    )
+
+
+def pooled_share_accounts(
+    user_id: int, pooled_purchase_id: int, academy_code: str, school_year: str
+) -> tuple[LedgerAccount, LedgerAccount]:
+    """In one SELECT, what a share of a pooled purchase moves money between: the teacher's
+    credit account (of the school's academy, for the year) and the purchase's hold
+    account; either created when missing."""
+    rows = db.session.scalars(
+        select(LedgerAccount).where(
+            (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
+            & (LedgerAccount.user_id == user_id)
+            & (LedgerAccount.academy_code == academy_code)
+            & (LedgerAccount.school_year_code == school_year)
+            | (LedgerAccount.kind == AccountKind.POOLED_PURCHASE_HOLD)
+            & (LedgerAccount.pooled_purchase_id == pooled_purchase_id)
+        )
+    ).all()
+    credit = next((a for a in rows if a.kind is AccountKind.TEACHER_CREDIT), None)
+    hold = next((a for a in rows if a.kind is AccountKind.POOLED_PURCHASE_HOLD), None)
+    if credit is None:
+        credit = teacher_credit(user_id, academy_code, school_year)
+    if hold is None:
+        hold = pooled_purchase_hold(pooled_purchase_id, academy_code, school_year)
+    return credit, hold
 
 
 def purchase_accounts(

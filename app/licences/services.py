@@ -39,6 +39,7 @@ from app.extensions import db
 from app.licences import channels, gar, notices, targets
 from app.licences.models import ActivationCode, Licence, LicenceStatus
 from app.orders.models import OrderLine
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.products.models import Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors import services as vendors
 from app.vendors.models import CODE_ALERT_MAX, Vendor
@@ -329,7 +330,7 @@ def open_resource(teacher: User, licence_id: int, source: str) -> Licence:
     """The teacher opens the resource (`source`: "link" through the access redirect, "code"
     by revealing the activation code). The first time is kept: the right to cancel ends."""
     licence = _locked(licence_id)
-    if licence is None or licence.teacher_id != teacher.id:
+    if licence is None or not holds(teacher, licence):
         raise NotFound("Licence introuvable.")
     if licence.status is not LicenceStatus.ACTIVE:
         raise Conflict(_NOT_OPENABLE.get(licence.status, "Cette ressource n'est pas accessible."))
@@ -463,11 +464,34 @@ def vendor_licence(vendor_id: int, licence_id: int) -> Licence:
     return licence
 
 
+def _pooled_lines(teacher: User) -> Any:
+    """The order lines of completed pooled purchases the teacher has a share in: the
+    school licence is theirs to open too."""
+    return (
+        select(OrderLine.id)
+        .join(PooledPurchase, PooledPurchase.order_id == OrderLine.order_id)
+        .join(PooledShare, PooledShare.pooled_purchase_id == PooledPurchase.id)
+        .where(PooledShare.teacher_id == teacher.id, PooledShare.withdrawn_at.is_(None))
+    )
+
+
+def holds(teacher: User, licence: Licence) -> bool:
+    """The teacher bought the licence, or paid a share of the pooled purchase that did."""
+    if licence.teacher_id == teacher.id:
+        return True
+    if licence.order_line_id is None:
+        return False
+    query = _pooled_lines(teacher).where(OrderLine.id == licence.order_line_id)
+    return db.session.scalar(query) is not None
+
+
 def teacher_licences(teacher: User) -> list[Licence]:
     """The teacher's licences, newest first, with what "Mes ressources" shows of each."""
     query = (
         select(Licence)
-        .where(Licence.teacher_id == teacher.id)
+        .where(
+            (Licence.teacher_id == teacher.id) | Licence.order_line_id.in_(_pooled_lines(teacher))
+        )
         .options(
             selectinload(Licence.version),
             selectinload(Licence.school),

@@ -18,7 +18,8 @@ from app.extensions import db
 from app.licences.services import GAR_PRESUMED_OPENED_AFTER_DAYS
 from app.orders import services
 from app.orders.forms import AddToCartForm, CheckoutForm, SchoolChoiceForm, SeatsForm
-from app.orders.models import OrderLineStatus
+from app.orders.models import Order, OrderLineStatus
+from app.pooled_purchases.models import PooledShare
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
 from app.vendors import services as vendors
@@ -179,11 +180,19 @@ def checkout() -> ResponseReturnValue:
 @blueprint.get("/mes-commandes")
 @role_required(TEACHER)
 def my_orders() -> ResponseReturnValue:
+    orders = services.teacher_orders(current_user)
     return render_template(
         "orders/my_orders.html",
-        orders=services.teacher_orders(current_user),
+        orders=orders,
+        shares=_pooled_shares(orders),
         plan_labels=PLAN_LABELS,
     )
+
+
+def _pooled_shares(orders: list[Order]) -> dict[int, PooledShare]:
+    """The teacher's share in the orders paid by a pooled purchase (read only if any)."""
+    pooled = [o.id for o in orders if o.idempotency_key.startswith(services.POOLED_ORDER_KEY)]
+    return services.pooled_shares(current_user, pooled) if pooled else {}
 
 
 @blueprint.get("/mes-commandes/<int:order_id>")
@@ -193,6 +202,7 @@ def order_detail(order_id: int) -> ResponseReturnValue:
     return render_template(
         "orders/order.html",
         order=order,
+        shares=_pooled_shares([order]),
         plan_labels=PLAN_LABELS,
         cancellations={line.id: services.cancellation(line) for line in order.lines},
         presumed_days=GAR_PRESUMED_OPENED_AFTER_DAYS,

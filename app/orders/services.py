@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from babel.dates import format_date
 from sqlalchemy import delete, func, insert, select
@@ -42,11 +43,15 @@ from app.ledger.models import AccountKind, EntryKind, LedgerAccount
 from app.licences import services as licences
 from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.products import services as products
 from app.products.models import PLAN_LABELS, Channel, Plan, PlanKind, Product, ProductVersion
 from app.vendors.models import Vendor
 
 WITHDRAWAL_DAYS = 14
+# The idempotency key of the order a pooled purchase completes with (app/pooled_purchases):
+# such an order was paid by several teachers and cannot be cancelled by its buyer.
+POOLED_ORDER_KEY = "pooled:"
 
 
 class NotPurchasable(DomainError):
@@ -501,6 +506,29 @@ def _place_order(
         int(account.balance_cents or 0) for account in other_credits
     )
 
+    _write_lines(order, teacher, school, year, day, items, offers)
+    # Last: the vendors' invoice counters stay locked until the commit, keep that short.
+    invoices.issue_invoices(order)
+    audit.record_now(teacher, "order.placed", "order", order.id, total_cents=total)
+    notifications.notify(
+        "order_confirmed",
+        {"order": order.id},
+        users=[teacher],  # loaded: no need to read the address again
+        key=f"order-confirmed:{order.id}",
+    )
+    return order
+
+
+def _write_lines(
+    order: Order,
+    teacher: User,
+    school: School,
+    year: str,
+    day: date,
+    items: Sequence[Item],
+    offers: Sequence[Offer],
+) -> None:
+    """The order's lines, one pending licence each (and its provisioning job)."""
     order_lines: list[OrderLine] = []
     for item, found in zip(items, offers, strict=True):
         seats = _check_seats(found.plan, item.seats)
@@ -538,15 +566,56 @@ def _place_order(
             # No savepoint: the refusal rolls the whole checkout back anyway.
             raise Conflict(f"Vous disposez déjà de « {title} ».") from error
     set_committed_value(order, "lines", order_lines)
-    # Last: the vendors' invoice counters stay locked until the commit, keep that short.
-    invoices.issue_invoices(order)
-    audit.record_now(teacher, "order.placed", "order", order.id, total_cents=total)
-    notifications.notify(
-        "order_confirmed",
-        {"order": order.id},
-        users=[teacher],  # loaded: no need to read the address again
-        key=f"order-confirmed:{order.id}",
+
+
+def place_paid_order(
+    buyer: User,
+    school: School,
+    found: Offer,
+    source: LedgerAccount,
+    idempotency_key: str,
+    *,
+    on: date | None = None,
+    memo: str,
+) -> Order:
+    """The order of one offer for `school`, paid from `source` (a pooled purchase's hold
+    account) rather than from the buyer's credit: the order row, the purchase entry
+    `source` → the vendor's payable, the line, its licence and provisioning job, the
+    invoice. The caller has checked the offer and holds the money in `source`. Sending
+    the same key again returns the same order."""
+    replay = _replay(buyer, idempotency_key)
+    if replay is not None:
+        return replay
+    day = on or today()
+    year = budgets.school_year_code(day)
+    price = found.plan.price_cents
+    order = Order(
+        teacher_id=buyer.id,
+        school_id=school.id,
+        academy_code=school.academy_code,
+        school_year_code=year,
+        idempotency_key=idempotency_key,
+        total_cents=price,
+        credit_after_cents=budgets.teacher_balance(buyer.id, year),
+        created_at=utcnow(),
     )
+    db.session.add(order)
+    db.session.flush()
+    payable = ledger.vendor_payable(found.version.product.vendor_id)
+    entry = ledger.post(
+        EntryKind.PURCHASE,
+        [(source, -price), (payable, price)],
+        idempotency_key=f"order:{order.id}",
+        reference=f"order:{order.id}",
+        actor=buyer,
+        memo=memo,
+        new_key=True,
+    )
+    order.entry_id = entry.id
+    item = Item(found.version.product_id, found.plan.kind, 1, price)
+    _write_lines(order, buyer, school, year, day, [item], [found])
+    invoices.issue_invoices(order)
+    audit.record_now(buyer, "order.placed", "order", order.id, total_cents=price, pooled=True)
     return order
 
 
@@ -605,10 +674,24 @@ def _checked(items: Sequence[Item]) -> list[Offer]:
 # --- orders ----------------------------------------------------------------------------
 
 
+def _contributed(teacher: User) -> Any:
+    """The orders of completed pooled purchases the teacher has a share in."""
+    return (
+        select(PooledPurchase.order_id)
+        .join(PooledShare, PooledShare.pooled_purchase_id == PooledPurchase.id)
+        .where(
+            PooledShare.teacher_id == teacher.id,
+            PooledShare.withdrawn_at.is_(None),
+            PooledPurchase.order_id.is_not(None),
+        )
+    )
+
+
 def teacher_orders(teacher: User) -> list[Order]:
+    """The teacher's orders, and those of the pooled purchases they paid a share of."""
     query = (
         select(Order)
-        .where(Order.teacher_id == teacher.id)
+        .where((Order.teacher_id == teacher.id) | Order.id.in_(_contributed(teacher)))
         .options(selectinload(Order.lines).selectinload(OrderLine.licence))
         .order_by(Order.id.desc())
     )
@@ -618,9 +701,27 @@ def teacher_orders(teacher: User) -> list[Order]:
 def teacher_order(teacher: User, order_id: int) -> Order:
     """One of the teacher's orders; NotFound for anybody else's."""
     order = db.session.get(Order, order_id)
-    if order is None or order.teacher_id != teacher.id:
+    if order is None:
+        raise NotFound("Commande introuvable.")
+    if order.teacher_id != teacher.id and order_id not in db.session.scalars(_contributed(teacher)):
         raise NotFound("Commande introuvable.")
     return order
+
+
+def pooled_shares(teacher: User, order_ids: Sequence[int]) -> dict[int, PooledShare]:
+    """The teacher's share in each of these orders paid by a pooled purchase."""
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        select(PooledPurchase.order_id, PooledShare)
+        .join(PooledShare, PooledShare.pooled_purchase_id == PooledPurchase.id)
+        .where(
+            PooledPurchase.order_id.in_(order_ids),
+            PooledShare.teacher_id == teacher.id,
+            PooledShare.withdrawn_at.is_(None),
+        )
+    )
+    return {int(order_id or 0): share for order_id, share in rows}
 
 
 # --- cancellation ----------------------------------------------------------------------
@@ -634,6 +735,7 @@ class CancelState(enum.StrEnum):
     OPENED = "opened"  # the resource was opened: the right to cancel ended
     PERIOD_OVER = "period_over"
     LICENCE_ENDED = "licence_ended"  # expired or withdrawn otherwise
+    POOLED = "pooled"  # paid by several teachers (a pooled purchase): not cancellable
 
 
 @dataclass(frozen=True)
@@ -662,6 +764,8 @@ def cancellation(line: OrderLine, on: date | None = None) -> Cancellation:
     if line.status is OrderLineStatus.CANCELLED:
         cancelled_on = dates.local_date(line.cancelled_at) if line.cancelled_at else None
         return Cancellation(CancelState.CANCELLED, until, cancelled_on=cancelled_on)
+    if line.order.idempotency_key.startswith(POOLED_ORDER_KEY):
+        return Cancellation(CancelState.POOLED, until)
     if licence is not None and licence.opened_at is not None:
         opened_on = dates.local_date(licence.opened_at)
         return Cancellation(CancelState.OPENED, until, opened_on)
@@ -696,6 +800,7 @@ def _refusal(found: Cancellation) -> str:
             f"le délai de {WITHDRAWAL_DAYS} jours a pris fin le {_french_day(found.until)}"
         ),
         CancelState.LICENCE_ENDED: "la licence n'est plus valide",
+        CancelState.POOLED: "elle a été payée par un achat groupé de plusieurs enseignants",
     }
     return f"Cette ligne ne peut plus être annulée : {reasons[found.state]}."
 

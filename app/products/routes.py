@@ -30,6 +30,7 @@ from app.core.forms import attach_errors
 from app.core.money import InvalidAmount, parse_euros
 from app.core.templating import format_cents
 from app.extensions import db, limiter
+from app.pooled_purchases import services as pooled_purchases
 from app.products import services
 from app.products.forms import CHANNEL_LABELS_FOR_TEACHERS, ProductForm, ScreenshotForm
 from app.products.models import PLAN_LABELS, SCREENSHOTS_MAX, PlanKind, Product, ProductVersion
@@ -393,8 +394,12 @@ def storefront_suggestions() -> ResponseReturnValue:
 @blueprint.get("/catalogue/<int:product_id>")
 def storefront_product(product_id: int) -> ResponseReturnValue:
     version = services.storefront_product(product_id)
+    pooled = None  # for a teacher, when the product has a school plan: their school's
+    if version.plan(PlanKind.SCHOOL) is not None and _is_teacher():
+        pooled = pooled_purchases.open_for_product(current_user, product_id)
     return render_template(
         "products/product.html",
+        pooled=pooled,
         version=version,
         terms=services.terms_of(version),
         vendor=version.product.vendor,
@@ -406,6 +411,10 @@ def storefront_product(product_id: int) -> ResponseReturnValue:
         chosen_plan=request.args.get("offre"),
         chosen_seats=query_args.identifier("eleves"),
     )
+
+
+def _is_teacher() -> bool:
+    return bool(current_user.is_authenticated and current_user.has_role(Role.TEACHER))
 
 
 @blueprint.get("/fichiers/<path:key>")

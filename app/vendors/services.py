@@ -402,6 +402,10 @@ def suspend(actor: User, vendor: Vendor, reason: str) -> None:
     vendor.status = VendorStatus.SUSPENDED
     vendor.status_reason = reason.strip()
     audit.record(actor, "vendor.suspended", "vendor", vendor.id, reason=vendor.status_reason)
+    # Its products' open pooled purchases end: every share goes back to its teacher.
+    from app.pooled_purchases import services as pooled_purchases
+
+    pooled_purchases.cancel_for_vendor(vendor.id)
 
 
 def reinstate(actor: User, vendor: Vendor) -> None:

@@ -280,6 +280,11 @@ def _list(version: ProductVersion, label_expires_on: date | None) -> None:
     version.label_expires_on = label_expires_on
     version.listed = True
     products.add_words_of(version)  # "did you mean" knows its words at once
+    if previous is not None and previous is not version:
+        # A new price of the school plan ends the open pooled purchases of the product.
+        from app.pooled_purchases import services as pooled_purchases
+
+        pooled_purchases.cancel_for_product(version.product_id)
 
 
 def remind_label_expiry(today: date) -> int:

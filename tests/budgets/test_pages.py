@@ -676,7 +676,8 @@ def test_my_account_shows_the_balance_and_every_movement_newest_first(
     text = page_text(client.get("/mon-compte"))
     assert re.search(r'id="balance">' + re.escape(format_euros(20_000)), text)
     labels = ["Remboursement", "Achat", "Dotation de l’académie de Paris"]
-    positions = [text.index(label) for label in labels]
+    start = text.index('id="balance"')  # after the navigation (« Achats groupés »)
+    positions = [text.index(label, start) for label in labels]
     assert positions == sorted(positions)
     assert "+" + format_euros(2_000) in text
     assert format_euros(-12_000) in text

@@ -142,6 +142,7 @@ def _ids(session: Session) -> dict[str, Any]:
         "payout_id": payout.id if payout else 1,
         "allocation_id": allocation.id if allocation else 1,
         "invoice_id": invoice.id if invoice else 1,
+        "pooled_id": 1,  # none in the demo: a 404, never a 5xx
         "user_id": teacher.id,
         "token": "jeton-inconnu",
         "lang": "fr",

@@ -1,0 +1,1 @@
+"""« Achat groupé »: a school licence paid by several teachers of the school."""
