@@ -9,7 +9,7 @@ The kinds are VARCHAR + CHECK (non-native enums): their CHECK constraints, and t
 ledger_account naming the guarded kinds, are rewritten (SQLite: batch mode, which
 rebuilds the tables; journal_entry's append-only triggers are created again after).
 
-Revision ID: 0028a
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-06
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0028a'
+revision = '0028'
 down_revision = '0027'
 branch_labels = None
 depends_on = None
