@@ -39,7 +39,14 @@ from app.core.limits import upload_lines
 from app.core.money import InvalidAmount, format_euros, parse_euros
 from app.extensions import db
 from app.ledger import services as ledger
-from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
+from app.ledger.models import (
+    TEACHER_SIDE_KINDS,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+)
 from app.ledger.services import InsufficientFunds, YearClosed
 from app.orders.models import Order
 from catalog import vocabularies
@@ -423,10 +430,10 @@ def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
         return sums.get((AccountKind.ACADEMY_POOL, kind), 0)
 
     def teachers(kind: EntryKind) -> int:
-        return sums.get((AccountKind.TEACHER_CREDIT, kind), 0)
+        return sum(sums.get((account, kind), 0) for account in TEACHER_SIDE_KINDS)
 
     pool_total = sum(v for (a, _), v in sums.items() if a == AccountKind.ACADEMY_POOL)
-    teacher_total = sum(v for (a, _), v in sums.items() if a == AccountKind.TEACHER_CREDIT)
+    teacher_total = sum(v for (a, _), v in sums.items() if a in TEACHER_SIDE_KINDS)
     return BudgetSummary(
         received_cents=pool(EntryKind.FUND),
         allocated_cents=-pool(EntryKind.ALLOCATE),
@@ -441,7 +448,8 @@ def budget_summary(academy_code: str, school_year: str) -> BudgetSummary:
 def remaining_cents(pool_cents: int, teachers_cents: int) -> int:
     """« Restant »: what an academy received for a school year and has not spent yet,
     wherever it now sits: its pool (``academy_pool``, not yet given to teachers) plus the
-    credit its teachers have not spent (their ``teacher_credit`` accounts).
+    credit its teachers have not spent (their ``teacher_credit`` accounts, and the shares
+    they reserved in pooled purchases still open: ``TEACHER_SIDE_KINDS``).
 
     Allocating moves money between the two and leaves it unchanged; a purchase lowers it,
     a refund raises it back. So « Restant » = received − net spent (− unspent credit
@@ -495,7 +503,7 @@ def funding_overview(school_year: str) -> list[FundingRow]:
             )
             .where(
                 LedgerAccount.school_year_code == school_year,
-                LedgerAccount.kind.in_([AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT]),
+                LedgerAccount.kind.in_([AccountKind.ACADEMY_POOL, *TEACHER_SIDE_KINDS]),
                 LedgerAccount.academy_code.is_not(None),
             )
             .group_by(LedgerAccount.academy_code, LedgerAccount.kind)
@@ -504,7 +512,7 @@ def funding_overview(school_year: str) -> list[FundingRow]:
     rows = []
     for academy in db.session.scalars(select(Academy).order_by(Academy.code)):
         pool = balances.get((academy.code, AccountKind.ACADEMY_POOL), 0)
-        teachers = balances.get((academy.code, AccountKind.TEACHER_CREDIT), 0)
+        teachers = sum(balances.get((academy.code, kind), 0) for kind in TEACHER_SIDE_KINDS)
         rows.append(
             FundingRow(
                 academy,

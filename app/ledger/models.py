@@ -66,6 +66,11 @@ GUARDED_KINDS = (
     AccountKind.POOLED_PURCHASE_HOLD,
 )
 
+# The academy's money in its teachers' hands, not spent yet: their credits and the shares
+# they reserved in pooled purchases still open (given back if the purchase does not
+# complete). A purchase from either is spending; a share moves money within this side.
+TEACHER_SIDE_KINDS = (AccountKind.TEACHER_CREDIT, AccountKind.POOLED_PURCHASE_HOLD)
+
 
 class EntryKind(enum.StrEnum):
     FUND = "fund"

@@ -44,7 +44,14 @@ from app.core.dates import PARIS
 from app.core.db import is_postgres, utcnow
 from app.core.jobs import Job, JobStatus
 from app.extensions import db
-from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, Posting
+from app.ledger.models import (
+    TEACHER_SIDE_KINDS,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+)
 from app.orders.models import Order, OrderLine, OrderLineStatus
 from app.products.models import (
     Product,
@@ -199,8 +206,9 @@ def _insert_ledger(year: str, now: datetime) -> None:
         .group_by(LedgerAccount.academy_code, LedgerAccount.kind)
     ).all()
     figures: dict[str, dict[str, int]] = {}
-    pool, teacher = AccountKind.ACADEMY_POOL, AccountKind.TEACHER_CREDIT
+    pool = AccountKind.ACADEMY_POOL
     for academy, account_kind, entry_kind, credit, total in flows:
+        teachers_side = account_kind in TEACHER_SIDE_KINDS
         row = figures.setdefault(str(academy), dict.fromkeys(LEDGER_KEYS, 0))
         cents = int(total)
         # A reversal taking money out of a pool cancels a funding; one putting money
@@ -213,17 +221,17 @@ def _insert_ledger(year: str, now: datetime) -> None:
             entry_kind == EntryKind.ALLOCATE or (entry_kind == EntryKind.REVERSAL and credit)
         ):
             row["allocated"] -= cents
-        elif account_kind == teacher and entry_kind == EntryKind.PURCHASE:
+        elif teachers_side and entry_kind == EntryKind.PURCHASE:
             row["spent"] -= cents
-        elif account_kind == teacher and entry_kind == EntryKind.REFUND:
+        elif teachers_side and entry_kind == EntryKind.REFUND:
             row["refunded"] += cents
-        elif account_kind == teacher and entry_kind == EntryKind.EXPIRE:
+        elif teachers_side and entry_kind == EntryKind.EXPIRE:
             row["expired"] -= cents
     for academy, account_kind, balance in balances:
         row = figures.setdefault(str(academy), dict.fromkeys(LEDGER_KEYS, 0))
         if account_kind == pool:
             row["pool"] += int(balance or 0)
-        elif account_kind == teacher:
+        elif account_kind in TEACHER_SIDE_KINDS:
             row["teachers"] += int(balance or 0)
     db.session.add_all(
         SpendingSummary(
