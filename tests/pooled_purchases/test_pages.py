@@ -78,8 +78,18 @@ def test_a_teacher_joins_with_an_amount_in_french_and_withdraws(
     assert response.status_code == 302
     page = visible_text(client.get(f"/achats-groupes/{pooled.id}"))
     assert "Votre participation : 12,50 €." in page
+    assert "Dominique Martin (vous) : 12,50 €" in page
     assert "Retirer ma participation" in page
     assert credit_of(staff.dominique) == 87_50
+    # A colleague sees who takes part, not how much each gave.
+    auth.logout()
+    auth.login(staff.sacha.email)
+    seen = visible_text(client.get(f"/achats-groupes/{pooled.id}"))
+    assert "Camille Durand" in seen
+    assert "Dominique Martin" in seen
+    assert "Dominique Martin :" not in seen
+    auth.logout()
+    auth.login(staff.dominique.email)
 
     response = client.post(f"/achats-groupes/{pooled.id}/retirer")
     assert response.status_code == 302
