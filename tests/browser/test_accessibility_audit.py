@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from app.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.orders import services as orders
 from app.orders.models import Order
+from app.pooled_purchases import services as pooled_purchases
 from app.products.models import PlanKind, Product, ProductVersion, VersionStatus
 from app.vendors.models import Vendor
 from tests.browser.conftest import ARTIFACTS, REPORT_VIOLATIONS, settle, watch
@@ -72,6 +73,8 @@ PAGES = (
     Audited("Mon panier", "/panier", "teacher"),
     Audited("Détail d’une commande", "/mes-commandes/{order}", "teacher"),
     Audited("Mes ressources", "/mes-ressources", "teacher"),
+    Audited("Achats groupés de mon établissement", "/achats-groupes", "teacher"),
+    Audited("Achat groupé", "/achats-groupes/{pooled}", "teacher"),
     Audited("Mon profil", "/mon-profil/", "teacher"),
     Audited("Notifications", "/notifications", "teacher"),
     Audited("Espace éditeur", "/editeur/{vendor}", "vendor"),
@@ -132,8 +135,31 @@ def demo_records(app: Flask) -> dict[str, int]:
         )
         assert version is not None
         assert order is not None
+        pooled = pooled_purchase(teacher, listed)
         db.session.commit()
-        return {"product": product, "order": order, "vendor": vendor.id, "version": version}
+        return {
+            "product": product,
+            "order": order,
+            "vendor": vendor.id,
+            "version": version,
+            "pooled": pooled,
+        }
+
+
+def pooled_purchase(teacher: User, products: list[int]) -> int:
+    """An open « achat groupé » of the teacher's school: theirs, started with 10 € if none."""
+    mine = pooled_purchases.of_my_schools(teacher)
+    found = next((pooled.id for pooled in mine if pooled.is_open), None)
+    if found is not None:
+        return found
+    day = pooled_purchases.today()
+    deadline = min(day + timedelta(days=10), pooled_purchases.latest_deadline(day))
+    for product in products:
+        if orders.offer(product, PlanKind.SCHOOL) is not None:
+            return pooled_purchases.start(
+                teacher, product, deadline=deadline, share_cents=10_00
+            ).id
+    raise AssertionError("no demo product of the vendor has a school plan")
 
 
 def can_add(teacher: User, product: int) -> bool:
