@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from app.core.args import MAX_PAGE
+from app.core.api_schemas import ApiSchema, page_field, per_page_field
 from app.licences import channels
 from app.licences.models import LicenceStatus
 from app.licences.services import CODE_MAX_LENGTH, CODES_MAX_LINES
@@ -52,13 +52,6 @@ def one_of(enum_class: type[LicenceStatus] | type[PlanKind]) -> Messages:
     return {"unknown": f"Valeur inconnue : attendu l'une de {values}."}
 
 
-class ApiSchema(Schema):
-    error_messages = {
-        "type": "Un objet JSON est attendu.",
-        "unknown": "Champ inconnu.",
-    }
-
-
 class QueryDateTime(fields.AwareDateTime):
     """An ISO 8601 date and time with its offset, in a query string. A "+" that was not
     percent-encoded arrives as a space ("08:00:00 02:00"): it is read back as "+"."""
@@ -92,18 +85,8 @@ class LicenceQuerySchema(ApiSchema):
             "gardez la date `updated_at` de la dernière licence lue."
         },
     )
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1, max=MAX_PAGE, error="Entre {min} et {max}."),
-        error_messages={"invalid": "Un entier est attendu."},
-        metadata={"description": "Numéro de la page, à partir de 1."},
-    )
-    per_page = fields.Integer(
-        load_default=50,
-        validate=validate.Range(min=1, max=PER_PAGE_MAX, error="Entre {min} et {max}."),
-        error_messages={"invalid": "Un entier est attendu."},
-        metadata={"description": f"Licences par page ({PER_PAGE_MAX} au plus)."},
-    )
+    page = page_field()
+    per_page = per_page_field(50, PER_PAGE_MAX, "Licences")
 
 
 class LicenceSchema(ApiSchema):

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from app.core.args import MAX_PAGE
-from app.licences.schemas import ApiSchema
+from app.core.api_schemas import ApiSchema, page_field, per_page_field
 from app.opendata.services import FIELDS, TITLES
 
 PER_PAGE_DEFAULT = 100
@@ -17,18 +16,8 @@ PER_PAGE_MAX = 1000
 
 
 class PageQuerySchema(ApiSchema):
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1, max=MAX_PAGE, error="Entre {min} et {max}."),
-        error_messages={"invalid": "Un entier est attendu."},
-        metadata={"description": "Numéro de la page, à partir de 1."},
-    )
-    per_page = fields.Integer(
-        load_default=PER_PAGE_DEFAULT,
-        validate=validate.Range(min=1, max=PER_PAGE_MAX, error="Entre {min} et {max}."),
-        error_messages={"invalid": "Un entier est attendu."},
-        metadata={"description": f"Lignes par page ({PER_PAGE_MAX} au plus)."},
-    )
+    page = page_field()
+    per_page = per_page_field(PER_PAGE_DEFAULT, PER_PAGE_MAX, "Lignes")
 
 
 def _marshmallow_field(field: dict[str, Any]) -> fields.Field[Any]:

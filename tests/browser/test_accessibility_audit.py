@@ -156,9 +156,7 @@ def pooled_purchase(teacher: User, products: list[int]) -> int:
     deadline = min(day + timedelta(days=10), pooled_purchases.latest_deadline(day))
     for product in products:
         if orders.offer(product, PlanKind.SCHOOL) is not None:
-            return pooled_purchases.start(
-                teacher, product, deadline=deadline, share_cents=10_00
-            ).id
+            return pooled_purchases.start(teacher, product, deadline=deadline, share_cents=10_00).id
     raise AssertionError("no demo product of the vendor has a school plan")
 
 
