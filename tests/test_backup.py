@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app import create_app
+from app.demo import DEMO_ACCOUNTS, TEACHERS
 from app.extensions import db
 from config import BASE_DIR
 from tests.conftest import DATABASE_URL, requires_postgres
@@ -78,5 +79,5 @@ def test_a_backup_of_the_demo_restores_into_a_new_database_whose_ledger_verifies
         after = _counts(restored)
 
     assert after == before
-    assert before["user"] == 305
+    assert before["user"] == TEACHERS + len(DEMO_ACCOUNTS)  # the demo's people
     assert before["posting"] > 0
