@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from stdnum import iban
 from werkzeug.security import generate_password_hash
 
@@ -24,6 +24,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
+from app.core import audit
 from app.core.db import utcnow
 from app.extensions import db
 from app.ledger.models import JournalEntry
@@ -233,17 +234,51 @@ def seed_schools(rng: random.Random) -> list[School]:
 
 
 def seed_teachers(rng: random.Random, schools: list[School], password_hash: str) -> int:
+    """The demo's teachers, written set-based: what `accounts.create_user` and
+    `accounts.grant_role` would write for each (the user, the teacher grant, the audit
+    event), in one INSERT each, as every browser test seeds the demo again."""
     emails = set(db.session.scalars(select(User.email)))
-    created = 0
+    wanted: list[tuple[str, str, School]] = []
     for number in range(1, TEACHERS + 1):
         first, last, school = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(schools)
         email = f"{_ascii(first)}.{_ascii(last)}{number}@{school.academy.email_domain}"
-        if email in emails:
-            continue
-        user = accounts.create_user(email, f"{first} {last}", password_hash=password_hash)
-        accounts.grant_role(None, user, Role.TEACHER, school=school)
-        created += 1
-    return created
+        if email not in emails:
+            wanted.append((email, f"{first} {last}", school))
+    if not wanted:
+        return 0
+    user_ids = db.session.scalars(
+        insert(User).returning(User.id, sort_by_parameter_order=True),
+        [
+            {"email": email, "name": name, "password_hash": password_hash}
+            for email, name, _ in wanted
+        ],
+    ).all()
+    db.session.execute(
+        insert(RoleGrant),
+        [
+            {"user_id": user_id, "role": Role.TEACHER, "school_id": school.id}
+            for user_id, (_, _, school) in zip(user_ids, wanted, strict=True)
+        ],
+    )
+    role = Role.TEACHER.value
+    audit.record_many(
+        None,
+        "role.granted",
+        "user",
+        (
+            (
+                user_id,
+                {
+                    "role": role,
+                    "scope": str(school),
+                    "before": [],
+                    "after": [{"role": role, "scope": str(school)}],
+                },
+            )
+            for user_id, (_, _, school) in zip(user_ids, wanted, strict=True)
+        ),
+    )
+    return len(user_ids)
 
 
 def seed_vendors() -> dict[str, Vendor]:

@@ -7,12 +7,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from stdnum import bic, iban
+from werkzeug.security import check_password_hash
 
 from app import create_app
 from app.accounts.models import Role, RoleGrant, User
+from app.accounts.services import roles_held, scope_name
 from app.budgets.models import School
 from app.budgets.services import school_year_code
-from app.demo import DEMO_ACCOUNTS, DEMO_COLLEAGUE_BUYERS, DEMO_PASSWORD
+from app.core import audit
+from app.demo import DEMO_ACCOUNTS, DEMO_COLLEAGUE_BUYERS, DEMO_PASSWORD, TEACHERS
 from app.extensions import db
 from app.ledger.models import LedgerAccount
 from app.payouts.models import BankDetails
@@ -118,3 +121,34 @@ def test_the_demo_manager_is_told_once_that_the_pool_crossed_their_threshold(
         .where(User.email == "academy@demo.test")
     ).all()
     assert told.count("pool_low") == 1
+
+
+def test_the_demo_teachers_are_written_as_the_accounts_services_would(
+    app: Flask, session: object
+) -> None:
+    """Written set-based (app/demo.py), each demo teacher has what `create_user` and
+    `grant_role` write: a teacher grant for a school, and its « role.granted » event."""
+    _seed(app)
+
+    demo_emails = {account.email for account in DEMO_ACCOUNTS}
+    teachers = [
+        user
+        for user in db.session.scalars(select(User).order_by(User.id))
+        if user.email not in demo_emails
+    ]
+    assert len(teachers) == TEACHERS
+    for teacher in teachers[:20]:
+        (grant,) = teacher.grants
+        assert grant.role is Role.TEACHER
+        assert grant.school is not None
+        assert teacher.active
+        assert teacher.session_version == 1
+        assert check_password_hash(teacher.password_hash or "", DEMO_PASSWORD)
+        (event,) = audit.history("user", teacher.id)
+        assert (event.action, event.actor_id) == ("role.granted", None)
+        assert event.details == {
+            "role": "teacher",
+            "scope": scope_name(grant),
+            "before": [],
+            "after": roles_held(teacher),
+        }
