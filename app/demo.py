@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from stdnum import iban
 from werkzeug.security import generate_password_hash
 
@@ -24,7 +24,6 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
 from app.budgets import services as budgets
 from app.budgets.models import Academy, School
-from app.core import audit
 from app.core.db import utcnow
 from app.extensions import db
 from app.ledger.models import JournalEntry
@@ -244,41 +243,7 @@ def seed_teachers(rng: random.Random, schools: list[School], password_hash: str)
         email = f"{_ascii(first)}.{_ascii(last)}{number}@{school.academy.email_domain}"
         if email not in emails:
             wanted.append((email, f"{first} {last}", school))
-    if not wanted:
-        return 0
-    user_ids = db.session.scalars(
-        insert(User).returning(User.id, sort_by_parameter_order=True),
-        [
-            {"email": email, "name": name, "password_hash": password_hash}
-            for email, name, _ in wanted
-        ],
-    ).all()
-    db.session.execute(
-        insert(RoleGrant),
-        [
-            {"user_id": user_id, "role": Role.TEACHER, "school_id": school.id}
-            for user_id, (_, _, school) in zip(user_ids, wanted, strict=True)
-        ],
-    )
-    role = Role.TEACHER.value
-    audit.record_many(
-        None,
-        "role.granted",
-        "user",
-        (
-            (
-                user_id,
-                {
-                    "role": role,
-                    "scope": str(school),
-                    "before": [],
-                    "after": [{"role": role, "scope": str(school)}],
-                },
-            )
-            for user_id, (_, _, school) in zip(user_ids, wanted, strict=True)
-        ),
-    )
-    return len(user_ids)
+    return accounts.create_teachers(wanted, password_hash)
 
 
 def seed_vendors() -> dict[str, Vendor]:

@@ -176,17 +176,49 @@ def grant_role(
     grant = RoleGrant(role=role, school=school, academy=academy, vendor=vendor)
     user.grants.append(grant)
     db.session.flush()
-    audit.record(
-        actor,
+    details = _granted(role.value, scope_name(grant), before, roles_held(user))
+    audit.record(actor, "role.granted", "user", user.id, **details)
+    return grant
+
+
+def _granted(role: str, scope: str | None, before: list[Any], after: list[Any]) -> dict[str, Any]:
+    """The details of a « role.granted » event: the role, its scope (as :func:`scope_name`
+    writes it), the roles held before and after (as :func:`roles_held`)."""
+    return {"role": role, "scope": scope, "before": before, "after": after}
+
+
+def create_teachers(people: Sequence[tuple[str, str, School]], password_hash: str) -> int:
+    """New teachers (e-mail, name, school), each with what :func:`create_user` and
+    :func:`grant_role` would write (the user, the grant, its audit event), set-based: one
+    INSERT each, for bulk creators (the demo). The e-mails must be new."""
+    if not people:
+        return 0
+    user_ids = db.session.scalars(
+        insert(User).returning(User.id, sort_by_parameter_order=True),
+        [
+            {"email": normalize_email(email), "name": name.strip(), "password_hash": password_hash}
+            for email, name, _ in people
+        ],
+    ).all()
+    schools = [school for _, _, school in people]
+    db.session.execute(
+        insert(RoleGrant),
+        [
+            {"user_id": user_id, "role": Role.TEACHER, "school_id": school.id}
+            for user_id, school in zip(user_ids, schools, strict=True)
+        ],
+    )
+    teacher = Role.TEACHER.value
+    audit.record_many(
+        None,
         "role.granted",
         "user",
-        user.id,
-        role=role.value,
-        scope=scope_name(grant),
-        before=before,
-        after=roles_held(user),
+        (
+            (user_id, _granted(teacher, str(school), [], [{"role": teacher, "scope": str(school)}]))
+            for user_id, school in zip(user_ids, schools, strict=True)
+        ),
     )
-    return grant
+    return len(user_ids)
 
 
 def scope_name(grant: RoleGrant) -> str | None:
