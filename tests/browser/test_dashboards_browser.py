@@ -11,7 +11,7 @@ from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_COLLEAGUE_BUYERS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, settle
 from tests.browser.test_catalogue_browser import login
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,9 @@ def test_the_academy_dashboard_chooses_its_period_with_the_form(
     expect(page.get_by_text("calcul en cours")).to_have_count(0)
     buyers = f"Enseignants ayant acheté au moins une fois : {1 + DEMO_COLLEAGUE_BUYERS} sur"
     expect(page.get_by_text(buyers)).to_be_visible()
+    # Until the DSFR has drawn its tabs, every panel is shown one under the other.
+    page.locator(".fr-tabs[style*='--tabs-height']").first.wait_for()
+    settle(page)
     if width == 1280:
         assert height(page) <= 1850  # about two 900 px screens (3 242 px before the tabs)
     assert_fits(page, width)
