@@ -49,6 +49,7 @@ from app.ledger.models import (
 )
 from app.ledger.services import InsufficientFunds, YearClosed
 from app.orders.models import Order
+from app.pooled_purchases.models import PooledPurchase
 from catalog import vocabularies
 from catalog.identifiers import is_valid_uai, make_uai, normalize_uai
 
@@ -1494,20 +1495,24 @@ class Movement:
     # The order a purchase or a refund belongs to (its id and the number people quote).
     order_id: int | None = None
     order_number: str | None = None
+    # The pooled purchase a share or its refund belongs to (its id and its title).
+    pooled_id: int | None = None
+    pooled_title: str | None = None
 
 
 ORDER_ENTRIES = (EntryKind.PURCHASE, EntryKind.REFUND)
+POOLED_ENTRIES = (EntryKind.POOL_SHARE, EntryKind.POOL_REFUND)
 
 
-def _order_id(reference: str) -> int | None:
-    """The order of a purchase's or a refund's entry reference, "order:42"."""
-    kind, _, number = reference.partition(":")
-    return int(number) if kind == "order" and number.isdigit() else None
+def _referenced_id(reference: str, kind: str) -> int | None:
+    """The id in an entry's reference of that kind: "order:42", "pooled:7"."""
+    prefix, _, number = reference.partition(":")
+    return int(number) if prefix == kind and number.isdigit() else None
 
 
 def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
     """Every movement on the teacher's credit accounts of the year, newest first, each
-    purchase and refund with its order."""
+    purchase and refund with its order, each share of a pooled purchase with that purchase."""
     rows = db.session.execute(
         select(
             JournalEntry.created_at,
@@ -1528,22 +1533,46 @@ def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc(), Posting.id.desc())
     ).all()
     order_ids = {
-        order_id
+        _referenced_id(reference, "order")
         for _, kind, reference, _, _ in rows
-        if kind in ORDER_ENTRIES and (order_id := _order_id(reference)) is not None
+        if kind in ORDER_ENTRIES
     }
-    numbers = {
+    pooled_ids = {
+        _referenced_id(reference, "pooled")
+        for _, kind, reference, _, _ in rows
+        if kind in POOLED_ENTRIES
+    }
+    numbers: dict[int | None, str] = {
         order.id: order.number
         for order in db.session.scalars(
-            select(Order).where(Order.id.in_(order_ids), Order.teacher_id == user_id)
+            select(Order).where(Order.id.in_(order_ids - {None}), Order.teacher_id == user_id)
         )
     }
+    titles: dict[int | None, str] = dict(
+        db.session.execute(
+            select(PooledPurchase.id, PooledPurchase.title).where(
+                PooledPurchase.id.in_(pooled_ids - {None})
+            )
+        )
+        .tuples()
+        .all()
+    )
     movements = []
     for at, kind, reference, cents, academy in rows:
-        order_id = _order_id(reference) if kind in ORDER_ENTRIES else None
-        number = numbers.get(order_id) if order_id is not None else None
+        order_id = _referenced_id(reference, "order") if kind in ORDER_ENTRIES else None
+        pooled_id = _referenced_id(reference, "pooled") if kind in POOLED_ENTRIES else None
+        number, title = numbers.get(order_id), titles.get(pooled_id)
         movements.append(
-            Movement(at, kind, int(cents), academy, order_id if number else None, number)
+            Movement(
+                at,
+                kind,
+                int(cents),
+                academy,
+                order_id if number else None,
+                number,
+                pooled_id if title else None,
+                title,
+            )
         )
     return movements
 

@@ -87,3 +87,14 @@ def test_three_teachers_of_a_school_buy_a_school_licence_together(
     expect(page.get_by_text(TITLE).first).to_be_visible()
     _menu(page, "Achats groupés")
     expect(page.get_by_text("Financé")).to_be_visible()
+
+    # Her account names the pooled purchase her share went to, and leads back to it.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{live_server}/mon-compte")
+    share = page.get_by_role("link", name=f"Achat groupé « {TITLE} »")
+    expect(share).to_be_visible()
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, "Mon compte scrolls sideways at 375 px"
+    assert screenshot(page, "pooled-purchase-my-account-phone").stat().st_size > 0
+    share.click()
+    expect(page.get_by_text("Financé")).to_be_visible()

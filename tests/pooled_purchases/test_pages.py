@@ -98,6 +98,22 @@ def test_a_teacher_joins_with_an_amount_in_french_and_withdraws(
     assert_invariants()
 
 
+def test_mon_compte_names_the_pooled_purchase_of_each_share_and_refund(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _start(staff)
+    auth.login(staff.dominique.email)
+    client.post(f"/achats-groupes/{pooled.id}/participer", data={"amount": "12,50"})
+    client.post(f"/achats-groupes/{pooled.id}/retirer")
+
+    response = client.get("/mon-compte")
+    page = visible_text(response)
+    named = "— Achat groupé « Atlas des océans »"
+    assert f"Participation à un achat groupé {named} -12,50 €" in page
+    assert f"Restitution d’une participation {named} +12,50 €" in page
+    assert response.text.count(f'href="/achats-groupes/{pooled.id}"') == 2
+
+
 def test_bad_shares_are_refused_naming_the_field_and_change_nothing(
     client: FlaskClient, auth: AuthActions, staff: Staff
 ) -> None:
