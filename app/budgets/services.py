@@ -1553,9 +1553,7 @@ def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
             select(PooledPurchase.id, PooledPurchase.title).where(
                 PooledPurchase.id.in_(pooled_ids - {None})
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     movements = []
     for at, kind, reference, cents, academy in rows:
