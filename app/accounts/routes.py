@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,6 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -29,7 +31,7 @@ from app.accounts.models import RoleGrant, User
 from app.accounts.navigation import home_url
 from app.accounts.signin import end_expired_session, sign_in, sign_out
 from app.budgets.models import School
-from app.core.errors import DomainError
+from app.core.errors import DomainError, rate_limited_message
 from app.core.limits import network_address
 from app.extensions import db, limiter, login_manager
 
@@ -90,17 +92,26 @@ def index() -> ResponseReturnValue:
     return render_template("accounts/index.html")
 
 
+def _login_throttled(_limit: RequestLimit) -> Response:
+    """Too many failures: the form again, with how long to wait above it (429)."""
+    message, headers = rate_limited_message()
+    page = render_template("accounts/login.html", form=LoginForm(), throttled=message)
+    return make_response(page, 429, headers)
+
+
 @blueprint.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(
     lambda: str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS"]),
     key_func=_login_account_and_address_key,
     methods=["POST"],
     deduct_when=_login_failed,
+    on_breach=_login_throttled,
 )
 @limiter.limit(
     lambda: str(current_app.config["LOGIN_FAILURES_PER_ADDRESS"]),
     methods=["POST"],
     deduct_when=_login_failed,
+    on_breach=_login_throttled,
 )
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:

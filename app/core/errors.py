@@ -131,8 +131,8 @@ def retry_after_seconds() -> int:
     return max(1, int(reached.reset_at - time.time()))  # as flask-limiter writes it
 
 
-def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
-    """429, saying in French how long to wait, with the same figure in `Retry-After`."""
+def rate_limited_message() -> tuple[str, dict[str, str]]:
+    """What a refused person reads, in French, and the `Retry-After` giving the same wait."""
     seconds = retry_after_seconds()
     if seconds < 120:
         wait = ngettext("%(num)d seconde", "%(num)d secondes", seconds)
@@ -140,8 +140,14 @@ def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
         minutes = math.ceil(seconds / 60)
         wait = ngettext("%(num)d minute", "%(num)d minutes", minutes)
     message = _("Trop de tentatives en peu de temps. Réessayez dans %(wait)s.", wait=wait)
+    return message, {"Retry-After": str(seconds)}
+
+
+def rate_limited_response() -> tuple[Response | str, int, dict[str, str]]:
+    """429, saying in French how long to wait, with the same figure in `Retry-After`."""
+    message, headers = rate_limited_message()
     body, status = error_response(429, "rate_limited", message)
-    return body, status, {"Retry-After": str(seconds)}
+    return body, status, headers
 
 
 def _too_large() -> tuple[Response | str, int]:
@@ -162,8 +168,14 @@ def _too_large() -> tuple[Response | str, int]:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
-    def handle_rate_limited(error: RateLimitExceeded) -> tuple[Response | str, int, dict[str, str]]:
-        return rate_limited_response()  # refused before the view: nothing was written
+    def handle_rate_limited(
+        error: RateLimitExceeded,
+    ) -> Response | tuple[Response | str, int, dict[str, str]]:
+        # Refused before the view: nothing was written. A limit may bring its own page
+        # (its `on_breach`, as the login form does); otherwise the error page.
+        if error.response is not None:
+            return error.response
+        return rate_limited_response()
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> tuple[Response | str, int]:

@@ -82,6 +82,10 @@ def test_repeated_failures_are_rate_limited(auth: AuthActions) -> None:
     assert blocked.status_code == 429
     assert "Trop de tentatives en peu de temps. Réessayez dans 15 minutes." in page_text(blocked)
     assert 14 * 60 <= int(blocked.headers["Retry-After"]) <= 15 * 60
+    # The person stays on the login page: the form is there, with the way to a new password.
+    assert 'name="email"' in blocked.text
+    assert "Se connecter à Compte Ressources" in page_text(blocked)
+    assert "Mot de passe oublié ?" in page_text(blocked)
 
 
 def test_an_attacker_cannot_lock_the_owner_out(app: Flask, client: FlaskClient) -> None:
