@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     make_response,
@@ -23,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
-from werkzeug.wrappers import Response
 
 from app.accounts import proconnect, services
 from app.accounts.forms import EmailRequestForm, LoginForm, NewPasswordForm

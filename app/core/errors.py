@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -170,7 +171,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limited(
         error: RateLimitExceeded,
-    ) -> Response | tuple[Response | str, int, dict[str, str]]:
+    ) -> ResponseReturnValue:
         # Refused before the view: nothing was written. A limit may bring its own page
         # (its `on_breach`, as the login form does); otherwise the error page.
         if error.response is not None:
