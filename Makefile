@@ -98,7 +98,8 @@ serve: install ## Serve as production does (gunicorn + jobs worker, PostgreSQL) 
 	export APP_ENV=production DATABASE_URL=$(SERVE_DATABASE_URL) \
 	  PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/instance/prometheus \
 	  SECRET_KEY="$$(cat instance/secret_key)" PUBLIC_URL=http://127.0.0.1:$(SERVE_PORT) \
-	  MAIL_URL=file://$(CURDIR)/instance/mail WEB_BIND=127.0.0.1:$(SERVE_PORT) WEB_CONCURRENCY=2 \
+	  MAIL_URL=file://$(CURDIR)/instance/mail STORAGE_URL=file://$(CURDIR)/instance/storage \
+	  WEB_BIND=127.0.0.1:$(SERVE_PORT) WEB_CONCURRENCY=2 \
 	  PROCONNECT_ISSUER=http://127.0.0.1:9000 PROCONNECT_CLIENT_ID=compte-ressources \
 	  PROCONNECT_CLIENT_SECRET=secret-de-demonstration; \
 	POST_LOGOUT_REDIRECT_URIS=http://127.0.0.1:$(SERVE_PORT)/ node tests/peers/proconnect.mjs & \

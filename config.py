@@ -308,7 +308,9 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL")
+    # STORAGE_URL too: invoices and receipts are kept ten years, never in the code's
+    # directory (instance/storage, the default elsewhere) that a deployment replaces.
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "MAIL_URL", "PUBLIC_URL", "STORAGE_URL")
     PROXY_FIX_X_FOR = 1  # one reverse proxy (the load balancer) in front of gunicorn
     LOG_FORMAT = "json"
     PROCONNECT_REQUIRED_ROLES = "academy_manager,reviewer,admin"

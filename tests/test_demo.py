@@ -22,6 +22,7 @@ from app.payouts.models import BankDetails
 from app.reporting import services as reporting
 from app.vendors.models import Vendor
 from tests.conftest import AuthActions
+from tests.core.test_config import PRODUCTION
 
 
 def _seed(app: Flask) -> str:
@@ -82,10 +83,9 @@ def test_every_demo_teacher_has_an_address_of_their_academy_and_the_credit(
 
 
 def test_seed_demo_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "s3cr3t")
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/prod")
-    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:9")
-    monkeypatch.setenv("PUBLIC_URL", "https://compte-ressources.example")
+    never_reached = "postgresql+psycopg://postgres@127.0.0.1:9/prod"
+    for name, value in {**PRODUCTION, "DATABASE_URL": never_reached}.items():
+        monkeypatch.setenv(name, value)
     result = create_app("production").test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0
     assert "production" in result.output

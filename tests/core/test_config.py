@@ -18,6 +18,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/prod",
     "MAIL_URL": "smtp+starttls://relais:mdp@smtp.education.gouv.fr:587",
     "PUBLIC_URL": "https://compte-ressources.education.gouv.fr",
+    "STORAGE_URL": "s3://compte-ressources/production?region=fr-par",
 }
 
 

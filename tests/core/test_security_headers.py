@@ -17,6 +17,7 @@ from app.core.security_headers import content_security_policy
 from app.extensions import db
 from tests import factories
 from tests.conftest import AuthActions
+from tests.core.test_config import PRODUCTION
 from tests.orders.conftest import Shop, shop, teacher_client  # noqa: F401
 from tests.orders.helpers import buy
 
@@ -111,12 +112,8 @@ def test_a_receipt_pdf(teacher_client: FlaskClient, shop: Shop) -> None:  # noqa
 
 
 def test_hsts_only_in_production(monkeypatch: pytest.MonkeyPatch, client: FlaskClient) -> None:
-    for name, value in {
-        "SECRET_KEY": "une-vraie-cle-de-production",
-        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/jamais-contactee",
-        "MAIL_URL": "smtp://127.0.0.1:9",
-        "PUBLIC_URL": "https://compte-ressources.education.gouv.fr",
-    }.items():
+    never_reached = "postgresql+psycopg://postgres@127.0.0.1:9/jamais-contactee"
+    for name, value in {**PRODUCTION, "DATABASE_URL": never_reached}.items():
         monkeypatch.setenv(name, value)
     production = create_app("production")
 

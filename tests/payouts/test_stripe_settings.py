@@ -13,15 +13,13 @@ from packaging.requirements import Requirement
 
 from app import create_app
 from app.payouts.gateway import STRIPE_API_VERSION
+from tests.core.test_config import PRODUCTION as PRODUCTION_WITHOUT_STRIPE
 from tests.payouts.conftest import Market, connect
 from tests.payouts.helpers import buy, paris, settle
 from tests.payouts.stripe_transport import StripeTransport
 
 PRODUCTION = {
-    "SECRET_KEY": "s3cr3t",
-    "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/prod",
-    "MAIL_URL": "smtp+starttls://relais:mdp@smtp.education.gouv.fr:587",
-    "PUBLIC_URL": "https://compte-ressources.education.gouv.fr",
+    **PRODUCTION_WITHOUT_STRIPE,
     "PAYOUT_GATEWAY": "stripe",
     "STRIPE_SECRET_KEY": "sk_live_compte_ressources",
     "STRIPE_WEBHOOK_SECRET": "whsec_plateforme",
