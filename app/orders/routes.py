@@ -214,6 +214,13 @@ def order_detail(order_id: int) -> ResponseReturnValue:
 @role_required(TEACHER)
 def receipt(order_id: int) -> ResponseReturnValue:
     order = services.teacher_order(current_user, order_id)
+    share = _pooled_shares([order]).get(order.id)
+    if share is not None:  # a pooled purchase: each participant's own receipt
+        return Response(
+            services.pooled_receipt(order, share),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f"attachment; filename=recu-{order.number}.pdf"},
+        )
     key = services.receipt_key(order)
     db.session.commit()
     return storage.send(key, download_name=f"recu-{order.number}.pdf")

@@ -869,6 +869,22 @@ def receipt_key(order: Order) -> str:
     return order.receipt_key
 
 
+def pooled_receipt(order: Order, share: PooledShare) -> bytes:
+    """The receipt of one participant's share in an order paid by a pooled purchase: the
+    school licence and its price, what this teacher paid. Rendered on each request (one
+    per participant, rarely asked), never stored on the order."""
+    from app.documents import services as documents
+
+    return documents.render_pdf(
+        "documents/receipt.html",
+        order=order,
+        academy=db.session.get(Academy, order.academy_code),
+        plan_labels=PLAN_LABELS,
+        share=share,
+        participant=db.session.get(User, share.teacher_id),
+    )
+
+
 # --- the vendor's orders ---------------------------------------------------------------
 
 

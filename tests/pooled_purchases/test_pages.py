@@ -4,9 +4,11 @@ withdrawal, the list of the school's, and the statements a join sends."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 
 from app.extensions import db
 from app.ledger import services as ledger
@@ -193,3 +195,36 @@ def test_each_contributor_sees_the_order_with_their_share(
     assert "votre part : 25,00 €." in order_page
     assert "payée par un achat groupé de plusieurs enseignants" in order_page
     assert "Atlas des océans" in visible_text(client.get("/mes-ressources"))
+
+
+def _pdf_text(data: bytes) -> str:
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.split())
+
+
+def test_each_participant_downloads_the_receipt_of_their_own_share(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _start(staff, 15_00)
+    services.join(staff.dominique, pooled.id, 25_00)
+    db.session.commit()
+    assert pooled.order_id is not None
+
+    receipts = {}
+    for teacher in (staff.camille, staff.dominique):
+        auth.login(teacher.email)
+        response = client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf")
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        receipts[teacher.name] = _pdf_text(response.data)
+        auth.logout()
+
+    dominique = receipts["Dominique Martin"]
+    assert "Participant : Dominique Martin" in dominique
+    assert "Achat groupé de l’établissement, lancé par Camille Durand" in dominique
+    assert "Prix de la licence établissement 40,00 €" in dominique
+    assert "Votre part, payée avec votre compte ressources 25,00 €" in dominique
+    assert "ne peut pas être annulée" in dominique
+    assert "Vous pouvez annuler" not in dominique
+    assert "Crédit restant" not in dominique
+    assert "Votre part, payée avec votre compte ressources 15,00 €" in receipts["Camille Durand"]
