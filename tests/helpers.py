@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pypdf import PdfReader
 from sqlalchemy import Engine, event
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, every run of spaces (no-break ones included) as one space."""
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def page_text(response: Any) -> str:

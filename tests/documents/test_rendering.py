@@ -4,7 +4,6 @@ in the HTML."""
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from pypdf import PdfReader
 from weasyprint import HTML
 
 from app.documents import services as documents
+from tests.helpers import pdf_text
 
 
 @pytest.fixture
@@ -69,10 +68,6 @@ def test_the_fetcher_accepts_inline_data() -> None:
     assert documents.url_fetcher().fetch("data:text/plain,bonjour") is not None
 
 
-def _pdf_text(data: bytes) -> str:
-    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
 def test_a_document_reads_no_local_file_and_calls_no_host(
     app: Flask,
     tmp_path: Path,
@@ -97,11 +92,11 @@ def test_a_document_reads_no_local_file_and_calls_no_host(
     with app.app_context():
         pdf = documents.render_pdf("documents/anything.html")
 
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert "INLINE-OK" in text  # inline data is used
     assert "SECRET-FROM-DISK" not in text
     assert seen == []
     # What the test would see with WeasyPrint's own fetcher: the file read, the host called.
-    unguarded = _pdf_text(HTML(string=page, base_url=None).write_pdf())
+    unguarded = pdf_text(HTML(string=page, base_url=None).write_pdf())
     assert "SECRET-FROM-DISK" in unguarded
     assert sorted(seen) == ["/pixel.png", "/remote.css"]

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import facturx
 import pikepdf
 import pytest
 from flask.testing import FlaskClient
 from lxml import etree
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.accounts.models import Role
@@ -30,17 +28,13 @@ from app.vendors import services as vendors
 from app.vendors.models import VendorStatus
 from tests import factories
 from tests.conftest import AuthActions
+from tests.helpers import pdf_text
 from tests.orders.conftest import Shop
 from tests.orders.helpers import buy, give_credit, on_sale
 
 YEAR = dates.today().year
 RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
 RSM = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}"
-
-
-def pdf_text(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
 
 
 def invoices_of(order: Order) -> list[Invoice]:

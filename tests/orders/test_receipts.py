@@ -19,6 +19,7 @@ from app.documents import services as documents
 from app.extensions import db
 from app.orders.models import Order
 from tests.documents.tagged import assert_tagged
+from tests.helpers import pdf_text
 from tests.orders.conftest import Shop
 from tests.orders.helpers import buy, give_credit, visible_text
 
@@ -151,8 +152,4 @@ def test_the_receipt_shows_a_cancelled_line_the_amount_refunded_and_the_net_paid
     assert "Remboursé (lignes annulées) -40,00 €" in receipt
     assert "Net payé avec le compte ressources 60,00 €" in receipt
     assert "Dont TVA : 3,13 €." in receipt  # the lab's only
-    assert "Net payé avec le compte ressources 60,00" in _text(response.data)
-
-
-def _text(pdf: bytes) -> str:
-    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Net payé avec le compte ressources 60,00" in pdf_text(response.data)

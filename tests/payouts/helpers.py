@@ -5,7 +5,6 @@ Stripe webhooks signed with the SDK's own helper."""
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
 import time
@@ -15,7 +14,6 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import stripe
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from app.accounts.models import User
@@ -173,13 +171,6 @@ def visible_text(page: Any) -> str:
     every run of spaces, no-break ones included, as one space."""
     source = page if isinstance(page, str) else page.get_data(as_text=True)
     text = html.unescape(re.sub(r"<[^>]+>", " ", source))
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF, every run of spaces (no-break ones included) as one space."""
-    reader = PdfReader(io.BytesIO(data))
-    text = " ".join(page.extract_text() or "" for page in reader.pages)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -15,6 +15,7 @@ from app.payouts.models import PayoutStatus
 from tests import factories
 from tests.conftest import AuthActions
 from tests.documents.tagged import assert_tagged
+from tests.helpers import pdf_text
 from tests.payouts.conftest import Market, connect
 from tests.payouts.helpers import (
     assert_books_agree,
@@ -22,7 +23,6 @@ from tests.payouts.helpers import (
     cancel,
     euros,
     paris,
-    pdf_text,
     settle,
     today_in_paris,
 )

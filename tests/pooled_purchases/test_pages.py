@@ -4,18 +4,16 @@ withdrawal, the list of the school's, and the statements a join sends."""
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 
 from app.extensions import db
 from app.ledger import services as ledger
 from app.pooled_purchases import services
 from app.pooled_purchases.models import PooledPurchase, PooledShare, PooledStatus
 from tests.conftest import AuthActions
-from tests.helpers import count_statements
+from tests.helpers import count_statements, pdf_text
 from tests.orders.helpers import count, credit_of, visible_text
 from tests.pooled_purchases.conftest import Staff
 from tests.pooled_purchases.helpers import assert_invariants
@@ -25,6 +23,15 @@ def _start(staff: Staff, cents: int = 10_00) -> PooledPurchase:
     deadline = services.today() + timedelta(days=10)
     pooled = services.start(staff.camille, staff.atlas.id, deadline=deadline, share_cents=cents)
     db.session.commit()
+    return pooled
+
+
+def _bought_together(staff: Staff) -> PooledPurchase:
+    """Camille starts with 15 €, Dominique puts in the last 25 €: the 40 € licence is bought."""
+    pooled = _start(staff, 15_00)
+    services.join(staff.dominique, pooled.id, 25_00)
+    db.session.commit()
+    assert pooled.order_id is not None
     return pooled
 
 
@@ -183,10 +190,7 @@ def test_a_join_sends_this_many_statements(
 def test_each_contributor_sees_the_order_with_their_share(
     client: FlaskClient, auth: AuthActions, staff: Staff
 ) -> None:
-    pooled = _start(staff, 15_00)
-    services.join(staff.dominique, pooled.id, 25_00)
-    db.session.commit()
-    assert pooled.order_id is not None
+    pooled = _bought_together(staff)
     auth.login(staff.dominique.email)
 
     orders_page = visible_text(client.get("/mes-commandes"))
@@ -197,18 +201,10 @@ def test_each_contributor_sees_the_order_with_their_share(
     assert "Atlas des océans" in visible_text(client.get("/mes-ressources"))
 
 
-def _pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
-
-
 def test_each_participant_downloads_the_receipt_of_their_own_share(
     client: FlaskClient, auth: AuthActions, staff: Staff
 ) -> None:
-    pooled = _start(staff, 15_00)
-    services.join(staff.dominique, pooled.id, 25_00)
-    db.session.commit()
-    assert pooled.order_id is not None
+    pooled = _bought_together(staff)
 
     receipts = {}
     for teacher in (staff.camille, staff.dominique):
@@ -216,7 +212,7 @@ def test_each_participant_downloads_the_receipt_of_their_own_share(
         response = client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf")
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"
-        receipts[teacher.name] = _pdf_text(response.data)
+        receipts[teacher.name] = pdf_text(response.data)
         auth.logout()
 
     dominique = receipts["Dominique Martin"]

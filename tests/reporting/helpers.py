@@ -12,8 +12,6 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from pypdf import PdfReader
-
 from app.accounts.models import User
 from app.budgets import services as budgets
 from app.budgets.models import School
@@ -110,7 +108,3 @@ def csv_rows(response: Any) -> list[list[str]]:
     data = response.get_data()
     assert data.startswith("\ufeff".encode())
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-
-
-def pdf_text(data: bytes) -> str:
-    return squeeze(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))

@@ -22,9 +22,10 @@ from app.reporting import services
 from app.reporting.models import SpendingSummary
 from tests import factories
 from tests.conftest import AuthActions
+from tests.helpers import pdf_text
 from tests.reporting import expected
 from tests.reporting.conftest import PARIS, World
-from tests.reporting.helpers import PARIS_TIME, YEAR, euros, fund, pdf_text, visible_text
+from tests.reporting.helpers import PARIS_TIME, YEAR, euros, fund, visible_text
 
 DASHBOARD = f"/academies/{PARIS}/tableau-de-bord?annee={YEAR}"
 COMPUTING = "calcul en cours"

@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.reporting import services
 from tests.documents.tagged import assert_tagged, structure
+from tests.helpers import pdf_text
 from tests.reporting import expected
 from tests.reporting.conftest import PARIS, World
-from tests.reporting.helpers import YEAR, euros, pdf_text, visible_text
+from tests.reporting.helpers import YEAR, euros, visible_text
 
 
 def test_the_monthly_report_is_a_pdf_of_the_academys_figures(
