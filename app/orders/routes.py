@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -216,10 +227,12 @@ def receipt(order_id: int) -> ResponseReturnValue:
     order = services.teacher_order(current_user, order_id)
     share = _pooled_shares([order]).get(order.id)
     if share is not None:  # a pooled purchase: each participant's own receipt
-        return Response(
-            services.pooled_receipt(order, share),
+        pdf = services.pooled_receipt(order, current_user, share)
+        return send_file(
+            io.BytesIO(pdf),
             mimetype="application/pdf",
-            headers={"Content-Disposition": f"attachment; filename=recu-{order.number}.pdf"},
+            as_attachment=True,
+            download_name=f"recu-{order.number}.pdf",
         )
     key = services.receipt_key(order)
     db.session.commit()

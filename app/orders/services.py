@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -687,11 +687,18 @@ def _contributed(teacher: User) -> Any:
     )
 
 
+def _mine(teacher: User) -> ColumnElement[bool]:
+    """The teacher's orders: their own, and those of the pooled purchases they hold a share
+    of (the one who started a pooled purchase and then withdrew has no part in its order)."""
+    own = (Order.teacher_id == teacher.id) & ~Order.idempotency_key.startswith(POOLED_ORDER_KEY)
+    return own | Order.id.in_(_contributed(teacher))
+
+
 def teacher_orders(teacher: User) -> list[Order]:
     """The teacher's orders, and those of the pooled purchases they paid a share of."""
     query = (
         select(Order)
-        .where((Order.teacher_id == teacher.id) | Order.id.in_(_contributed(teacher)))
+        .where(_mine(teacher))
         .options(selectinload(Order.lines).selectinload(OrderLine.licence))
         .order_by(Order.id.desc())
     )
@@ -700,10 +707,8 @@ def teacher_orders(teacher: User) -> list[Order]:
 
 def teacher_order(teacher: User, order_id: int) -> Order:
     """One of the teacher's orders; NotFound for anybody else's."""
-    order = db.session.get(Order, order_id)
+    order = db.session.scalar(select(Order).where(Order.id == order_id, _mine(teacher)))
     if order is None:
-        raise NotFound("Commande introuvable.")
-    if order.teacher_id != teacher.id and order_id not in db.session.scalars(_contributed(teacher)):
         raise NotFound("Commande introuvable.")
     return order
 
@@ -852,27 +857,7 @@ def cancel_line(teacher: User, line_id: int, on: date | None = None) -> OrderLin
 # --- receipts --------------------------------------------------------------------------
 
 
-def receipt_key(order: Order) -> str:
-    """The stored PDF receipt of an order, rendered on first request and kept."""
-    if order.receipt_key is None:
-        from app.documents import services as documents
-
-        academy = db.session.get(Academy, order.academy_code)
-        pdf = documents.render_pdf(
-            "documents/receipt.html",
-            order=order,
-            academy=academy,
-            plan_labels=PLAN_LABELS,
-            cancel_until=_french_day(cancellable_until(order)),
-        )
-        order.receipt_key = storage.save("receipts", pdf, "pdf")
-    return order.receipt_key
-
-
-def pooled_receipt(order: Order, share: PooledShare) -> bytes:
-    """The receipt of one participant's share in an order paid by a pooled purchase: the
-    school licence and its price, what this teacher paid. Rendered on each request (one
-    per participant, rarely asked), never stored on the order."""
+def _render_receipt(order: Order, **extra: Any) -> bytes:
     from app.documents import services as documents
 
     return documents.render_pdf(
@@ -880,9 +865,23 @@ def pooled_receipt(order: Order, share: PooledShare) -> bytes:
         order=order,
         academy=db.session.get(Academy, order.academy_code),
         plan_labels=PLAN_LABELS,
-        share=share,
-        participant=db.session.get(User, share.teacher_id),
+        **extra,
     )
+
+
+def receipt_key(order: Order) -> str:
+    """The stored PDF receipt of an order, rendered on first request and kept."""
+    if order.receipt_key is None:
+        pdf = _render_receipt(order, cancel_until=_french_day(cancellable_until(order)))
+        order.receipt_key = storage.save("receipts", pdf, "pdf")
+    return order.receipt_key
+
+
+def pooled_receipt(order: Order, participant: User, share: PooledShare) -> bytes:
+    """The receipt of one participant's share in an order paid by a pooled purchase: the
+    school licence and its price, what this teacher paid. Rendered on each request (one
+    per participant, rarely asked), never stored on the order."""
+    return _render_receipt(order, participant=participant, share=share)
 
 
 # --- the vendor's orders ---------------------------------------------------------------

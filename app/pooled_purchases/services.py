@@ -93,10 +93,21 @@ def get(pooled_id: int) -> PooledPurchase:
     return pooled
 
 
+def _took_part(teacher: User, pooled: PooledPurchase) -> bool:
+    """Whether the teacher ever put a share in, withdrawn or not (their account names it)."""
+    query = select(PooledShare.id).where(
+        PooledShare.pooled_purchase_id == pooled.id, PooledShare.teacher_id == teacher.id
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
 def visible(teacher: User, pooled_id: int) -> PooledPurchase:
-    """A pooled purchase of one of the teacher's schools; NotFound for any other."""
+    """A pooled purchase of one of the teacher's schools, or one they took part in (they may
+    have moved since: « Mon compte » still names it); NotFound for any other."""
     pooled = db.session.get(PooledPurchase, pooled_id)
-    if pooled is None or not _teaches_at(teacher, pooled.school_id):
+    if pooled is None:
+        raise NotFound("Achat groupé introuvable.")
+    if not _teaches_at(teacher, pooled.school_id) and not _took_part(teacher, pooled):
         raise NotFound("Achat groupé introuvable.")
     return pooled
 
@@ -301,6 +312,11 @@ def join(
     is given back, and the caller commits that)."""
     day = on or today()
     pooled = visible(teacher, pooled_id)
+    if not _teaches_at(teacher, pooled.school_id):
+        raise Conflict(
+            "Vous n'enseignez plus dans cet établissement : vous ne pouvez plus participer à "
+            "cet achat groupé."
+        )
     if not pooled.is_open:
         raise Conflict(_ended_message(pooled))
     found = orders.offer(pooled.product_id, pooled.plan_kind)

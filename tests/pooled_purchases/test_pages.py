@@ -10,9 +10,11 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.ledger import services as ledger
+from app.orders.models import Order
 from app.pooled_purchases import services
 from app.pooled_purchases.models import PooledPurchase, PooledShare, PooledStatus
 from tests.conftest import AuthActions
+from tests.documents.tagged import assert_tagged
 from tests.helpers import count_statements, pdf_text
 from tests.orders.helpers import count, credit_of, visible_text
 from tests.pooled_purchases.conftest import Staff
@@ -117,9 +119,11 @@ def test_mon_compte_names_the_pooled_purchase_of_each_share_and_refund(
 
     response = client.get("/mon-compte")
     page = visible_text(response)
-    named = "— Achat groupé « Atlas des océans »"
-    assert f"Participation à un achat groupé {named} -12,50 €" in page
-    assert f"Restitution d’une participation {named} +12,50 €" in page
+    assert "Participation à l’achat groupé de « Atlas des océans » -12,50 €" in page
+    assert (
+        "Restitution de votre participation à l’achat groupé de « Atlas des océans » +12,50 €"
+        in page
+    )
     assert response.text.count(f'href="/achats-groupes/{pooled.id}"') == 2
 
 
@@ -223,4 +227,61 @@ def test_each_participant_downloads_the_receipt_of_their_own_share(
     assert "ne peut pas être annulée" in dominique
     assert "Vous pouvez annuler" not in dominique
     assert "Crédit restant" not in dominique
-    assert "Votre part, payée avec votre compte ressources 15,00 €" in receipts["Camille Durand"]
+    assert "Les autres participants ont payé le reste du prix." in dominique
+    assert "15,00" not in dominique  # nothing of what a colleague gave
+    camille = receipts["Camille Durand"]
+    assert "Votre part, payée avec votre compte ressources 15,00 €" in camille
+    assert "25,00" not in camille
+
+
+def test_the_receipt_of_a_share_is_a_tagged_pdf(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _bought_together(staff)
+    auth.login(staff.dominique.email)
+    response = client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf")
+    order = db.session.get(Order, pooled.order_id)
+    assert order is not None
+    assert_tagged(response.data, title=f"Reçu de la commande {order.number}")
+
+
+def test_who_started_then_withdrew_has_no_part_in_the_order(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _start(staff, 15_00)
+    services.withdraw(staff.camille, pooled.id)
+    services.join(staff.dominique, pooled.id, 40_00)
+    db.session.commit()
+    assert pooled.order_id is not None
+
+    auth.login(staff.camille.email)
+    assert "Atlas des océans" not in visible_text(client.get("/mes-commandes"))
+    assert client.get(f"/mes-commandes/{pooled.order_id}").status_code == 404
+    assert client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf").status_code == 404
+    auth.logout()
+    auth.login(staff.dominique.email)
+    receipt = pdf_text(client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf").data)
+    assert "Votre part, payée avec votre compte ressources 40,00 €" in receipt
+    assert "Les autres participants" not in receipt  # she paid it all
+
+
+def test_a_participant_who_moved_school_still_opens_it_from_mon_compte(
+    client: FlaskClient, auth: AuthActions, staff: Staff
+) -> None:
+    pooled = _start(staff)
+    services.join(staff.dominique, pooled.id, 5_00)
+    grant = next(g for g in staff.dominique.grants if g.school_id == staff.school.id)
+    grant.school_id = next(g.school_id for g in staff.outsider.grants)  # moved elsewhere
+    db.session.commit()
+
+    auth.login(staff.dominique.email)
+    page = client.get(f"/achats-groupes/{pooled.id}")
+    assert page.status_code == 200
+    assert "Votre participation : 5,00 €." in visible_text(page)
+    refused = client.post(f"/achats-groupes/{pooled.id}/participer", data={"amount": "5"})
+    assert refused.status_code == 409
+    assert "Vous n'enseignez plus dans cet établissement" in visible_text(refused)
+    # The outsider, who never took part, does not see it.
+    auth.logout()
+    auth.login(staff.outsider.email)
+    assert client.get(f"/achats-groupes/{pooled.id}").status_code == 404
