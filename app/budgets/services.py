@@ -1532,47 +1532,40 @@ def teacher_movements(user_id: int, school_year: str) -> list[Movement]:
         )
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc(), Posting.id.desc())
     ).all()
-    order_ids = {
-        _referenced_id(reference, "order")
-        for _, kind, reference, _, _ in rows
-        if kind in ORDER_ENTRIES
-    }
-    pooled_ids = {
-        _referenced_id(reference, "pooled")
-        for _, kind, reference, _, _ in rows
-        if kind in POOLED_ENTRIES
-    }
-    numbers: dict[int | None, str] = {
+    linked = [
+        (
+            row,
+            _referenced_id(row.reference, "order") if row.kind in ORDER_ENTRIES else None,
+            _referenced_id(row.reference, "pooled") if row.kind in POOLED_ENTRIES else None,
+        )
+        for row in rows
+    ]
+    order_ids = {order_id for _, order_id, _ in linked if order_id is not None}
+    pooled_ids = {pooled_id for _, _, pooled_id in linked if pooled_id is not None}
+    numbers = {
         order.id: order.number
         for order in db.session.scalars(
-            select(Order).where(Order.id.in_(order_ids - {None}), Order.teacher_id == user_id)
+            select(Order).where(Order.id.in_(order_ids), Order.teacher_id == user_id)
         )
     }
-    titles: dict[int | None, str] = dict(
+    titles: dict[int, str] = dict(
         db.session.execute(
-            select(PooledPurchase.id, PooledPurchase.title).where(
-                PooledPurchase.id.in_(pooled_ids - {None})
-            )
+            select(PooledPurchase.id, PooledPurchase.title).where(PooledPurchase.id.in_(pooled_ids))
         ).all()
     )
-    movements = []
-    for at, kind, reference, cents, academy in rows:
-        order_id = _referenced_id(reference, "order") if kind in ORDER_ENTRIES else None
-        pooled_id = _referenced_id(reference, "pooled") if kind in POOLED_ENTRIES else None
-        number, title = numbers.get(order_id), titles.get(pooled_id)
-        movements.append(
-            Movement(
-                at,
-                kind,
-                int(cents),
-                academy,
-                order_id if number else None,
-                number,
-                pooled_id if title else None,
-                title,
-            )
+    return [
+        Movement(
+            at=at,
+            kind=kind,
+            amount_cents=int(cents),
+            academy=academy,
+            order_id=order_id if order_id in numbers else None,
+            order_number=numbers.get(order_id) if order_id is not None else None,
+            pooled_id=pooled_id if pooled_id in titles else None,
+            pooled_title=titles.get(pooled_id) if pooled_id is not None else None,
         )
-    return movements
+        for (at, kind, _, cents, academy), order_id, pooled_id in linked
+    ]
 
 
 @dataclass(frozen=True)

@@ -169,9 +169,7 @@ def _too_large() -> tuple[Response | str, int]:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
-    def handle_rate_limited(
-        error: RateLimitExceeded,
-    ) -> ResponseReturnValue:
+    def handle_rate_limited(error: RateLimitExceeded) -> ResponseReturnValue:
         # Refused before the view: nothing was written. A limit may bring its own page
         # (its `on_breach`, as the login form does); otherwise the error page.
         if error.response is not None:

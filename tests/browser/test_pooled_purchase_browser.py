@@ -91,10 +91,12 @@ def test_three_teachers_of_a_school_buy_a_school_licence_together(
     # Her account names the pooled purchase her share went to, and leads back to it.
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{live_server}/mon-compte")
-    share = page.get_by_role("link", name=f"Achat groupé « {TITLE} »")
+    share = page.get_by_role("link", name=f"Participation à l’achat groupé de « {TITLE} »")
     expect(share).to_be_visible()
     fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert fits, "Mon compte scrolls sideways at 375 px"
+    movements = page.get_by_role("table").first  # every amount in sight, without scrolling
+    assert movements.evaluate("table => table.scrollWidth <= table.clientWidth")
     assert screenshot(page, "pooled-purchase-my-account-phone").stat().st_size > 0
     share.click()
     expect(page.get_by_text("Financé")).to_be_visible()
