@@ -460,13 +460,20 @@ def _add_share(
 
 def _complete(pooled: PooledPurchase, found: orders.Offer, hold: LedgerAccount, day: date) -> None:
     """The shares reached the price (the row is locked by the UPDATE that got there): one
-    order for the school, paid from the hold account; one school licence."""
+    order for the school, paid from the hold account; one school licence. The order and
+    the licence name one of those who paid: the starter, unless they withdrew."""
     school = db.session.get(School, pooled.school_id)
-    starter = db.session.get(User, pooled.started_by)
+    buyer_id = db.session.scalar(
+        select(PooledShare.teacher_id)
+        .where(PooledShare.pooled_purchase_id == pooled.id, PooledShare.withdrawn_at.is_(None))
+        .order_by((PooledShare.teacher_id == pooled.started_by).desc(), PooledShare.id)
+        .limit(1)
+    )
+    buyer = db.session.get(User, buyer_id)
     assert school is not None
-    assert starter is not None
+    assert buyer is not None  # the price is reached: somebody paid
     order = orders.place_paid_order(
-        starter,
+        buyer,
         school,
         found,
         hold,

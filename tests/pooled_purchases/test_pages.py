@@ -221,7 +221,9 @@ def test_each_participant_downloads_the_receipt_of_their_own_share(
 
     dominique = receipts["Dominique Martin"]
     assert "Participant : Dominique Martin" in dominique
-    assert "Achat groupé de l’établissement, lancé par Camille Durand" in dominique
+    assert (
+        "Achat groupé de l’établissement : une licence payée par plusieurs enseignants" in dominique
+    )
     assert "Prix de la licence établissement 40,00 €" in dominique
     assert "Votre part, payée avec votre compte ressources 25,00 €" in dominique
     assert "ne peut pas être annulée" in dominique
@@ -254,8 +256,12 @@ def test_who_started_then_withdrew_has_no_part_in_the_order(
     db.session.commit()
     assert pooled.order_id is not None
 
+    order = db.session.get(Order, pooled.order_id)
+    assert order is not None
+    assert order.teacher_id == staff.dominique.id  # the one who paid, not the starter
     auth.login(staff.camille.email)
     assert "Atlas des océans" not in visible_text(client.get("/mes-commandes"))
+    assert "Atlas des océans" not in visible_text(client.get("/mes-ressources"))
     assert client.get(f"/mes-commandes/{pooled.order_id}").status_code == 404
     assert client.get(f"/mes-commandes/{pooled.order_id}/recu.pdf").status_code == 404
     auth.logout()
