@@ -52,6 +52,10 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None:
+        """Remove `key`; nothing happens when there is none."""
+        ...
+
     def check(self) -> None:
         """Raise StorageUnavailable unless files can be stored and read now."""
         ...
@@ -81,6 +85,9 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return (self.root / key).is_file()
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
 
     def check(self) -> None:
         try:
@@ -140,6 +147,9 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -208,6 +218,13 @@ def read(key: str) -> bytes:
 
 def exists(key: str) -> bool:
     return KEY_PATTERN.fullmatch(key) is not None and _storage().exists(key)
+
+
+def delete(key: str) -> None:
+    """Remove a stored key (a file nothing refers to any more); a missing one is no error.
+    A key is its content's digest: only delete one that no row names."""
+    _checked(key)
+    _storage().delete(key)
 
 
 def check() -> None:

@@ -25,3 +25,8 @@ def publish_command() -> None:
         raise
     moment = generation.generated_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
     click.echo(f"Génération n° {generation.id} publiée le {moment}.")
+    purged = services.purge_old_generations()
+    if purged == 1:
+        click.echo("La génération la plus ancienne est supprimée, avec ses fichiers.")
+    elif purged:
+        click.echo(f"{purged} générations plus anciennes sont supprimées, avec leurs fichiers.")

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, func, select
+from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.orm import selectinload
 
 from app.core import dates, schedule, storage
@@ -505,11 +505,39 @@ def publish(progress: Callable[[str], None] | None = None) -> OpenDataGeneration
     return generation
 
 
+# The generation served and the one before it (a download begun on it can end).
+KEPT_GENERATIONS = 2
+
+
+def purge_old_generations(keep: int = KEPT_GENERATIONS) -> int:
+    """Forget the generations older than the last `keep` and delete the files only they
+    used (a file unchanged since is shared by a kept generation and stays). The rows go
+    first, committed, then the files: a failure leaves files nothing names, never a
+    generation without its files. Returns how many generations went."""
+    newest_first = list(
+        db.session.scalars(select(OpenDataGeneration).order_by(OpenDataGeneration.id.desc()))
+    )
+    kept, old = newest_first[:keep], newest_first[keep:]
+    if not old:
+        return 0
+    still_named = {file["key"] for generation in kept for file in generation.files.values()}
+    unused = {file["key"] for generation in old for file in generation.files.values()}
+    db.session.execute(
+        delete(OpenDataGeneration).where(OpenDataGeneration.id.in_([g.id for g in old]))
+    )
+    db.session.commit()
+    for key in sorted(unused - still_named):
+        storage.delete(key)
+    return len(old)
+
+
 @schedule.task("opendata.publish", "40 3 * * *", _l("Publication des données ouvertes"))
 def publish_nightly() -> None:
-    """Every night, a new generation of the open data (re-runnable: each run is a new,
-    complete generation; the older ones stay in the storage)."""
+    """Every night, a new generation of the open data, then the generations older than
+    the last two go with their files (re-runnable: each run is a new, complete one)."""
     publish()
+    db.session.commit()
+    purge_old_generations()
 
 
 # --- reading the last generation ------------------------------------------------------------

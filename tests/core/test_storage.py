@@ -98,6 +98,19 @@ def test_a_missing_file_is_not_found(kept: None) -> None:
     assert not storage.exists(key)
 
 
+def test_a_deleted_file_is_gone_and_deleting_it_again_is_no_error(kept: None) -> None:
+    key = storage.save("receipts", PDF + b"% a supprimer\n", "pdf")
+    other = storage.save("receipts", PDF, "pdf")
+
+    storage.delete(key)
+    storage.delete(key)
+
+    assert not storage.exists(key)
+    with pytest.raises(NotFound):
+        storage.read(key)
+    assert storage.read(other) == PDF
+
+
 def test_the_storage_is_ready(kept: None) -> None:
     storage.check()
 

@@ -4,17 +4,19 @@ JSON agreeing, nothing personal, no small count, the dashboards' figures."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import frictionless
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core import storage
 from app.extensions import db
 from app.opendata import services
+from app.opendata.models import OpenDataGeneration
 from app.reporting import services as reporting
 from tests.opendata.conftest import LYON, PARIS, World
 from tests.opendata.helpers import as_text, cents, csv_rows, files_of, json_rows, write_package
@@ -225,3 +227,28 @@ def test_a_failed_generation_leaves_the_previous_one_served(
         services.publish()
 
     assert services.latest() == published
+
+
+def test_the_nightly_run_keeps_two_generations_and_deletes_what_only_older_ones_used(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nights = iter(datetime(2026, 12, day, 2, 40, tzinfo=UTC) for day in (1, 2, 3))
+    monkeypatch.setattr(services, "utcnow", lambda: next(nights))
+    keys, ids = [], []
+    for _night in range(3):
+        services.publish_nightly()
+        generation = services.latest()
+        assert generation is not None
+        keys.append({name: generation.key(name) for name in generation.files})
+        ids.append(generation.id)
+
+    remaining = db.session.scalars(select(OpenDataGeneration.id).order_by(OpenDataGeneration.id))
+    assert list(remaining) == ids[1:]
+    first, kept = keys[0], keys[1:]
+    assert not storage.exists(first[services.PACKAGE])  # it names its night: its own file
+    assert first["catalogue.csv"] == kept[-1]["catalogue.csv"]  # the same data since
+    assert storage.exists(first["catalogue.csv"])  # so still there, for the kept ones
+    assert all(storage.exists(key) for generation in kept for key in generation.values())
+    served = services.latest()
+    assert served is not None
+    assert services.read_file(served, "catalogue.csv")

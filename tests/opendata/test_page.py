@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.core import jobs, schedule
 from app.extensions import db
 from app.opendata import services
+from app.opendata.models import OpenDataGeneration
 from tests.opendata.conftest import World
 from tests.opendata.helpers import files_of
 from tests.reporting.helpers import visible_text
@@ -103,6 +104,15 @@ def test_the_command_publishes_and_says_what_it_wrote(app: Flask, world: World) 
     assert "depenses.csv" in result.output
     assert "publiée le" in result.output
     assert services.latest() is not None
+
+
+def test_the_command_run_again_keeps_the_last_two_generations(app: Flask, world: World) -> None:
+    runner = app.test_cli_runner()
+    outputs = [runner.invoke(args=["opendata", "publish"]).output for _run in range(3)]
+
+    assert "supprimée" not in outputs[1]
+    assert "La génération la plus ancienne est supprimée, avec ses fichiers." in outputs[2]
+    assert db.session.query(OpenDataGeneration).count() == 2
 
 
 def test_the_command_fails_cleanly_and_keeps_the_previous_generation(
