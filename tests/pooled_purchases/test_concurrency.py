@@ -39,8 +39,9 @@ def _pooled(pooled_id: int) -> PooledPurchase:
     return pooled
 
 
-def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
-    app = committed
+def _thirty_colleagues_and_a_start(app: Flask, starter_cents: int) -> tuple[int, list[int]]:
+    """A school whose starter put `starter_cents` into a 40 € licence, and 30 colleagues
+    with 10 € each: the purchase's id and the colleagues' ids."""
     with app.app_context():
         school = factories.SchoolFactory(academy_code="01")
         starter = factories.teacher(school)
@@ -49,27 +50,30 @@ def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
         for colleague in colleagues:
             give_credit(colleague, 10_00)
         atlas = on_sale(title="Atlas des océans")  # 40 €
-        pooled = services.start(
-            starter,
-            atlas.id,
-            deadline=services.today() + timedelta(days=5),
-            share_cents=35_00,
-        )
+        deadline = services.today() + timedelta(days=5)
+        pooled = services.start(starter, atlas.id, deadline=deadline, share_cents=starter_cents)
         db.session.commit()
-        pooled_id = pooled.id
-        ids = [c.id for c in colleagues]
+        return pooled.id, [c.id for c in colleagues]
 
-    def join(user_id: int, cents: int) -> Callable[[], int]:
-        def task() -> int:
-            share = services.join(_user(user_id), pooled_id, cents)
-            assert share is not None
-            return share.id
 
-        return task
+def _join(user_id: int, pooled_id: int, cents: int) -> Callable[[], int]:
+    """One teacher's join, to run in a thread of its own: the share's id."""
+
+    def task() -> int:
+        share = services.join(_user(user_id), pooled_id, cents)
+        assert share is not None
+        return share.id
+
+    return task
+
+
+def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
+    app = committed
+    pooled_id, ids = _thirty_colleagues_and_a_start(app, 35_00)
 
     # 5 € remain: 30 teachers ask 1 € or 2 € each, all at once.
     outcome = run_together(
-        app, [join(user_id, 100 + 100 * (n % 2)) for n, user_id in enumerate(ids)]
+        app, [_join(user_id, pooled_id, 100 + 100 * (n % 2)) for n, user_id in enumerate(ids)]
     )
 
     assert outcome.errors == []
@@ -100,29 +104,9 @@ def test_thirty_teachers_want_the_last_euros_at_once(committed: Flask) -> None:
 
 def test_thirty_teachers_for_the_last_euros_complete_it_once(committed: Flask) -> None:
     app = committed
-    with app.app_context():
-        school = factories.SchoolFactory(academy_code="01")
-        starter = factories.teacher(school)
-        give_credit(starter, 100_00)
-        colleagues = [factories.teacher(school) for _ in range(30)]
-        for colleague in colleagues:
-            give_credit(colleague, 10_00)
-        atlas = on_sale(title="Atlas des océans")  # 40 €
-        pooled = services.start(
-            starter, atlas.id, deadline=services.today() + timedelta(days=5), share_cents=37_00
-        )
-        db.session.commit()
-        pooled_id, ids = pooled.id, [c.id for c in colleagues]
+    pooled_id, ids = _thirty_colleagues_and_a_start(app, 37_00)
 
-    def join(user_id: int) -> Callable[[], int]:
-        def task() -> int:
-            share = services.join(_user(user_id), pooled_id, 1_00)
-            assert share is not None
-            return share.id
-
-        return task
-
-    outcome = run_together(app, [join(user_id) for user_id in ids])
+    outcome = run_together(app, [_join(user_id, pooled_id, 1_00) for user_id in ids])
 
     assert outcome.errors == []
     assert len(outcome.results) == 3
