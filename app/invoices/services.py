@@ -23,13 +23,13 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext, ngettext
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.budgets.models import Academy
 from app.core import dates, jobs, storage
-from app.core.db import insert_or_ignore, utcnow
+from app.core.db import insert_or_ignore, insert_rows, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.exports import identifier
 from app.extensions import db
@@ -54,16 +54,24 @@ def take_number(vendor_id: int, kind: InvoiceKind, year: int) -> int:
     counter row is created at the year's first document, then incremented; that locks it until the
     transaction ends, so concurrent checkouts of the same vendor take turns here (and only
     here) and a rolled-back one leaves no gap."""
-    statement = insert_or_ignore(db.session, InvoiceCounter).values(
-        vendor_id=vendor_id, kind=kind, year=year, last_number=1
-    )
-    taken = db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["vendor_id", "kind", "year"],
-            set_={"last_number": InvoiceCounter.last_number + 1},
-        ).returning(InvoiceCounter.last_number)
-    ).scalar_one()
-    return int(taken)
+    dialect = db.session.get_bind().dialect.name
+    statement = _TAKE_NUMBER.get(dialect)
+    if statement is None:  # built once per database kind: every checkout takes a number
+        counter = InvoiceCounter.__table__
+        statement = _TAKE_NUMBER[dialect] = (
+            insert_or_ignore(db.session, counter)
+            .values(last_number=1)
+            .on_conflict_do_update(
+                index_elements=["vendor_id", "kind", "year"],
+                set_={"last_number": counter.c.last_number + 1},
+            )
+            .returning(counter.c.last_number)
+        )
+    taken = db.session.execute(statement, {"vendor_id": vendor_id, "kind": kind, "year": year})
+    return int(taken.scalar_one())
+
+
+_TAKE_NUMBER: dict[str, Any] = {}
 
 
 def format_number(kind: InvoiceKind, year: int, sequence: int) -> str:
@@ -107,12 +115,6 @@ def _invoice_line(line: OrderLine) -> dict[str, Any]:
         "total_excl_vat_cents": excl_vat,
         "total_incl_vat_cents": line.price_cents,
     }
-
-
-# Built once, the values given at execution: every checkout writes an invoice and its lines
-# (ORM INSERT … RETURNING: the objects come back without the unit of work's flush).
-_INVOICE_INSERT = insert(Invoice).returning(Invoice)
-_LINES_INSERT = insert(InvoiceLine).returning(InvoiceLine, sort_by_parameter_order=True)
 
 
 def _issue(
@@ -162,10 +164,11 @@ def _issue(
         "total_incl_vat_cents": sum(line["total_incl_vat_cents"] for line in lines_values),
         "pdf_key": None,
     }
-    invoice = db.session.scalars(_INVOICE_INSERT, [values]).one()
+    # No unit of work: every checkout writes an invoice and its lines.
+    [invoice] = insert_rows(db.session, Invoice, [values])
     for line_values in lines_values:
         line_values["invoice_id"] = invoice.id
-    billed = list(db.session.scalars(_LINES_INSERT, lines_values))
+    billed = insert_rows(db.session, InvoiceLine, lines_values)
     set_committed_value(invoice, "lines", billed)
     set_committed_value(invoice, "credited_invoice", credited)
     jobs.enqueue(RENDER, {"invoice": invoice.id}, key=f"invoice-pdf:{invoice.id}")

@@ -18,10 +18,11 @@ to every teacher of an academy, closing a year).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Column,
     MetaData,
     Table,
+    bindparam,
     func,
     insert,
     literal,
@@ -43,7 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.budgets.models import SchoolYear
 from app.core import schedule
-from app.core.db import AnySelect, insert_or_ignore
+from app.core.db import AnySelect, insert_or_ignore, insert_rows, utcnow
 from app.core.errors import Conflict, DomainError
 from app.core.money import format_euros
 from app.extensions import db
@@ -183,13 +185,8 @@ def purchase_accounts(
     (their credit left is the sum of all), and the vendors' payable accounts. An account
     not there yet is created, as by :func:`teacher_credit` and :func:`vendor_payable`."""
     rows = db.session.scalars(
-        select(LedgerAccount).where(
-            (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
-            & (LedgerAccount.user_id == user_id)
-            & (LedgerAccount.school_year_code == school_year)
-            | (LedgerAccount.kind == AccountKind.VENDOR_PAYABLE)
-            & LedgerAccount.vendor_id.in_(vendor_ids)
-        )
+        _PURCHASE_ACCOUNTS,
+        {"user_id": user_id, "school_year": school_year, "vendor_ids": list(vendor_ids)},
     ).all()
     credits = [a for a in rows if a.kind is AccountKind.TEACHER_CREDIT]
     credit = next((a for a in credits if a.academy_code == academy_code), None)
@@ -205,6 +202,15 @@ def purchase_accounts(
         if vendor_id not in payables:
             payables[vendor_id] = vendor_payable(vendor_id)
     return credit, [a for a in credits if a is not credit], payables
+
+
+_PURCHASE_ACCOUNTS = select(LedgerAccount).where(  # built once: every purchase reads it
+    (LedgerAccount.kind == AccountKind.TEACHER_CREDIT)
+    & (LedgerAccount.user_id == bindparam("user_id"))
+    & (LedgerAccount.school_year_code == bindparam("school_year"))
+    | (LedgerAccount.kind == AccountKind.VENDOR_PAYABLE)
+    & LedgerAccount.vendor_id.in_(bindparam("vendor_ids", expanding=True))
+)
 
 
 def ensure_teacher_credits(user_ids: AnySelect, academy_code: str, school_year: str) -> None:
@@ -372,30 +378,42 @@ def post(
 def _move_guarded(account: LedgerAccount, cents: int, check_year: bool) -> None:
     """Add signed `cents` to a guarded account, or refuse: never below zero under any
     concurrency (the UPDATE matches no row), never in a closed school year."""
-    guard = [LedgerAccount.id == account.id]
-    if cents < 0:
-        guard.append(LedgerAccount.balance_cents >= -cents)
-    if check_year and account.school_year_code:
-        closed = select(SchoolYear.code).where(
-            SchoolYear.code == LedgerAccount.school_year_code, SchoolYear.closed_at.is_not(None)
-        )
-        guard.append(~closed.exists())
+    check_year = check_year and account.school_year_code is not None
     new_balance = db.session.execute(
-        update(LedgerAccount)
-        .where(*guard)
-        .values(balance_cents=LedgerAccount.balance_cents + cents)
-        .returning(LedgerAccount.balance_cents)
-        .execution_options(synchronize_session=False)
+        _guarded_move(debit=cents < 0, check_year=check_year),
+        {"account_id": account.id, "cents": cents, "needed": -cents},
     ).scalar_one_or_none()
     if new_balance is not None:
         set_committed_value(account, "balance_cents", new_balance)
         return
-    if check_year and account.school_year_code:
-        _refuse_closed_years({account.school_year_code}, EntryKind.PURCHASE)
+    if check_year:
+        _refuse_closed_years({str(account.school_year_code)}, EntryKind.PURCHASE)
     missing = -cents - balance(account)
     raise InsufficientFunds(
         f"Solde insuffisant : il manque {format_euros(missing)}.",
         details={"account": [str(account.id)], "missing_cents": [missing]},
+    )
+
+
+@functools.cache
+def _guarded_move(*, debit: bool, check_year: bool) -> Any:
+    """`UPDATE ledger_account SET balance_cents = balance_cents + :cents WHERE id =
+    :account_id` [`AND balance_cents >= :needed`] [`AND its school year is not closed`]
+    `RETURNING balance_cents`, built once per variant (every purchase runs one)."""
+    account = LedgerAccount.__table__.c
+    guard = [account.id == bindparam("account_id")]
+    if debit:
+        guard.append(account.balance_cents >= bindparam("needed"))
+    if check_year:
+        closed = select(SchoolYear.code).where(
+            SchoolYear.code == account.school_year_code, SchoolYear.closed_at.is_not(None)
+        )
+        guard.append(~closed.exists())
+    return (
+        update(cast(Table, LedgerAccount.__table__))
+        .where(*guard)
+        .values(balance_cents=account.balance_cents + bindparam("cents"))
+        .returning(account.balance_cents)
     )
 
 
@@ -416,21 +434,23 @@ def _insert_entry(
 ) -> JournalEntry | None:
     """Insert the entry, returned whole by its INSERT; None when another transaction
     wrote the same key first."""
-    statement = (
-        insert_or_ignore(db.session, JournalEntry)
-        .values(
-            kind=kind.value,
-            idempotency_key=idempotency_key,
-            reference=reference,
-            memo=memo,
-            created_by=actor.id if actor else None,
-            reverses_id=reverses_id,
-            created_at=func.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(JournalEntry)
+    written = insert_rows(
+        db.session,
+        JournalEntry,
+        [
+            {
+                "kind": kind,
+                "idempotency_key": idempotency_key,
+                "reference": reference,
+                "memo": memo,
+                "created_by": actor.id if actor else None,
+                "reverses_id": reverses_id,
+                "created_at": utcnow(),
+            }
+        ],
+        skip_conflicts_on=("idempotency_key",),
     )
-    return db.session.scalars(statement).one_or_none()
+    return written[0] if written else None
 
 
 def _written(entry_id: int) -> JournalEntry:

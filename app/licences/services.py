@@ -32,7 +32,7 @@ from app import notifications
 from app.accounts.models import User
 from app.budgets.models import School
 from app.core import audit, dates, jobs, schedule
-from app.core.db import UTCDateTime, text_rows, utcnow
+from app.core.db import UTCDateTime, insert_rows, text_rows, utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.limits import too_many_lines
 from app.extensions import db
@@ -90,15 +90,11 @@ def create_licence(
             gar.new_subscription_id() if version.channel is Channel.GAR else None
         ),
     }
-    # No unit of work: an INSERT … RETURNING built once (every checkout writes licences).
-    licence: Licence = db.session.scalars(_LICENCE_INSERT, [values]).one()
+    [licence] = insert_rows(db.session, Licence, [values])  # every checkout writes licences
     if order_line is not None:
         set_committed_value(order_line, "licence", licence)
     jobs.enqueue(PROVISION, {"licence_id": licence.id}, key=f"provision:licence:{licence.id}")
     return licence
-
-
-_LICENCE_INSERT = insert(Licence).returning(Licence)
 
 
 def _locked(licence_id: int) -> Licence | None:

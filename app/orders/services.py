@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from babel.dates import format_date
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,13 +33,13 @@ from app.budgets import services as budgets
 from app.budgets.models import Academy, School
 from app.core import audit, dates, storage
 from app.core.dates import PARIS
-from app.core.db import insert_or_ignore, utcnow
+from app.core.db import insert_rows, utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.money import format_euros
 from app.extensions import db
 from app.invoices import services as invoices
 from app.ledger import services as ledger
-from app.ledger.models import AccountKind, EntryKind, LedgerAccount
+from app.ledger.models import AccountKind, EntryKind, JournalEntry, LedgerAccount
 from app.licences import services as licences
 from app.licences.models import Licence, LicenceStatus
 from app.orders.models import CartLine, Order, OrderLine, OrderLineStatus
@@ -92,23 +92,33 @@ def offers_on_sale(wanted: set[tuple[int, PlanKind]]) -> dict[tuple[int, PlanKin
     vendor loaded. A product or plan not on sale is missing from the result."""
     if not wanted:
         return {}
-    query = (
-        select(ProductVersion, Plan)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Vendor, Vendor.id == Product.vendor_id)
-        .join(Plan, Plan.version_id == ProductVersion.id)
-        .where(
-            Product.id.in_({product_id for product_id, _ in wanted}),
-            Plan.kind.in_({kind for _, kind in wanted}),
-            products.purchasable(),
-        )
-        .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
-        .order_by(Plan.id)
+    rows = db.session.execute(
+        _OFFERS_ON_SALE,
+        {
+            "product_ids": sorted({product_id for product_id, _ in wanted}),
+            "kinds": sorted({kind for _, kind in wanted}),
+            "on": products.today(),  # the storefront's rule's day
+        },
     )
     found: dict[tuple[int, PlanKind], Offer] = {}
-    for version, plan in db.session.execute(query):
+    for version, plan in rows:
         found.setdefault((version.product_id, plan.kind), Offer(version, plan))
     return found
+
+
+_OFFERS_ON_SALE = (  # built once: every checkout reads it
+    select(ProductVersion, Plan)
+    .join(Product, Product.id == ProductVersion.product_id)
+    .join(Vendor, Vendor.id == Product.vendor_id)
+    .join(Plan, Plan.version_id == ProductVersion.id)
+    .where(
+        Product.id.in_(bindparam("product_ids", expanding=True)),
+        Plan.kind.in_(bindparam("kinds", expanding=True)),
+        products.purchasable(bindparam("on")),
+    )
+    .options(contains_eager(ProductVersion.product).contains_eager(Product.vendor))
+    .order_by(Plan.id)
+)
 
 
 def _check_seats(plan: Plan, seats: int | None) -> int:
@@ -387,10 +397,13 @@ def _school_of(teacher: User, school_id: int | None) -> School:
 
 
 def _replay(teacher: User, idempotency_key: str) -> Order | None:
-    order = db.session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+    order = db.session.scalar(_ORDER_BY_KEY, {"key": idempotency_key})
     if order is not None and order.teacher_id != teacher.id:
         raise Conflict("Cette commande a déjà été passée par quelqu'un d'autre.")
     return order
+
+
+_ORDER_BY_KEY = select(Order).where(Order.idempotency_key == bindparam("key"))  # built once
 
 
 def checkout(
@@ -455,21 +468,24 @@ def _place_order(
     total = sum(found.plan.price_cents for found in offers)
 
     # The order claims the key first: a twin checkout waits here, then finds it.
-    order: Order | None = db.session.scalars(
-        insert_or_ignore(db.session, Order)
-        .values(
-            teacher_id=teacher.id,
-            school_id=school.id,
-            academy_code=school.academy_code,
-            school_year_code=year,
-            idempotency_key=idempotency_key,
-            total_cents=total,
-            credit_after_cents=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(Order)
-    ).one_or_none()
+    claimed = insert_rows(
+        db.session,
+        Order,
+        [
+            {
+                "teacher_id": teacher.id,
+                "school_id": school.id,
+                "academy_code": school.academy_code,
+                "school_year_code": year,
+                "idempotency_key": idempotency_key,
+                "total_cents": total,
+                "credit_after_cents": 0,
+                "created_at": utcnow(),
+            }
+        ],
+        skip_conflicts_on=("idempotency_key",),
+    )
+    order = claimed[0] if claimed else None
     if order is None:  # the same checkout, sent at the same time, won the key
         replay = _replay(teacher, idempotency_key)
         assert replay is not None  # noqa: S101 - the unique key is there
@@ -500,11 +516,11 @@ def _place_order(
             f"Crédit insuffisant : il vous manque {format_euros(missing)} pour cette commande.",
             details={"credit": [f"il manque {format_euros(missing)}"]},
         ) from error
-    order.entry_id = entry.id
     # The credit left for the year, over every academy that gave the teacher some.
-    order.credit_after_cents = int(credit.balance_cents or 0) + sum(
+    credit_after = int(credit.balance_cents or 0) + sum(
         int(account.balance_cents or 0) for account in other_credits
     )
+    _paid_by(order, entry, credit_after)
 
     _write_lines(order, teacher, school, year, day, items, offers)
     # Last: the vendors' invoice counters stay locked until the commit, keep that short.
@@ -517,6 +533,24 @@ def _place_order(
         key=f"order-confirmed:{order.id}",
     )
     return order
+
+
+def _paid_by(order: Order, entry: JournalEntry, credit_after_cents: int) -> None:
+    """Record on the order the entry that paid it and the credit left after it (a Core
+    UPDATE built once: no unit of work on a checkout's path)."""
+    db.session.execute(
+        _ORDER_PAID,
+        {"order_id": order.id, "entry_id": entry.id, "credit_after": credit_after_cents},
+    )
+    set_committed_value(order, "entry_id", entry.id)
+    set_committed_value(order, "credit_after_cents", credit_after_cents)
+
+
+_ORDER_PAID = (
+    update(cast(Table, Order.__table__))
+    .where(Order.id == bindparam("order_id"))
+    .values(entry_id=bindparam("entry_id"), credit_after_cents=bindparam("credit_after"))
+)
 
 
 def _write_lines(
@@ -533,8 +567,9 @@ def _write_lines(
     for item, found in zip(items, offers, strict=True):
         seats = _check_seats(found.plan, item.seats)
         title = found.version.title  # a failed statement expires every object
-        line = db.session.scalars(  # an INSERT … RETURNING built once: no unit of work
-            _LINE_INSERT,
+        [line] = insert_rows(
+            db.session,
+            OrderLine,
             [
                 {
                     "order_id": order.id,
@@ -549,7 +584,7 @@ def _write_lines(
                     "vat_cents": found.plan.vat_cents,
                 }
             ],
-        ).one()
+        )
         order_lines.append(line)
         try:
             licences.create_licence(
@@ -611,15 +646,12 @@ def place_paid_order(
         memo=memo,
         new_key=True,
     )
-    order.entry_id = entry.id
+    _paid_by(order, entry, order.credit_after_cents)
     item = Item(found.version.product_id, found.plan.kind, 1, price)
     _write_lines(order, buyer, school, year, day, [item], [found])
     invoices.issue_invoices(order)
     audit.record_now(buyer, "order.placed", "order", order.id, total_cents=price, pooled=True)
     return order
-
-
-_LINE_INSERT = insert(OrderLine).returning(OrderLine)
 
 
 def _check_gar(school: School, offers: Sequence[Offer]) -> None:

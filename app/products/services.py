@@ -543,15 +543,16 @@ def today() -> date:
     return dates.today()
 
 
-def purchasable(on: date | None = None) -> ColumnElement[bool]:
+def purchasable(on: date | ColumnElement[date] | None = None) -> ColumnElement[bool]:
     """The rule for a version to be on sale: listed (approved), label valid on `on`
-    (today by default), vendor active. Needs Product and Vendor joined.
+    (today by default; or a bound parameter, in a statement built once), vendor active.
+    Needs Product and Vendor joined.
 
     The storefront's search reads the same rule from `product_search`
     (:func:`purchasable_row`), whose rows are the listed versions."""
     return and_(
         ProductVersion.listed,
-        ProductVersion.label_expires_on >= (on or today()),
+        ProductVersion.label_expires_on >= (today() if on is None else on),
         Vendor.status == VendorStatus.ACTIVE,
     )
 
