@@ -121,13 +121,17 @@ def insert_rows(
     skip_conflicts_on: tuple[str, ...] = (),
 ) -> list[M]:
     """Write new rows of `model` and return their objects, in the order of `rows`, without
-    the unit of work: a Core `INSERT … RETURNING` of every column, built once per model,
-    then each object made from its row (:func:`inserted`). For the hot paths, where the
-    ORM's own INSERT … RETURNING of an object costs several times the statement (a checkout
-    writes an order, its line, a licence, an invoice and its lines, an entry).
+    the unit of work: a Core `INSERT … RETURNING id`, built once per model, then each
+    object made from the values written (its columns' defaults included) and its id, as
+    if a query had loaded it. For the hot paths, where the ORM's own INSERT … RETURNING of
+    an object costs several times the statement (a checkout writes an order, its line, a
+    licence, an invoice and its lines, an entry). A column the database fills itself
+    (a server default) is read when first used.
 
-    `skip_conflicts_on`: the columns of a unique index; a row whose values are already
-    there is skipped (`ON CONFLICT (…) DO NOTHING`) and missing from the result."""
+    `skip_conflicts_on` (one row only): the columns of a unique index; a row whose values
+    are already there is skipped (`ON CONFLICT (…) DO NOTHING`): the result is empty."""
+    if skip_conflicts_on and len(rows) != 1:
+        raise ValueError("skip_conflicts_on: one row at a time")
     key = (model, session.get_bind().dialect.name, skip_conflicts_on)
     statement: Any = _INSERTS.get(key)
     if statement is None:
@@ -137,24 +141,34 @@ def insert_rows(
             statement = insert_or_ignore(session, table).on_conflict_do_nothing(
                 index_elements=list(skip_conflicts_on)
             )
-        statement = _INSERTS[key] = statement.returning(*table.c, sort_by_parameter_order=True)
+        statement = _INSERTS[key] = statement.returning(
+            *table.primary_key, sort_by_parameter_order=True
+        )
     result = session.execute(statement, rows[0] if len(rows) == 1 else list(rows))
-    return [inserted(session, model, row) for row in result]
+    ids = result.all()
+    written = result.last_inserted_params()  # with the columns' defaults
+    written = written if isinstance(written, list) else [written]
+    return [
+        _persistent(session, model, {**values, **row._mapping})
+        for values, row in zip(written[: len(ids)], ids, strict=True)
+    ]
 
 
-def inserted(session: Any, model: type[M], row: Any) -> M:
-    """The object of a row this transaction has just written and read back whole (an
-    INSERT … RETURNING of every column), put in the session as if a query had loaded it:
-    no flush writes it again, no SELECT reads it again."""
+def _persistent(session: Any, model: type[M], values: Mapping[str, Any]) -> M:
+    """The object of a row just written, from its column values, put in the session as if
+    a query had loaded it: no flush writes it again, no SELECT reads it again."""
     mapper = sa_inspect(model)
-    values = row._mapping
     # As the ORM's own loading does: the attributes set in the object's state directly,
     # not through the constructor's attribute events (a tenth of a millisecond an object).
     instance = mapper.class_manager.new_instance()
     sa_inspect(instance).dict.update(
-        {prop.key: values[prop.columns[0].key] for prop in mapper.column_attrs}
+        {
+            prop.key: values[prop.columns[0].key]
+            for prop in mapper.column_attrs
+            if prop.columns[0].key in values
+        }
     )
-    make_transient_to_detached(instance)
+    make_transient_to_detached(instance)  # what is not given is expired: read when used
     stale = session.identity_map.get(sa_inspect(instance).key)
     if stale is not None:  # a row rolled back earlier had this id (SQLite reuses them)
         session.expunge(stale)
