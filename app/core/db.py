@@ -126,7 +126,7 @@ def insert_rows(
     if a query had loaded it. For the hot paths, where the ORM's own INSERT … RETURNING of
     an object costs several times the statement (a checkout writes an order, its line, a
     licence, an invoice and its lines, an entry). A column the database fills itself
-    (a server default) is read when first used.
+    (a server default not given) is read when first used.
 
     `skip_conflicts_on` (one row only): the columns of a unique index; a row whose values
     are already there is skipped (`ON CONFLICT (…) DO NOTHING`): the result is empty."""
@@ -163,12 +163,12 @@ def _persistent(session: Any, model: type[M], values: Mapping[str, Any]) -> M:
     instance = mapper.class_manager.new_instance()
     sa_inspect(instance).dict.update(
         {
-            prop.key: values[prop.columns[0].key]
+            prop.key: values.get(column.key)  # not given, no default: NULL
             for prop in mapper.column_attrs
-            if prop.columns[0].key in values
+            if (column := prop.columns[0]).key in values or column.server_default is None
         }
     )
-    make_transient_to_detached(instance)  # what is not given is expired: read when used
+    make_transient_to_detached(instance)  # a server default is expired: read when used
     stale = session.identity_map.get(sa_inspect(instance).key)
     if stale is not None:  # a row rolled back earlier had this id (SQLite reuses them)
         session.expunge(stale)
