@@ -125,11 +125,13 @@ def insert_rows(
     object made from the values written (its columns' defaults included) and its id, as
     if a query had loaded it. For the hot paths, where the ORM's own INSERT … RETURNING of
     an object costs several times the statement (a checkout writes an order, its line, a
-    licence, an invoice and its lines, an entry). A column the database fills itself
-    (a server default not given) is read when first used.
+    licence, an invoice and its lines, an entry). A column whose default the database
+    computes (a server default, a SQL expression) is read when first used.
 
     `skip_conflicts_on` (one row only): the columns of a unique index; a row whose values
     are already there is skipped (`ON CONFLICT (…) DO NOTHING`): the result is empty."""
+    if not rows:
+        return []
     if skip_conflicts_on and len(rows) != 1:
         raise ValueError("skip_conflicts_on: one row at a time")
     key = (model, session.get_bind().dialect.name, skip_conflicts_on)
@@ -163,12 +165,13 @@ def _persistent(session: Any, model: type[M], values: Mapping[str, Any]) -> M:
     instance = mapper.class_manager.new_instance()
     sa_inspect(instance).dict.update(
         {
-            prop.key: values.get(column.key)  # not given, no default: NULL
+            prop.key: values.get(column.key)  # not given and no default: NULL
             for prop in mapper.column_attrs
-            if (column := prop.columns[0]).key in values or column.server_default is None
+            if (column := prop.columns[0]).key in values
+            or (column.default is None and column.server_default is None)
         }
     )
-    make_transient_to_detached(instance)  # a server default is expired: read when used
+    make_transient_to_detached(instance)  # a default SQL computed is expired: read when used
     stale = session.identity_map.get(sa_inspect(instance).key)
     if stale is not None:  # a row rolled back earlier had this id (SQLite reuses them)
         session.expunge(stale)

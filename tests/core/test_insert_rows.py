@@ -6,8 +6,8 @@ stale object behind, even where the database gives its id again (SQLite)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, func, inspect, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from app.core.db import insert_rows
 from app.ledger.models import EntryKind, JournalEntry
@@ -79,3 +79,34 @@ def test_a_row_rolled_back_leaves_no_object_in_the_way_of_the_next(session: Sess
     assert kept is not gone
     assert session.get(JournalEntry, kept.id) is kept
     assert kept.idempotency_key == "insert-rows:kept"
+
+
+def test_nothing_to_write_writes_nothing(session: Session) -> None:
+    with count_statements() as sent:
+        assert insert_rows(session, JournalEntry, []) == []
+    assert len(sent) == 0
+
+
+class _Scratch(DeclarativeBase):
+    pass
+
+
+class Shout(_Scratch):
+    """A table of this test only: a default the database computes from a SQL expression."""
+
+    __tablename__ = "test_insert_rows_shout"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(20))
+    loud: Mapped[str] = mapped_column(String(20), default=func.upper("oui"))
+    note: Mapped[str | None] = mapped_column(String(20))
+
+
+def test_a_default_the_database_computes_is_read_not_guessed(session: Session) -> None:
+    _Scratch.metadata.create_all(session.connection())  # rolled back with the test
+
+    [shout] = insert_rows(session, Shout, [{"word": "bonjour"}])
+
+    with count_statements() as sent:
+        assert shout.note is None  # no default: NULL, known without reading
+    assert len(sent) == 0
+    assert shout.loud == "OUI"  # read from the row
