@@ -523,6 +523,7 @@ def seed_demo_command() -> None:
     click.echo("Données de démonstration…")
     counts = seed_demo()
     db.session.commit()
+    opendata.purge_old_generations()  # each seed publishes one: keep the last two, as nightly
     for name, value in counts.items():
         click.echo(f"  {name:<10} {value}")
     click.echo(

@@ -18,6 +18,7 @@ from app.core import audit
 from app.demo import DEMO_ACCOUNTS, DEMO_COLLEAGUE_BUYERS, DEMO_PASSWORD, TEACHERS
 from app.extensions import db
 from app.ledger.models import LedgerAccount
+from app.opendata.models import OpenDataGeneration
 from app.payouts.models import BankDetails
 from app.reporting import services as reporting
 from app.vendors.models import Vendor
@@ -37,6 +38,8 @@ def test_seed_demo_twice_leaves_the_same_counts(app: Flask, session: object) -> 
     assert "schools    60" in first
     assert "users      307" in first
     assert _seed(app) == first
+    _seed(app)  # each seed publishes the open data: the last two generations are kept
+    assert db.session.scalar(select(func.count()).select_from(OpenDataGeneration)) == 2
 
 
 def test_the_demo_dashboards_have_their_figures_from_the_start(app: Flask, session: object) -> None:
