@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,7 @@ from app.ledger.models import (
     Posting,
 )
 from app.orders.models import Order, OrderLine, OrderLineStatus
+from app.pooled_purchases.models import PooledPurchase, PooledShare
 from app.products.models import (
     Product,
     ProductVersion,
@@ -258,18 +260,24 @@ def _insert_people(year: str, now: datetime) -> None:
         .join(School, School.id == RoleGrant.school_id)
         .where(RoleGrant.role == Role.TEACHER)
     )
-    buyers = (
-        select(func.count(distinct(Order.teacher_id)))
-        .join(
-            OrderLine,
-            and_(OrderLine.order_id == Order.id, OrderLine.status == OrderLineStatus.PAID),
-        )
-        .where(Order.school_year_code == year)
-    )
+    # A buyer paid for a line still paid: the teacher the order names, or one who paid a
+    # share of a completed pooled purchase (its order names only one of them).
+    paid = and_(OrderLine.order_id == Order.id, OrderLine.status == OrderLineStatus.PAID)
+    payers = union_all(
+        select(Order.teacher_id, Order.academy_code)
+        .join(OrderLine, paid)
+        .where(Order.school_year_code == year),
+        select(PooledShare.teacher_id, Order.academy_code)
+        .join(PooledPurchase, PooledPurchase.id == PooledShare.pooled_purchase_id)
+        .join(Order, Order.id == PooledPurchase.order_id)
+        .join(OrderLine, paid)
+        .where(Order.school_year_code == year, PooledShare.withdrawn_at.is_(None)),
+    ).subquery()
+    buyers = select(func.count(distinct(payers.c.teacher_id)))
     queries: list[tuple[str, Any]] = []
     for key, query, academy in (
         ("teachers", teachers, School.academy_code),
-        ("buyers", buyers, Order.academy_code),
+        ("buyers", buyers, payers.c.academy_code),
     ):
         queries.append((key, query.add_columns(academy).group_by(academy)))
         queries.append((key, query.add_columns(literal(NATIONAL))))

@@ -52,3 +52,23 @@ def test_reserved_shares_stay_unspent_and_a_completed_purchase_is_spent(staff: S
     services.expire(still_open, on=deadline + timedelta(days=1))
     db.session.commit()
     assert figures(year) == (spent + 40_00, teachers - 40_00, remaining - 40_00, received)
+
+
+def test_every_teacher_who_paid_a_share_counts_as_a_buyer(staff: Staff) -> None:
+    """The order of a pooled purchase names one teacher; the dashboards' « enseignants
+    ayant acheté » count each who paid a share, once, and not one who took theirs back."""
+    year = school_year()
+    reporting.refresh(year)
+    before = [reporting.dashboard(year, code, primary=True).buyers for code in (PARIS, "*")]
+    deadline = services.today() + timedelta(days=10)
+
+    pooled = services.start(staff.camille, staff.atlas.id, deadline=deadline, share_cents=15_00)
+    services.join(staff.sacha, pooled.id, 5_00)
+    services.withdraw(staff.sacha, pooled.id)  # took the 5 € back: not a buyer
+    services.join(staff.dominique, pooled.id, 25_00)  # 40 €: the price
+    db.session.commit()
+    assert pooled.status is PooledStatus.COMPLETED
+
+    reporting.refresh(year)
+    after = [reporting.dashboard(year, code, primary=True).buyers for code in (PARIS, "*")]
+    assert after == [before[0] + 2, before[1] + 2]  # the academy's, the country's
