@@ -432,8 +432,8 @@ def _insert_entry(
     memo: str,
     reverses_id: int | None,
 ) -> JournalEntry | None:
-    """Insert the entry, returned whole by its INSERT; None when another transaction
-    wrote the same key first."""
+    """Insert the entry (:func:`app.core.db.insert_rows`, nothing read back); None when
+    another transaction wrote the same key first."""
     written = insert_rows(
         db.session,
         JournalEntry,

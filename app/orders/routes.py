@@ -29,8 +29,7 @@ from app.extensions import db
 from app.licences.services import GAR_PRESUMED_OPENED_AFTER_DAYS
 from app.orders import services
 from app.orders.forms import AddToCartForm, CheckoutForm, SchoolChoiceForm, SeatsForm
-from app.orders.models import Order, OrderLineStatus
-from app.pooled_purchases.models import PooledShare
+from app.orders.models import OrderLineStatus
 from app.products import services as products
 from app.products.models import PLAN_LABELS, PlanKind
 from app.vendors import services as vendors
@@ -195,15 +194,9 @@ def my_orders() -> ResponseReturnValue:
     return render_template(
         "orders/my_orders.html",
         orders=orders,
-        shares=_pooled_shares(orders),
+        shares=services.pooled_shares(current_user, orders),
         plan_labels=PLAN_LABELS,
     )
-
-
-def _pooled_shares(orders: list[Order]) -> dict[int, PooledShare]:
-    """The teacher's share in the orders paid by a pooled purchase (read only if any)."""
-    pooled = [o.id for o in orders if o.idempotency_key.startswith(services.POOLED_ORDER_KEY)]
-    return services.pooled_shares(current_user, pooled) if pooled else {}
 
 
 @blueprint.get("/mes-commandes/<int:order_id>")
@@ -213,7 +206,7 @@ def order_detail(order_id: int) -> ResponseReturnValue:
     return render_template(
         "orders/order.html",
         order=order,
-        shares=_pooled_shares([order]),
+        shares=services.pooled_shares(current_user, [order]),
         plan_labels=PLAN_LABELS,
         cancellations={line.id: services.cancellation(line) for line in order.lines},
         presumed_days=GAR_PRESUMED_OPENED_AFTER_DAYS,
@@ -225,7 +218,7 @@ def order_detail(order_id: int) -> ResponseReturnValue:
 @role_required(TEACHER)
 def receipt(order_id: int) -> ResponseReturnValue:
     order = services.teacher_order(current_user, order_id)
-    share = _pooled_shares([order]).get(order.id)
+    share = services.pooled_shares(current_user, [order]).get(order.id)
     if share is not None:  # a pooled purchase: each participant's own receipt
         pdf = services.pooled_receipt(order, current_user, share)
         return send_file(

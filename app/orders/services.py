@@ -745,15 +745,21 @@ def teacher_order(teacher: User, order_id: int) -> Order:
     return order
 
 
-def pooled_shares(teacher: User, order_ids: Sequence[int]) -> dict[int, PooledShare]:
-    """The teacher's share in each of these orders paid by a pooled purchase."""
-    if not order_ids:
+def paid_by_pooled_purchase(order: Order) -> bool:
+    return order.idempotency_key.startswith(POOLED_ORDER_KEY)
+
+
+def pooled_shares(teacher: User, orders: Sequence[Order]) -> dict[int, PooledShare]:
+    """The teacher's share in each of these orders paid by a pooled purchase (read only
+    when there is one)."""
+    pooled = [order.id for order in orders if paid_by_pooled_purchase(order)]
+    if not pooled:
         return {}
     rows = db.session.execute(
         select(PooledPurchase.order_id, PooledShare)
         .join(PooledShare, PooledShare.pooled_purchase_id == PooledPurchase.id)
         .where(
-            PooledPurchase.order_id.in_(order_ids),
+            PooledPurchase.order_id.in_(pooled),
             PooledShare.teacher_id == teacher.id,
             PooledShare.withdrawn_at.is_(None),
         )
@@ -801,7 +807,7 @@ def cancellation(line: OrderLine, on: date | None = None) -> Cancellation:
     if line.status is OrderLineStatus.CANCELLED:
         cancelled_on = dates.local_date(line.cancelled_at) if line.cancelled_at else None
         return Cancellation(CancelState.CANCELLED, until, cancelled_on=cancelled_on)
-    if line.order.idempotency_key.startswith(POOLED_ORDER_KEY):
+    if paid_by_pooled_purchase(line.order):
         return Cancellation(CancelState.POOLED, until)
     if licence is not None and licence.opened_at is not None:
         opened_on = dates.local_date(licence.opened_at)

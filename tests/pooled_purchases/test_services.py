@@ -87,7 +87,7 @@ def test_three_teachers_pay_a_school_licence_together(staff: Staff) -> None:
         assert [lic.id for lic in licences.teacher_licences(teacher)] == [order.lines[0].licence.id]
         assert [o.id for o in orders.teacher_orders(teacher)] == [order.id]
         assert orders.teacher_order(teacher, order.id) is order
-    assert orders.pooled_shares(staff.dominique, [order.id])[order.id].amount_cents == 20_00
+    assert orders.pooled_shares(staff.dominique, [order])[order.id].amount_cents == 20_00
     assert licences.teacher_licences(staff.outsider) == []
     with pytest.raises(NotFound):
         orders.teacher_order(staff.outsider, order.id)
